@@ -1,0 +1,48 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "NodeBench",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "nodebench", targets: ["nodebench"]),
+        .library(name: "NodeBenchKit", targets: ["NodeBenchKit"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // C libraries, one system-library target each (see CSystemShims/*/shim.h).
+        .systemLibrary(
+            name: "COpenCL", path: "CSystemShims/COpenCL", pkgConfig: "OpenCL",
+            providers: [.apt(["ocl-icd-opencl-dev"])]),
+        .systemLibrary(
+            name: "CBLAS", path: "CSystemShims/CBLAS", pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(
+            name: "CHwloc", path: "CSystemShims/CHwloc", pkgConfig: "hwloc",
+            providers: [.apt(["libhwloc-dev"])]),
+
+        // Safe Swift over each C library; no benchmark logic.
+        .target(name: "OpenCLKit", dependencies: ["COpenCL"]),
+        .target(name: "BLASKit", dependencies: ["CBLAS"]),
+        .target(name: "HwlocKit", dependencies: ["CHwloc"]),
+
+        // Discovery, backends, workloads, measurement, verification, results.
+        .target(name: "NodeBenchKit", dependencies: ["OpenCLKit", "BLASKit", "HwlocKit"]),
+
+        // The command-line tool: one file per subcommand.
+        .executableTarget(
+            name: "nodebench",
+            dependencies: [
+                "NodeBenchKit",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+
+        .testTarget(name: "OpenCLKitTests", dependencies: ["OpenCLKit"]),
+        .testTarget(name: "BLASKitTests", dependencies: ["BLASKit"]),
+        .testTarget(name: "HwlocKitTests", dependencies: ["HwlocKit"]),
+        .testTarget(name: "NodeBenchKitTests", dependencies: ["NodeBenchKit"]),
+        .testTarget(name: "NodeBenchCLITests", dependencies: ["nodebench"]),
+    ]
+)

@@ -1,0 +1,100 @@
+import CHwloc
+
+/// The machine as hwloc sees it, copied into plain values (no hwloc pointers escape).
+public struct Topology: Sendable, Equatable, Codable {
+    public var packages: Int
+    public var cores: Int
+    public var processingUnits: Int
+    public var totalMemoryBytes: UInt64
+    public var numaNodes: [NUMANode]
+    public var caches: [CacheLevel]
+    public var cpuModel: String?
+    public var cpuVendor: String?
+    public var ioDevices: [IODevice]
+    public var hwlocVersion: String
+
+    public struct NUMANode: Sendable, Equatable, Codable {
+        public var index: Int
+        public var memoryBytes: UInt64
+    }
+
+    /// Every cache of one level and kind, e.g. "L2 unified, 1 MiB, 2 instances".
+    public struct CacheLevel: Sendable, Equatable, Codable {
+        public var level: Int
+        public var kind: String
+        public var sizeBytes: UInt64
+        public var instances: Int
+    }
+
+    /// A PCI device or an OS device (GPU, co-processor, OpenCL/CUDA device) hwloc found.
+    public struct IODevice: Sendable, Equatable, Codable {
+        public var kind: String
+        public var name: String
+        public var detail: String?
+    }
+
+    /// Discovers this machine. Throws only if hwloc itself cannot start.
+    public static func discover() throws(HwlocError) -> Topology {
+        var handle: hwloc_topology_t?
+        guard hwloc_topology_init(&handle) == 0, let topology = handle else { throw HwlocError(call: "hwloc_topology_init") }
+        defer { hwloc_topology_destroy(topology) }
+        // I/O objects are filtered out by default; keep the ones that matter (GPUs, co-processors).
+        hwloc_topology_set_io_types_filter(topology, HWLOC_TYPE_FILTER_KEEP_IMPORTANT)
+        guard hwloc_topology_load(topology) == 0 else { throw HwlocError(call: "hwloc_topology_load") }
+        return Topology(reading: topology)
+    }
+
+    private init(reading topology: hwloc_topology_t) {
+        func objects(_ type: hwloc_obj_type_t) -> [hwloc_obj_t] {
+            let count = max(0, Int(hwloc_get_nbobjs_by_type(topology, type)))
+            return (0..<count).compactMap { hwloc_get_obj_by_type(topology, type, UInt32($0)) }
+        }
+        packages = objects(HWLOC_OBJ_PACKAGE).count
+        cores = objects(HWLOC_OBJ_CORE).count
+        processingUnits = objects(HWLOC_OBJ_PU).count
+        numaNodes = objects(HWLOC_OBJ_NUMANODE).map { node in
+            NUMANode(index: Int(node.pointee.os_index), memoryBytes: node.pointee.attr.pointee.numanode.local_memory)
+        }
+        totalMemoryBytes = numaNodes.reduce(0) { $0 + $1.memoryBytes }
+        caches = Topology.cacheTypes.compactMap { type, level, kind in
+            let found = objects(type)
+            guard let first = found.first else { return nil }
+            return CacheLevel(
+                level: level, kind: kind, sizeBytes: first.pointee.attr.pointee.cache.size, instances: found.count)
+        }
+        let firstPackage = objects(HWLOC_OBJ_PACKAGE).first
+        cpuModel = firstPackage.flatMap { Topology.info($0, "CPUModel") }
+        cpuVendor = firstPackage.flatMap { Topology.info($0, "CPUVendor") }
+        ioDevices = objects(HWLOC_OBJ_OS_DEVICE).compactMap(Topology.ioDevice)
+        let version = hwloc_get_api_version()
+        hwlocVersion = "\(version >> 16).\((version >> 8) & 0xff).\(version & 0xff)"
+    }
+
+    private static let cacheTypes: [(hwloc_obj_type_t, Int, String)] = [
+        (HWLOC_OBJ_L1CACHE, 1, "data"), (HWLOC_OBJ_L1ICACHE, 1, "instruction"),
+        (HWLOC_OBJ_L2CACHE, 2, "unified"), (HWLOC_OBJ_L3CACHE, 3, "unified"),
+        (HWLOC_OBJ_L4CACHE, 4, "unified"), (HWLOC_OBJ_L5CACHE, 5, "unified"),
+    ]
+
+    private static func info(_ object: hwloc_obj_t, _ name: String) -> String? {
+        hwloc_obj_get_info_by_name(object, name).map { String(cString: $0) }
+    }
+
+    /// GPUs, co-processors (OpenCL, CUDA) and DMA engines; block and network devices are not ours.
+    private static func ioDevice(_ object: hwloc_obj_t) -> IODevice? {
+        let kind: String
+        switch object.pointee.attr.pointee.osdev.type {
+        case HWLOC_OBJ_OSDEV_GPU: kind = "gpu"
+        case HWLOC_OBJ_OSDEV_COPROC: kind = "coprocessor"
+        default: return nil
+        }
+        let name = object.pointee.name.map { String(cString: $0) } ?? "unnamed"
+        let detail = info(object, "GPUModel") ?? info(object, "Backend")
+        return IODevice(kind: kind, name: name, detail: detail)
+    }
+}
+
+public struct HwlocError: Error, CustomStringConvertible, Sendable {
+    public let call: String
+    public var description: String { "\(call) failed" }
+}

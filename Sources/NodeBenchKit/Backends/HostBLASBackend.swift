@@ -1,0 +1,90 @@
+import BLASKit
+
+/// The host CPU through the system BLAS. fp16 and bf16 have no BLAS routine: they are widened to
+/// fp32, multiplied with sgemm and rounded back, and that conversion is timed with the GEMM.
+final class HostBLASBackend: GEMMBackend {
+    let device: DeviceDescriptor
+    static let implementationName = "openblas"
+    var implementation: String { Self.implementationName }
+
+    init(device: DeviceDescriptor) {
+        self.device = device
+    }
+
+    func unsupportedReason(_ gemm: GEMMCase) -> String? {
+        nil
+    }
+
+    /// Bytes the backend holds for a case beyond the inputs the runner generated.
+    static func workingBytes(_ gemm: GEMMCase) -> Double {
+        guard let counts = gemm.elementCounts else { return .infinity }
+        let elements = Double(counts.a + counts.b + counts.c)
+        switch gemm.dtype {
+        case .fp32, .fp64: return elements * Double(gemm.dtype.storageBytes)
+        case .fp16, .bf16: return elements * (2 + 4)  // the stored half words and their fp32 copies
+        }
+    }
+
+    func prepare(_ inputs: GEMMInputs) throws -> PreparedGEMM {
+        HostPreparedGEMM(inputs)
+    }
+}
+
+private final class HostPreparedGEMM: PreparedGEMM {
+    let shape: BLASKit.GEMMShape
+    let dtype: DType
+    let notes: [String]
+    // Operands in the case's type: fp32 and fp64 directly; fp16/bf16 as bit patterns with fp32
+    // working copies.
+    private var a32: [Float] = [], b32: [Float] = [], c32: [Float] = []
+    private var a64: [Double] = [], b64: [Double] = [], c64: [Double] = []
+    private var aWords: [UInt16] = [], bWords: [UInt16] = [], cWords: [UInt16] = []
+
+    init(_ inputs: GEMMInputs) {
+        shape = inputs.gemm.blasShape
+        dtype = inputs.gemm.dtype
+        let cCount = shape.m * shape.n
+        switch dtype {
+        case .fp32:
+            notes = ["cblas_sgemm"]
+            a32 = inputs.a.map { Float($0) }
+            b32 = inputs.b.map { Float($0) }
+            c32 = [Float](repeating: 0, count: cCount)
+        case .fp64:
+            notes = ["cblas_dgemm"]
+            a64 = inputs.a
+            b64 = inputs.b
+            c64 = [Double](repeating: 0, count: cCount)
+        case .fp16, .bf16:
+            notes = ["\(dtype.rawValue) widened to fp32, cblas_sgemm, rounded to \(dtype.rawValue); conversions timed"]
+            aWords = StoredElements.encode(inputs.a.map { Float($0) }, dtype)
+            bWords = StoredElements.encode(inputs.b.map { Float($0) }, dtype)
+            c32 = [Float](repeating: 0, count: cCount)
+        }
+    }
+
+    func execute() throws -> SampleTime {
+        let ((), seconds) = MonotonicClock.time {
+            switch dtype {
+            case .fp32:
+                BLAS.sgemm(shape, a: a32, b: b32, c: &c32)
+            case .fp64:
+                BLAS.dgemm(shape, a: a64, b: b64, c: &c64)
+            case .fp16, .bf16:
+                a32 = StoredElements.decode(aWords, dtype)
+                b32 = StoredElements.decode(bWords, dtype)
+                BLAS.sgemm(shape, a: a32, b: b32, c: &c32)
+                cWords = StoredElements.encode(c32, dtype)
+            }
+        }
+        return SampleTime(kernelSeconds: seconds, wallSeconds: seconds)
+    }
+
+    func result() throws -> [Double] {
+        switch dtype {
+        case .fp32: c32.map(Double.init)
+        case .fp64: c64
+        case .fp16, .bf16: StoredElements.decode(cWords, dtype).map(Double.init)
+        }
+    }
+}

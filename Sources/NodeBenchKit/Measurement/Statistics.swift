@@ -1,0 +1,40 @@
+/// Summary statistics of a set of timings, with the raw samples kept alongside.
+public struct Statistics: Codable, Sendable, Equatable {
+    public var count: Int
+    public var min: Double
+    public var median: Double
+    public var mean: Double
+    public var p90: Double
+    public var max: Double
+    /// Sample standard deviation (n - 1); 0 for a single sample.
+    public var stddev: Double
+    /// Coefficient of variation: stddev / mean.
+    public var cv: Double
+    public var samples: [Double]
+
+    /// nil for an empty set: there is nothing to summarise.
+    public init?(_ samples: [Double]) {
+        guard !samples.isEmpty else { return nil }
+        let sorted = samples.sorted()
+        count = samples.count
+        min = sorted.first!
+        max = sorted.last!
+        median = Statistics.quantile(sorted, 0.5)
+        p90 = Statistics.quantile(sorted, 0.9)
+        let mean = samples.reduce(0, +) / Double(samples.count)
+        let squares = samples.reduce(0) { $0 + ($1 - mean) * ($1 - mean) }
+        self.mean = mean
+        stddev = samples.count > 1 ? (squares / Double(samples.count - 1)).squareRoot() : 0
+        cv = mean > 0 ? stddev / mean : 0
+        self.samples = samples
+    }
+
+    /// Linear interpolation between the closest ranks (the "type 7" quantile of R and NumPy).
+    static func quantile(_ sorted: [Double], _ q: Double) -> Double {
+        let position = q * Double(sorted.count - 1)
+        let lower = Int(position.rounded(.down))
+        let upper = Swift.min(lower + 1, sorted.count - 1)
+        let fraction = position - Double(lower)
+        return sorted[lower] + (sorted[upper] - sorted[lower]) * fraction
+    }
+}

@@ -1,0 +1,39 @@
+import Foundation
+
+/// The table `nodebench run` prints: one row per case and device, cases of the same shape
+/// together so devices read side by side.
+public enum RunReport {
+    public static func table(_ results: [CaseResult]) -> String {
+        var table = TextTable([
+            ("device", .left), ("impl", .left), ("kernel", .left), ("dtype", .left), ("layout", .left),
+            ("shape", .left), ("GFLOP/s", .right), ("median ms", .right), ("CV %", .right), ("verify", .left),
+            ("status", .left),
+        ])
+        for result in results {
+            table.add([
+                result.device, result.implementation, result.kernel, result.dtype.rawValue, result.layout.rawValue,
+                result.shape.description,
+                result.gflops.map { String(format: "%.1f", $0) } ?? "-",
+                result.stats.map { String(format: "%.3f", $0.kernel.median * 1e3) } ?? "-",
+                result.stats.map { String(format: "%.1f", $0.kernel.cv * 100) } ?? "-",
+                verificationCell(result.verification),
+                result.status == .ok ? "ok" : "\(result.status.rawValue): \(result.reason ?? "")",
+            ])
+        }
+        return table.render()
+    }
+
+    /// "passed (full)", "FAILED 3.2e-01 > 1.1e-05", or "-" when nothing was checked.
+    static func verificationCell(_ verification: Verification?) -> String {
+        guard let verification else { return "-" }
+        if verification.passed { return "passed (\(verification.method))" }
+        return String(format: "FAILED %.1e > %.1e", verification.maxAbsError, verification.tolerance)
+    }
+
+    /// "12 ok, 1 failed, 2 skipped".
+    public static func summary(_ results: [CaseResult]) -> String {
+        let counts = Dictionary(grouping: results, by: \.status).mapValues(\.count)
+        return [CaseResult.Status.ok, .failed, .skipped].map { "\(counts[$0] ?? 0) \($0.rawValue)" }
+            .joined(separator: ", ")
+    }
+}

@@ -1,0 +1,56 @@
+/// Element types a case can store its matrices in.
+public enum DType: String, CaseIterable, Codable, Sendable {
+    case fp32, fp64, fp16, bf16
+
+    /// Bytes one element takes in device memory.
+    public var storageBytes: Int {
+        switch self {
+        case .fp64: 8
+        case .fp32: 4
+        case .fp16, .bf16: 2
+        }
+    }
+
+    /// The type products are summed in: fp16 and bf16 are storage formats, summed in fp32.
+    public var accumulation: DType { self == .fp64 ? .fp64 : .fp32 }
+
+    /// Unit roundoff (half a unit in the last place) of the type's significand.
+    public var unitRoundoff: Double {
+        switch self {
+        case .fp64: 0x1p-53
+        case .fp32: 0x1p-24
+        case .fp16: 0x1p-11
+        case .bf16: 0x1p-8
+        }
+    }
+
+    /// The nearest value of this type to `value`, as a Double (round to nearest, ties to even).
+    public func rounded(_ value: Double) -> Double {
+        switch self {
+        case .fp64: value
+        case .fp32: Double(Float(value))
+        case .fp16: Double(Float(Float16(Float(value))))
+        case .bf16: Double(BFloat16(Float(value)).float)
+        }
+    }
+}
+
+/// bfloat16: the upper 16 bits of an IEEE fp32, which Swift has no type for.
+public struct BFloat16: Sendable, Equatable {
+    public let bitPattern: UInt16
+
+    public init(bitPattern: UInt16) { self.bitPattern = bitPattern }
+
+    /// Rounds to nearest, ties to even; NaN stays NaN.
+    public init(_ value: Float) {
+        if value.isNaN {
+            bitPattern = 0x7FC0
+            return
+        }
+        let bits = value.bitPattern
+        let roundingBias = UInt32(0x7FFF) + ((bits >> 16) & 1)
+        bitPattern = UInt16(truncatingIfNeeded: (bits &+ roundingBias) >> 16)
+    }
+
+    public var float: Float { Float(bitPattern: UInt32(bitPattern) << 16) }
+}

@@ -1,0 +1,137 @@
+import COpenCL
+
+/// One OpenCL context on one device. Owns the `cl_context`.
+public final class Context {
+    let handle: cl_context
+    public let device: Device
+
+    public init(device: Device) throws(OpenCLError) {
+        self.device = device
+        var deviceID: cl_device_id? = device.id
+        handle = try checked("clCreateContext") { status in
+            clCreateContext(nil, 1, &deviceID, nil, nil, status)
+        }
+    }
+
+    deinit { clReleaseContext(handle) }
+
+    /// A device buffer of `byteCount` bytes, uninitialised.
+    public func makeBuffer(byteCount: Int) throws(OpenCLError) -> Buffer {
+        try Buffer(context: self, byteCount: byteCount)
+    }
+
+    /// Compiles `source` for this context's device; a failed build throws with the compiler's log.
+    public func buildProgram(source: String, options: String = "") throws(OpenCLError) -> Program {
+        try Program(context: self, source: source, options: options)
+    }
+}
+
+/// An in-order command queue with profiling on, so every command's device time can be read.
+public final class CommandQueue {
+    let handle: cl_command_queue
+    public let context: Context
+
+    public init(context: Context) throws(OpenCLError) {
+        self.context = context
+        handle = try checked("clCreateCommandQueue") { status in
+            clCreateCommandQueue(
+                context.handle, context.device.id, cl_command_queue_properties(CL_QUEUE_PROFILING_ENABLE), status)
+        }
+    }
+
+    deinit { clReleaseCommandQueue(handle) }
+
+    /// Copies `values` into `buffer` and waits until the copy is done.
+    public func write<T: BitwiseCopyable>(_ values: [T], to buffer: Buffer) throws(OpenCLError) {
+        let bytes = values.count * MemoryLayout<T>.stride
+        precondition(bytes <= buffer.byteCount, "write of \(bytes) bytes into a \(buffer.byteCount)-byte buffer")
+        let status = values.withUnsafeBytes { raw in
+            clEnqueueWriteBuffer(handle, buffer.handle, cl_bool(CL_TRUE), 0, bytes, raw.baseAddress, 0, nil, nil)
+        }
+        try check(status, "clEnqueueWriteBuffer")
+    }
+
+    /// Reads `count` values of type `T` from the start of `buffer`, waiting for the copy.
+    public func read<T: BitwiseCopyable>(_: T.Type, count: Int, from buffer: Buffer) throws(OpenCLError) -> [T] {
+        let bytes = count * MemoryLayout<T>.stride
+        precondition(bytes <= buffer.byteCount, "read of \(bytes) bytes from a \(buffer.byteCount)-byte buffer")
+        var status: cl_int = CL_SUCCESS
+        let values = [T](unsafeUninitializedCapacity: count) { storage, initialized in
+            status = clEnqueueReadBuffer(
+                handle, buffer.handle, cl_bool(CL_TRUE), 0, bytes, UnsafeMutableRawPointer(storage.baseAddress), 0,
+                nil, nil)
+            initialized = status == CL_SUCCESS ? count : 0
+        }
+        try check(status, "clEnqueueReadBuffer")
+        return values
+    }
+
+    /// Launches `kernel` over a `globalSize` grid in `localSize` work-groups (nil: the driver's choice).
+    public func enqueue(_ kernel: Kernel, globalSize: [Int], localSize: [Int]?) throws(OpenCLError) -> Event {
+        precondition((1...3).contains(globalSize.count), "an NDRange has one to three dimensions")
+        precondition(localSize == nil || localSize!.count == globalSize.count, "local and global ranks differ")
+        var event: cl_event?
+        let status = globalSize.withUnsafeBufferPointer { global in
+            if let localSize {
+                return localSize.withUnsafeBufferPointer { local in
+                    clEnqueueNDRangeKernel(
+                        handle, kernel.handle, cl_uint(global.count), nil, global.baseAddress, local.baseAddress, 0,
+                        nil, &event)
+                }
+            }
+            return clEnqueueNDRangeKernel(
+                handle, kernel.handle, cl_uint(global.count), nil, global.baseAddress, nil, 0, nil, &event)
+        }
+        try check(status, "clEnqueueNDRangeKernel(\(kernel.name))")
+        guard let event else { throw OpenCLError(call: "clEnqueueNDRangeKernel(\(kernel.name))", code: CL_INVALID_EVENT) }
+        return Event(handle: event)
+    }
+
+    /// Blocks until every command in the queue has finished.
+    public func finish() throws(OpenCLError) {
+        try check(clFinish(handle), "clFinish")
+    }
+}
+
+/// A device memory buffer. Owns the `cl_mem`.
+public final class Buffer {
+    let handle: cl_mem
+    public let byteCount: Int
+
+    init(context: Context, byteCount: Int) throws(OpenCLError) {
+        precondition(byteCount > 0, "an OpenCL buffer needs at least one byte")
+        self.byteCount = byteCount
+        handle = try checked("clCreateBuffer(\(byteCount) bytes)") { status in
+            clCreateBuffer(context.handle, cl_mem_flags(CL_MEM_READ_WRITE), byteCount, nil, status)
+        }
+    }
+
+    deinit { clReleaseMemObject(handle) }
+}
+
+/// A command's completion event, which carries its device-side timing.
+public final class Event {
+    let handle: cl_event
+
+    init(handle: cl_event) { self.handle = handle }
+
+    deinit { clReleaseEvent(handle) }
+
+    public func wait() throws(OpenCLError) {
+        var event: cl_event? = handle
+        try check(clWaitForEvents(1, &event), "clWaitForEvents")
+    }
+
+    /// Device time from the command's start to its end, in seconds (from profiling counters).
+    public func deviceSeconds() throws(OpenCLError) -> Double {
+        let start = try profilingCounter(CL_PROFILING_COMMAND_START)
+        let end = try profilingCounter(CL_PROFILING_COMMAND_END)
+        return Double(end &- start) * 1e-9
+    }
+
+    private func profilingCounter(_ param: Int32) throws(OpenCLError) -> cl_ulong {
+        try InfoQuery(call: "clGetEventProfilingInfo") { size, value, sizeRet in
+            clGetEventProfilingInfo(self.handle, cl_profiling_info(param), size, value, sizeRet)
+        }.value(cl_ulong.self)
+    }
+}

@@ -1,0 +1,68 @@
+import COpenCL
+
+/// A program built for one device. Owns the `cl_program`.
+public final class Program {
+    let handle: cl_program
+    public let context: Context
+
+    init(context: Context, source: String, options: String) throws(OpenCLError) {
+        self.context = context
+        handle = try checked("clCreateProgramWithSource") { status in
+            source.withCString { text in
+                var pointer: UnsafePointer<CChar>? = text
+                return clCreateProgramWithSource(context.handle, 1, &pointer, nil, status)
+            }
+        }
+        var deviceID: cl_device_id? = context.device.id
+        let status = clBuildProgram(handle, 1, &deviceID, options, nil, nil)
+        if status != CL_SUCCESS {
+            let log = try? InfoQuery(call: "clGetProgramBuildInfo") { [handle] size, value, sizeRet in
+                clGetProgramBuildInfo(handle, deviceID, cl_program_build_info(CL_PROGRAM_BUILD_LOG), size, value, sizeRet)
+            }.string()
+            clReleaseProgram(handle)
+            throw OpenCLError(call: "clBuildProgram", code: status, buildLog: log)
+        }
+    }
+
+    deinit { clReleaseProgram(handle) }
+
+    public func makeKernel(named name: String) throws(OpenCLError) -> Kernel {
+        try Kernel(program: self, name: name)
+    }
+}
+
+/// A kernel and its arguments. Owns the `cl_kernel`.
+public final class Kernel {
+    let handle: cl_kernel
+    public let name: String
+    /// Kept so the program outlives its kernel.
+    let program: Program
+    /// Buffers bound as arguments, kept alive while the kernel may still use them.
+    private var boundBuffers: [Int: Buffer] = [:]
+
+    init(program: Program, name: String) throws(OpenCLError) {
+        self.program = program
+        self.name = name
+        handle = try checked("clCreateKernel(\(name))") { status in
+            clCreateKernel(program.handle, name, status)
+        }
+    }
+
+    deinit { clReleaseKernel(handle) }
+
+    public func setArgument(_ index: Int, _ buffer: Buffer) throws(OpenCLError) {
+        var memory: cl_mem? = buffer.handle
+        try check(
+            clSetKernelArg(handle, cl_uint(index), MemoryLayout<cl_mem>.size, &memory),
+            "clSetKernelArg(\(name), \(index))")
+        boundBuffers[index] = buffer
+    }
+
+    /// A scalar argument; `T` must match the kernel's parameter type exactly (`int` is `Int32`).
+    public func setArgument<T: BitwiseCopyable>(_ index: Int, _ value: T) throws(OpenCLError) {
+        var copy = value
+        try check(
+            clSetKernelArg(handle, cl_uint(index), MemoryLayout<T>.size, &copy), "clSetKernelArg(\(name), \(index))")
+        boundBuffers[index] = nil
+    }
+}

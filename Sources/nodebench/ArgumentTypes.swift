@@ -1,0 +1,26 @@
+import ArgumentParser
+import NodeBenchKit
+
+extension DType: ExpressibleByArgument {}
+
+extension GEMMLayout: ExpressibleByArgument {
+    public init?(argument: String) {
+        self.init(rawValue: argument.uppercased())
+    }
+}
+
+extension Suite.Name: ExpressibleByArgument {}
+
+/// Kernels `run --kernel` accepts.
+enum KernelName: String, CaseIterable, ExpressibleByArgument {
+    case gemm
+}
+
+/// `--shape MxNxK`, with the parser's own message for bad input.
+func parseShape(_ text: String) throws -> GEMMShape {
+    do {
+        return try GEMMShape(parsing: text)
+    } catch {
+        throw ValidationError(error.description)
+    }
+}

@@ -1,0 +1,62 @@
+import ArgumentParser
+import Foundation
+import NodeBenchKit
+
+@main
+struct NodeBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "nodebench",
+        abstract: "How fast, and how correctly, does this node run the kernels of LLM training?",
+        version: ToolInfo.version,
+        subcommands: [DevicesCommand.self, RunCommand.self])
+
+    /// Parses and runs like ArgumentParser's own `main`, but reports errors in one line
+    /// (`nodebench: error: ...`) with the exit codes the README documents.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch let status as ExitCode {
+            Foundation.exit(status.rawValue)
+        } catch let failure as CommandFailure {
+            Console.error(failure.message)
+            Foundation.exit(failure.status.rawValue)
+        } catch let usage as UsageError {
+            Console.error(usage.description)
+            Foundation.exit(ExitStatus.usage.rawValue)
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success {
+                print(fullMessage(for: error))  // --help, --version
+                Foundation.exit(0)
+            }
+            let message = self.message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
+            Console.error(message.hasPrefix("Error: ") ? String(message.dropFirst(7)) : message)
+            Foundation.exit(code == .validationFailure ? ExitStatus.usage.rawValue : code.rawValue)
+        }
+    }
+}
+
+/// A command that could not do its job, with the exit status that says why.
+struct CommandFailure: Error {
+    let status: ExitStatus
+    let message: String
+}
+
+/// Human output goes to stdout only when it is the command's answer; progress and warnings to stderr.
+enum Console {
+    static func error(_ message: String) {
+        FileHandle.standardError.write(Data("nodebench: error: \(message)\n".utf8))
+    }
+
+    static func note(_ message: String) {
+        FileHandle.standardError.write(Data("\(message)\n".utf8))
+    }
+
+    /// Refuses to let a debug build's timings pass unnoticed.
+    static func warnIfDebugBuild(_ tool: ToolInfo) {
+        if tool.buildConfiguration == "debug" {
+            note("warning: this is a DEBUG build of nodebench; timings are not representative (build with -c release)")
+        }
+    }
+}
