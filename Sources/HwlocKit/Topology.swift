@@ -11,7 +11,8 @@ public struct Topology: Sendable, Equatable, Codable {
     public var cpuModel: String?
     public var cpuVendor: String?
     public var ioDevices: [IODevice]
-    public var hwlocVersion: String
+    /// The hwloc API version the library implements (e.g. "2.8.0" for hwloc 2.8 and 2.9).
+    public var hwlocAPIVersion: String
 
     public struct NUMANode: Sendable, Equatable, Codable {
         public var index: Int
@@ -67,7 +68,7 @@ public struct Topology: Sendable, Equatable, Codable {
         cpuVendor = firstPackage.flatMap { Topology.info($0, "CPUVendor") }
         ioDevices = objects(HWLOC_OBJ_OS_DEVICE).compactMap(Topology.ioDevice)
         let version = hwloc_get_api_version()
-        hwlocVersion = "\(version >> 16).\((version >> 8) & 0xff).\(version & 0xff)"
+        hwlocAPIVersion = "\(version >> 16).\((version >> 8) & 0xff).\(version & 0xff)"
     }
 
     private static let cacheTypes: [(hwloc_obj_type_t, Int, String)] = [

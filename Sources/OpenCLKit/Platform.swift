@@ -1,4 +1,9 @@
 import COpenCL
+import Synchronization
+
+/// The ICD loader reads its vendor files on the first call without a lock, and PoCL starts up the
+/// same way: concurrent first calls crash. Enumeration goes one thread at a time.
+private let enumeration = Mutex(())
 
 /// An installed OpenCL platform (one vendor driver found by the ICD loader).
 public struct Platform: @unchecked Sendable {
@@ -19,6 +24,10 @@ public struct Platform: @unchecked Sendable {
     /// Every platform the ICD loader finds. A loader with no vendor installed is not an error:
     /// it reports `CL_PLATFORM_NOT_FOUND_KHR`, and the answer is "no platforms".
     public static func all() throws(OpenCLError) -> [Platform] {
+        try enumeration.withLock { _ throws(OpenCLError) in try enumerate() }
+    }
+
+    private static func enumerate() throws(OpenCLError) -> [Platform] {
         var count: cl_uint = 0
         let status = clGetPlatformIDs(0, nil, &count)
         if status == CL_PLATFORM_NOT_FOUND_KHR || (status == CL_SUCCESS && count == 0) { return [] }
@@ -35,6 +44,10 @@ public struct Platform: @unchecked Sendable {
 
     /// This platform's devices of every type, in the driver's order.
     public func devices() throws(OpenCLError) -> [Device] {
+        try enumeration.withLock { _ throws(OpenCLError) in try enumerateDevices() }
+    }
+
+    private func enumerateDevices() throws(OpenCLError) -> [Device] {
         var count: cl_uint = 0
         let status = clGetDeviceIDs(id, cl_device_type(CL_DEVICE_TYPE_ALL), 0, nil, &count)
         if status == CL_DEVICE_NOT_FOUND { return [] }

@@ -19,7 +19,7 @@ public final class Program {
             let log = try? InfoQuery(call: "clGetProgramBuildInfo") { [handle] size, value, sizeRet in
                 clGetProgramBuildInfo(handle, deviceID, cl_program_build_info(CL_PROGRAM_BUILD_LOG), size, value, sizeRet)
             }.string()
-            clReleaseProgram(handle)
+            // Every property is set, so deinit runs and releases the program.
             throw OpenCLError(call: "clBuildProgram", code: status, buildLog: log)
         }
     }

@@ -11,18 +11,27 @@ public final class Runner {
         public var gemm: GEMMCase
     }
 
+    /// A device and its backend, or why the backend could not be set up.
+    public typealias DeviceBackend = (device: DeviceDescriptor, backend: Result<GEMMBackend, Error>)
+
     private let suite: Suite
     private let seed: UInt64
-    private let backends: [(DeviceDescriptor, Result<GEMMBackend, Error>)]
+    private let backends: [DeviceBackend]
     private let hostMemoryBytes: Double
 
-    public init(suite: Suite, devices: [DeviceDescriptor], inventory: NodeInventory, seed: UInt64) {
+    public init(suite: Suite, backends: [DeviceBackend], hostMemoryBytes: UInt64, seed: UInt64) {
         self.suite = suite
         self.seed = seed
-        hostMemoryBytes = Double(inventory.host.physicalMemoryBytes)
-        backends = devices.map { device in
-            (device, Result { try Runner.makeBackend(for: device, inventory) })
+        self.backends = backends
+        self.hostMemoryBytes = Double(hostMemoryBytes)
+    }
+
+    /// Runs on these devices of the node, each with its own backend.
+    public convenience init(suite: Suite, devices: [DeviceDescriptor], inventory: NodeInventory, seed: UInt64) {
+        let backends = devices.map { device in
+            (device, Result<GEMMBackend, Error> { try Runner.makeBackend(for: device, inventory) })
         }
+        self.init(suite: suite, backends: backends, hostMemoryBytes: inventory.host.physicalMemoryBytes, seed: seed)
     }
 
     public var caseCount: Int { suite.cases.count * backends.count }
@@ -49,7 +58,7 @@ public final class Runner {
         case .success(let ready): backend = ready
         case .failure(let error):
             return CaseResult(
-                gemm: gemm, device: device, implementation: OpenCLGEMMBackend.implementationName, status: .failed,
+                gemm: gemm, device: device, implementation: implementationName(of: device), status: .failed,
                 reason: "device unusable: \(Runner.describe(error))")
         }
         if let reason = backend.unsupportedReason(gemm) ?? hostMemoryShortfall(gemm, backend: backend) {
@@ -99,6 +108,10 @@ public final class Runner {
             throw UsageError("no OpenCL device \(device.id)")
         }
         return try OpenCLGEMMBackend(device: openCLDevice, descriptor: device)
+    }
+
+    private func implementationName(of device: DeviceDescriptor) -> String {
+        device.backend == "blas" ? HostBLASBackend.implementationName : OpenCLGEMMBackend.implementationName
     }
 
     static func describe(_ error: Error) -> String {
