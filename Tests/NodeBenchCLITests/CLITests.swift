@@ -1,0 +1,204 @@
+import Foundation
+import Testing
+
+/// The built `nodebench` executable, run as a user would, on the real PoCL device and OpenBLAS.
+struct NodeBenchProcess {
+    struct Outcome {
+        let status: Int32
+        let stdout: String
+        let stderr: String
+        var stderrLines: [Substring] { stderr.split(separator: "\n") }
+    }
+
+    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+
+    /// Beside the test bundle in the build folder: the test target depends on the executable.
+    static let executable: URL = {
+        let testBinary = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        return testBinary.deletingLastPathComponent().appendingPathComponent("nodebench")
+    }()
+
+    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Outcome {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("nodebench-cli-\(UUID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let out = directory.appendingPathComponent("out"), err = directory.appendingPathComponent("err")
+        FileManager.default.createFile(atPath: out.path, contents: nil)
+        FileManager.default.createFile(atPath: err.path, contents: nil)
+        process.standardOutput = try FileHandle(forWritingTo: out)
+        process.standardError = try FileHandle(forWritingTo: err)
+        process.currentDirectoryURL = directory
+        try process.run()
+        process.waitUntilExit()
+        return Outcome(
+            status: process.terminationStatus, stdout: try String(contentsOf: out, encoding: .utf8),
+            stderr: try String(contentsOf: err, encoding: .utf8))
+    }
+
+    /// scripts/validate-json on `file`: the published schema must accept what the tool writes.
+    static func validate(_ file: URL, devices: Bool = false) throws -> Outcome {
+        let process = Process()
+        process.executableURL = packageRoot.appendingPathComponent("scripts/validate-json")
+        process.arguments = (devices ? ["--devices"] : []) + [file.path]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return Outcome(status: process.terminationStatus, stdout: output, stderr: "")
+    }
+}
+
+func temporaryFile(_ name: String) -> URL {
+    FileManager.default.temporaryDirectory.appendingPathComponent("nodebench-\(UUID())-\(name)")
+}
+
+func jsonObject(_ data: Data) throws -> [String: Any] {
+    try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+}
+
+@Suite struct DevicesCommandTests {
+    @Test func listsTheHostAndThePoCLDeviceAsJSON() throws {
+        let outcome = try NodeBenchProcess.run(["devices", "--json"])
+        #expect(outcome.status == 0)
+        let document = try jsonObject(Data(outcome.stdout.utf8))
+        #expect(document["schemaVersion"] as? Int == 1)
+        let devices = try #require(document["devices"] as? [[String: Any]])
+        #expect(devices.first?["id"] as? String == "host")
+        #expect(devices.first?["backend"] as? String == "blas")
+        let openCL = try #require(devices.first { ($0["id"] as? String)?.hasPrefix("opencl:") == true })
+        #expect(openCL["backend"] as? String == "opencl")
+        #expect(openCL["type"] as? String == "cpu")
+        #expect((openCL["name"] as? String)?.isEmpty == false)
+        #expect(document["gpuFound"] as? Bool == false)
+
+        let file = temporaryFile("devices.json")
+        defer { try? FileManager.default.removeItem(at: file) }
+        try Data(outcome.stdout.utf8).write(to: file)
+        let validation = try NodeBenchProcess.validate(file, devices: true)
+        #expect(validation.status == 0, "\(validation.stdout)")
+    }
+
+    @Test func describesTheNodeForAPerson() throws {
+        let outcome = try NodeBenchProcess.run(["devices"])
+        #expect(outcome.status == 0)
+        for expected in ["CPU", "BLAS", "OpenBLAS", "OpenCL", "host", "opencl:0:0", "no GPU found"] {
+            #expect(outcome.stdout.contains(expected), "missing \(expected)")
+        }
+    }
+
+    @Test func withoutAnyOpenCLPlatformItRunsOnTheHostAlone() throws {
+        let empty = temporaryFile("vendors")
+        try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: empty) }
+        let environment = ["OCL_ICD_VENDORS": empty.path]
+
+        let devices = try NodeBenchProcess.run(["devices", "--json"], environment: environment)
+        #expect(devices.status == 0)
+        let document = try jsonObject(Data(devices.stdout.utf8))
+        #expect((document["devices"] as? [[String: Any]])?.compactMap { $0["id"] as? String } == ["host"])
+        #expect((document["summary"] as? String)?.contains("no OpenCL device found, and no GPU") == true)
+        #expect((document["problems"] as? [String])?.isEmpty == true)
+
+        let run = try NodeBenchProcess.run(
+            ["run", "--suite", "quick", "--shape", "8x9x10", "--dtype", "fp32", "--layout", "NN"], environment: environment)
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stderr.contains("no OpenCL device found"))
+        #expect(run.stdout.contains("host") && !run.stdout.contains("opencl:"))
+    }
+}
+
+@Suite struct RunCommandTests {
+    @Test func runsVerifiedCasesOnEveryDeviceAndWritesValidResults() throws {
+        let file = temporaryFile("run.json")
+        defer { try? FileManager.default.removeItem(at: file) }
+        let outcome = try NodeBenchProcess.run([
+            "run", "--suite", "quick", "--shape", "33x17x9", "--layout", "NT", "--layout", "TN", "--dtype", "fp32",
+            "--dtype", "bf16", "--seed", "9", "--output", file.path,
+        ])
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        let rows = outcome.stdout.split(separator: "\n").dropFirst(2)
+        #expect(rows.count == 8)  // 2 devices x 2 layouts x 2 types
+        #expect(rows.allSatisfy { $0.contains("passed (full)") && $0.hasSuffix("ok") })
+        #expect(outcome.stderr.contains("[8/8]"))
+
+        let document = try jsonObject(Data(contentsOf: file))
+        #expect(document["complete"] as? Bool == true)
+        #expect(document["seed"] as? Int == 9)
+        let results = try #require(document["results"] as? [[String: Any]])
+        #expect(Set(results.compactMap { $0["device"] as? String }) == ["host", "opencl:0:0"])
+        #expect(results.allSatisfy { ($0["gflops"] as? Double ?? 0) > 0 })
+        let validation = try NodeBenchProcess.validate(file)
+        #expect(validation.status == 0, "\(validation.stdout)")
+    }
+
+    @Test func theQuickSuiteRunsWhole() throws {
+        let file = temporaryFile("quick.json")
+        defer { try? FileManager.default.removeItem(at: file) }
+        let outcome = try NodeBenchProcess.run(["run", "--suite", "quick", "--output", file.path])
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        let document = try jsonObject(Data(contentsOf: file))
+        let results = try #require(document["results"] as? [[String: Any]])
+        #expect(results.count == 9 * 2)  // nine cases on the host and on PoCL
+        #expect(results.allSatisfy { $0["status"] as? String == "ok" })
+        #expect(try NodeBenchProcess.validate(file).status == 0)
+    }
+
+    @Test func oneCaseAsTheREADMEShowsIt() throws {
+        let outcome = try NodeBenchProcess.run([
+            "run", "--kernel", "gemm", "--shape", "1000x3000x17", "--layout", "NT", "--dtype", "fp32", "--device", "host",
+            "--json",
+        ])
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        let document = try jsonObject(Data(outcome.stdout.utf8))
+        let results = try #require(document["results"] as? [[String: Any]])
+        #expect(results.count == 1)
+        let result = try #require(results.first)
+        #expect(result["device"] as? String == "host" && result["layout"] as? String == "NT")
+        #expect((result["shape"] as? [String: Int]) == ["m": 1000, "n": 3000, "k": 17])
+        #expect((result["verification"] as? [String: Any])?["passed"] as? Bool == true)
+    }
+
+    @Test(arguments: [
+        (["run", "--shape", "0x5x5"], "between 1 and"),
+        (["run", "--shape", "1x1"], "MxNxK"),
+        (["run", "--dtype", "fp7"], "'fp32', 'fp64', 'fp16' or 'bf16'"),
+        (["run", "--device", "nope"], "devices on this node: host, opencl:0:0"),
+        (["run", "--layout", "XY"], "'NN', 'NT' or 'TN'"),
+        (["run", "--suite", "huge"], "'quick', 'standard' or 'full'"),
+        (["frobnicate"], "frobnicate"),
+    ])
+    func badInputIsAOneLineUsageError(arguments: [String], expected: String) throws {
+        let outcome = try NodeBenchProcess.run(arguments)
+        #expect(outcome.status == 64)
+        #expect(outcome.stderrLines.count == 1, "\(outcome.stderr)")
+        #expect(outcome.stderr.hasPrefix("nodebench: error: "))
+        #expect(outcome.stderr.contains(expected))
+        #expect(outcome.stdout.isEmpty)
+    }
+
+    @Test func anUnwritableResultFileIsAnIOError() throws {
+        let outcome = try NodeBenchProcess.run([
+            "run", "--device", "host", "--shape", "4x4x4", "--layout", "NN", "--dtype", "fp32", "--output",
+            "/proc/no-such-dir/out.json",
+        ])
+        #expect(outcome.status == 74)
+        #expect(outcome.stderrLines.last?.hasPrefix("nodebench: error: cannot write results to /proc/no-such-dir") == true)
+    }
+
+    @Test func aShapeTooLargeForTheNodeIsSkippedWithItsReason() throws {
+        let outcome = try NodeBenchProcess.run([
+            "run", "--shape", "2000000x2000000x2", "--layout", "NN", "--dtype", "fp32", "--json",
+        ])
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        let results = try #require(try jsonObject(Data(outcome.stdout.utf8))["results"] as? [[String: Any]])
+        #expect(results.count == 2)
+        #expect(results.allSatisfy { $0["status"] as? String == "skipped" && ($0["reason"] as? String)?.contains("needs") == true })
+    }
+}

@@ -1,0 +1,68 @@
+import OpenCLKit
+import Testing
+
+@testable import NodeBenchKit
+
+/// Every backend against the definition of GEMM, on shapes off every tile size, in every layout
+/// and element type: on the real OpenBLAS and the real PoCL device.
+@Suite struct BackendTests {
+    static let inventory = NodeInventory.discover()
+
+    static func backends() throws -> [GEMMBackend] {
+        let host = HostBLASBackend(device: inventory.devices[0])
+        let openCL = try #require(inventory.devices.first { $0.backend == "opencl" }, "scripts/setup installs PoCL")
+        return [host, try OpenCLGEMMBackend(device: inventory.openCLDevices[openCL.id]!, descriptor: openCL)]
+    }
+
+    static let shapes = [GEMMShape(m: 1, n: 1, k: 1), GEMMShape(m: 17, n: 33, k: 5), GEMMShape(m: 37, n: 19, k: 71)]
+
+    @Test(arguments: GEMMLayout.allCases, DType.allCases)
+    func matchesTheDefinitionOnOddShapes(layout: GEMMLayout, dtype: DType) throws {
+        for backend in try Self.backends() {
+            for shape in Self.shapes {
+                let gemm = GEMMCase(shape: shape, layout: layout, dtype: dtype)
+                if let reason = backend.unsupportedReason(gemm) {
+                    #expect(dtype == .fp64 && reason.contains("fp64"))
+                    continue
+                }
+                let inputs = GEMMInputs(gemm: gemm, seed: 3)
+                let prepared = try backend.prepare(inputs)
+                let time = try prepared.execute()
+                #expect(time.kernelSeconds > 0 && time.wallSeconds > 0)
+                let result = try prepared.result()
+                let exact = VerificationTests.naive(inputs)
+                // Independent of GEMMReference: within a few roundings of the stored type.
+                let scale = exact.map(abs).max()! + 1
+                let bound = (4 * Double(shape.k) * dtype.accumulation.unitRoundoff + dtype.unitRoundoff) * scale * 2
+                let worst = zip(result, exact).map { abs($0 - $1) }.max()!
+                #expect(worst <= bound, "\(backend.device.id) \(gemm): error \(worst) > \(bound)")
+                #expect(GEMMReference(inputs).verify(result).passed, "\(backend.device.id) \(gemm)")
+            }
+        }
+    }
+
+    @Test func runsRepeatedlyWithTheSameResult() throws {
+        for backend in try Self.backends() {
+            let inputs = GEMMInputs(gemm: GEMMCase(shape: GEMMShape(m: 31, n: 29, k: 23), layout: .nt, dtype: .fp32), seed: 5)
+            let prepared = try backend.prepare(inputs)
+            _ = try prepared.execute()
+            let first = try prepared.result()
+            _ = try prepared.execute()
+            #expect(try prepared.result() == first)
+        }
+    }
+
+    @Test func anOpenCLDeviceRefusesWhatItCannotHold() throws {
+        let backend = try Self.backends()[1]
+        let huge = GEMMCase(shape: GEMMShape(m: 1 << 20, n: 1 << 20, k: 16), layout: .nn, dtype: .fp32)
+        let reason = try #require(backend.unsupportedReason(huge))
+        #expect(reason.contains("needs") && reason.contains("device"))
+    }
+
+    @Test func openCLFailuresReadAsReasons() {
+        let outOfMemory = OpenCLError(call: "clCreateBuffer(8 bytes)", code: -4)
+        #expect(Runner.describe(outOfMemory) == "device out of memory: clCreateBuffer(8 bytes) failed: CL_MEM_OBJECT_ALLOCATION_FAILURE")
+        let build = OpenCLError(call: "clBuildProgram", code: -11, buildLog: "<source>:3:1: error: x\nmore")
+        #expect(Runner.describe(build) == "kernel build failed: clBuildProgram failed: CL_BUILD_PROGRAM_FAILURE (<source>:3:1: error: x | more)")
+    }
+}

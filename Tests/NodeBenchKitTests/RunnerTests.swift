@@ -1,0 +1,128 @@
+import Foundation
+import Testing
+
+@testable import NodeBenchKit
+
+/// A backend whose results and failures the test chooses.
+final class ScriptedBackend: GEMMBackend {
+    enum Behaviour { case correct, wrong, nan, outOfMemory, unsupported }
+    let device: DeviceDescriptor
+    let behaviour: Behaviour
+    var implementation: String { "scripted" }
+
+    init(_ behaviour: Behaviour, id: String) {
+        var device = DeviceDescriptor(hostCPU: "test", vendor: nil, blasBuild: "none", cores: 1, memoryBytes: 1 << 30)
+        device.id = id
+        self.device = device
+        self.behaviour = behaviour
+    }
+
+    func unsupportedReason(_ gemm: GEMMCase) -> String? { behaviour == .unsupported ? "not on this device" : nil }
+
+    func prepare(_ inputs: GEMMInputs) throws -> PreparedGEMM {
+        if behaviour == .outOfMemory { throw ScriptedError.outOfMemory }
+        var result = VerificationTests.naive(inputs)
+        if behaviour == .wrong { result[result.count - 1] += 1 }
+        if behaviour == .nan { result[0] = .nan }
+        return Prepared(result)
+    }
+
+    private final class Prepared: PreparedGEMM {
+        let output: [Double]
+        let notes = ["scripted"]
+        init(_ output: [Double]) { self.output = output }
+        func execute() throws -> SampleTime { SampleTime(kernelSeconds: 1e-3, wallSeconds: 2e-3) }
+        func result() throws -> [Double] { output }
+    }
+}
+
+enum ScriptedError: Error, CustomStringConvertible {
+    case outOfMemory
+    var description: String { "clCreateBuffer failed: CL_MEM_OBJECT_ALLOCATION_FAILURE" }
+}
+
+@Suite struct RunnerTests {
+    static let suite = Suite(
+        name: "test",
+        groups: [.init(shapes: [GEMMShape(m: 6, n: 5, k: 4), GEMMShape(m: 3, n: 3, k: 3)], layouts: [.nn], dtypes: [.fp32])],
+        sampling: SamplingPolicy(warmupRuns: 0, minSamples: 3, minSeconds: 0, maxSamples: 3, maxSeconds: 1))
+
+    static func run(_ behaviours: [ScriptedBackend.Behaviour], hostMemory: UInt64 = 1 << 34) -> [CaseResult] {
+        let backends: [Runner.DeviceBackend] = behaviours.enumerated().map { index, behaviour in
+            let backend = ScriptedBackend(behaviour, id: "opencl:0:\(index)")
+            return (backend.device, .success(backend))
+        }
+        var results: [CaseResult] = []
+        Runner(suite: suite, backends: backends, hostMemoryBytes: hostMemory, seed: 1).run(
+            onStart: { _ in }, onResult: { results.append($0) })
+        return results
+    }
+
+    @Test func correctResultsAreTimedAndReported() throws {
+        let results = Self.run([.correct])
+        #expect(results.count == 2)
+        let first = try #require(results.first)
+        #expect(first.status == .ok)
+        #expect(first.verification?.passed == true)
+        #expect(first.stats?.kernel.count == 3)
+        #expect(first.stats?.wall.median == 2e-3)
+        #expect(first.gflops == 2.0 * 6 * 5 * 4 / 1e-3 / 1e9)
+        #expect(first.notes == ["scripted"])
+    }
+
+    @Test func eachFailureIsRecordedAndTheRunGoesOn() throws {
+        let results = Self.run([.wrong, .nan, .outOfMemory, .unsupported, .correct])
+        #expect(results.count == 10)
+        let byDevice = Dictionary(grouping: results, by: \.device).mapValues { $0[0] }
+        let wrong = try #require(byDevice["opencl:0:0"])
+        #expect(wrong.status == .failed && wrong.gflops == nil && wrong.stats == nil)
+        #expect(wrong.verification?.passed == false)
+        #expect(wrong.reason?.contains("differs from the fp64 reference") == true)
+        let nan = try #require(byDevice["opencl:0:1"])
+        #expect(nan.status == .failed && nan.reason == "1 NaN/Inf elements in the result")
+        let outOfMemory = try #require(byDevice["opencl:0:2"])
+        #expect(outOfMemory.status == .failed && outOfMemory.reason?.contains("CL_MEM_OBJECT_ALLOCATION_FAILURE") == true)
+        let unsupported = try #require(byDevice["opencl:0:3"])
+        #expect(unsupported.status == .skipped && unsupported.reason == "not on this device")
+        #expect(byDevice["opencl:0:4"]?.status == .ok)
+    }
+
+    @Test func casesTooLargeForTheHostAreSkipped() throws {
+        let results = Self.run([.correct], hostMemory: 100)
+        #expect(results.allSatisfy { $0.status == .skipped && $0.reason?.contains("of host memory") == true })
+    }
+
+    @Test func aBackendThatCannotStartFailsItsCasesWithTheReason() throws {
+        struct NoContext: Error, CustomStringConvertible { var description: String { "clCreateContext failed: CL_DEVICE_NOT_AVAILABLE" } }
+        let device = ScriptedBackend(.correct, id: "opencl:1:0").device
+        var results: [CaseResult] = []
+        Runner(suite: Self.suite, backends: [(device, .failure(NoContext()))], hostMemoryBytes: 1 << 34, seed: 1).run(
+            onStart: { _ in }, onResult: { results.append($0) })
+        #expect(results.count == 2)
+        #expect(results.allSatisfy { $0.status == .failed && $0.reason == "device unusable: clCreateContext failed: CL_DEVICE_NOT_AVAILABLE" })
+    }
+
+    @Test func resultFilesAreWrittenWholeAfterEveryCase() throws {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("nodebench-\(UUID()).json")
+        defer { try? FileManager.default.removeItem(at: url) }
+        let file = try ResultsFile(url: url)
+        var document = RunDocument(
+            tool: .current, suite: "test", seed: 1, sampling: Self.suite.sampling,
+            node: NodeDescription(BackendTests.inventory))
+        try file.write(document)
+        for result in Self.run([.correct]) {
+            document.results.append(result)
+            try file.write(document)
+            // What is on disk at any moment is a complete document: an interrupted run keeps it.
+            let onDisk = try JSONDecoder().decode(RunDocument.self, from: Data(contentsOf: url))
+            #expect(onDisk.results == document.results)
+            #expect(!onDisk.complete)
+        }
+    }
+
+    @Test func defaultResultPathNamesHostAndTime() {
+        let url = ResultsFile.defaultURL(host: "node 7/a", in: URL(fileURLWithPath: "/tmp/x"))
+        #expect(url.path.hasPrefix("/tmp/x/results/runs/node_7_a-"))
+        #expect(url.pathExtension == "json")
+    }
+}
