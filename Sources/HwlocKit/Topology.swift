@@ -66,7 +66,8 @@ public struct Topology: Sendable, Equatable, Codable {
         let firstPackage = objects(HWLOC_OBJ_PACKAGE).first
         cpuModel = firstPackage.flatMap { Topology.info($0, "CPUModel") }
         cpuVendor = firstPackage.flatMap { Topology.info($0, "CPUVendor") }
-        ioDevices = objects(HWLOC_OBJ_OS_DEVICE).compactMap(Topology.ioDevice)
+        ioDevices = objects(HWLOC_OBJ_PCI_DEVICE).compactMap(Topology.pciDevice)
+            + objects(HWLOC_OBJ_OS_DEVICE).compactMap(Topology.osDevice)
         let version = hwloc_get_api_version()
         hwlocAPIVersion = "\(version >> 16).\((version >> 8) & 0xff).\(version & 0xff)"
     }
@@ -81,8 +82,24 @@ public struct Topology: Sendable, Equatable, Codable {
         hwloc_obj_get_info_by_name(object, name).map { String(cString: $0) }
     }
 
-    /// GPUs, co-processors (OpenCL, CUDA) and DMA engines; block and network devices are not ours.
-    private static func ioDevice(_ object: hwloc_obj_t) -> IODevice? {
+    /// PCI display controllers, co-processors and processing accelerators: where GPUs sit, whether
+    /// or not a driver exposes them.
+    private static func pciDevice(_ object: hwloc_obj_t) -> IODevice? {
+        let pci = object.pointee.attr.pointee.pcidev
+        let baseClass = pci.class_id >> 8
+        guard baseClass == 0x03 || baseClass == 0x0B || baseClass == 0x12 else { return nil }
+        let hex = { (value: UInt32, width: Int) in
+            let digits = String(value, radix: 16)
+            return String(repeating: "0", count: max(0, width - digits.count)) + digits
+        }
+        let address = "\(hex(UInt32(pci.domain), 4)):\(hex(UInt32(pci.bus), 2)):\(hex(UInt32(pci.dev), 2)).\(pci.func)"
+        let ids = "[\(hex(UInt32(pci.vendor_id), 4)):\(hex(UInt32(pci.device_id), 4))]"
+        let names = [info(object, "PCIVendor"), info(object, "PCIDevice")].compactMap { $0 }
+        return IODevice(kind: "pci", name: "\(address) \(ids)", detail: names.isEmpty ? nil : names.joined(separator: " "))
+    }
+
+    /// GPUs and co-processors (OpenCL, CUDA); block, network and DMA devices are not ours.
+    private static func osDevice(_ object: hwloc_obj_t) -> IODevice? {
         let kind: String
         switch object.pointee.attr.pointee.osdev.type {
         case HWLOC_OBJ_OSDEV_GPU: kind = "gpu"

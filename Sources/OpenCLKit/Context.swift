@@ -51,6 +51,13 @@ public final class CommandQueue {
         try check(status, "clEnqueueWriteBuffer")
     }
 
+    /// A new buffer holding a copy of `values`.
+    public func upload<T: BitwiseCopyable>(_ values: [T]) throws(OpenCLError) -> Buffer {
+        let buffer = try context.makeBuffer(byteCount: max(1, values.count * MemoryLayout<T>.stride))
+        try write(values, to: buffer)
+        return buffer
+    }
+
     /// Reads `count` values of type `T` from the start of `buffer`, waiting for the copy.
     public func read<T: BitwiseCopyable>(_: T.Type, count: Int, from buffer: Buffer) throws(OpenCLError) -> [T] {
         let bytes = count * MemoryLayout<T>.stride

@@ -84,18 +84,9 @@ private final class OpenCLPreparedGEMM: PreparedGEMM {
 
     private static func upload(_ elements: StoredElements, _ queue: CommandQueue) throws -> Buffer {
         switch elements {
-        case .float(let values):
-            let buffer = try queue.context.makeBuffer(byteCount: values.count * 4)
-            try queue.write(values, to: buffer)
-            return buffer
-        case .double(let values):
-            let buffer = try queue.context.makeBuffer(byteCount: values.count * 8)
-            try queue.write(values, to: buffer)
-            return buffer
-        case .halfWords(let words, _):
-            let buffer = try queue.context.makeBuffer(byteCount: words.count * 2)
-            try queue.write(words, to: buffer)
-            return buffer
+        case .float(let values): try queue.upload(values)
+        case .double(let values): try queue.upload(values)
+        case .halfWords(let words, _): try queue.upload(words)
         }
     }
 
