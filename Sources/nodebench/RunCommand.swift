@@ -40,6 +40,7 @@ struct RunCommand: ParsableCommand {
     var json = false
 
     func run() throws {
+        Interruption.stopOnSignals()
         let inventory = NodeInventory.discover()
         let chosenDevices = devices.isEmpty ? inventory.devices : try inventory.devices(withIDs: devices)
         let selected = Suite.named(suite).selecting(shapes: shapes, layouts: layouts, dtypes: dtypes)
@@ -85,5 +86,20 @@ struct RunCommand: ParsableCommand {
             throw CommandFailure(status: .ioError, message: "cannot write results to \(url.path): \(writeError.localizedDescription)")
         }
         if document.results.contains(where: { $0.status == .failed }) { throw ExitCode(ExitStatus.caseFailed.rawValue) }
+    }
+}
+
+/// Ctrl-C and `kill` stop a run at once: the result file on disk always holds every finished case.
+/// A parent may hand us these signals ignored (a background job) or blocked (a test harness's
+/// thread), so the handler is installed and the signals unblocked explicitly.
+enum Interruption {
+    static func stopOnSignals() {
+        var signals = sigset_t()
+        sigemptyset(&signals)
+        for signalNumber in [SIGINT, SIGTERM] {
+            signal(signalNumber) { received in _exit(128 + received) }
+            sigaddset(&signals, signalNumber)
+        }
+        pthread_sigmask(SIG_UNBLOCK, &signals, nil)
     }
 }

@@ -183,6 +183,38 @@ func jsonObject(_ data: Data) throws -> [String: Any] {
         #expect(outcome.stdout.isEmpty)
     }
 
+    @Test func anInterruptedRunKeepsWhatItMeasured() throws {
+        let file = temporaryFile("interrupted.json")
+        defer { try? FileManager.default.removeItem(at: file) }
+        let process = Process()
+        process.executableURL = NodeBenchProcess.executable
+        // A quick first case, then one that takes seconds on PoCL's plain kernel.
+        process.arguments = [
+            "run", "--device", "opencl:0:0", "--shape", "16x16x16", "--shape", "1500x1500x1500", "--layout", "NN",
+            "--dtype", "fp32", "--output", file.path,
+        ]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        var measured: [[String: Any]] = []
+        for _ in 0..<600 where measured.isEmpty {
+            Thread.sleep(forTimeInterval: 0.05)
+            if let data = try? Data(contentsOf: file), let document = try? jsonObject(data) {
+                measured = document["results"] as? [[String: Any]] ?? []
+            }
+        }
+        process.interrupt()  // SIGINT, as Ctrl-C sends
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 128 + SIGINT)
+
+        let document = try jsonObject(Data(contentsOf: file))
+        #expect(document["complete"] as? Bool == false)
+        let results = try #require(document["results"] as? [[String: Any]])
+        #expect(results.count == 1)
+        #expect(results.first?["status"] as? String == "ok")
+        #expect(try NodeBenchProcess.validate(file).status == 0)
+    }
+
     @Test func anUnwritableResultFileIsAnIOError() throws {
         let outcome = try NodeBenchProcess.run([
             "run", "--device", "host", "--shape", "4x4x4", "--layout", "NN", "--dtype", "fp32", "--output",
