@@ -28,8 +28,11 @@ let package = Package(
         .target(name: "BLASKit", dependencies: ["CBLAS"]),
         .target(name: "HwlocKit", dependencies: ["CHwloc"]),
 
+        // Host compute and bandwidth probes in C, one variant per instruction set.
+        .target(name: "CHostProbes", cSettings: [.unsafeFlags(["-O3"])]),
+
         // Discovery, backends, workloads, measurement, verification, results.
-        .target(name: "NodeBenchKit", dependencies: ["OpenCLKit", "BLASKit", "HwlocKit"]),
+        .target(name: "NodeBenchKit", dependencies: ["OpenCLKit", "BLASKit", "HwlocKit", "CHostProbes"]),
 
         // The command-line tool: one file per subcommand.
         .executableTarget(

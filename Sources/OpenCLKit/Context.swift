@@ -58,6 +58,16 @@ public final class CommandQueue {
         return buffer
     }
 
+    /// Overwrites `values` with the start of `buffer`, waiting for the copy (no allocation).
+    public func read<T: BitwiseCopyable>(into values: inout [T], from buffer: Buffer) throws(OpenCLError) {
+        let bytes = values.count * MemoryLayout<T>.stride
+        precondition(bytes <= buffer.byteCount, "read of \(bytes) bytes from a \(buffer.byteCount)-byte buffer")
+        let status = values.withUnsafeMutableBytes { raw in
+            clEnqueueReadBuffer(handle, buffer.handle, cl_bool(CL_TRUE), 0, bytes, raw.baseAddress, 0, nil, nil)
+        }
+        try check(status, "clEnqueueReadBuffer")
+    }
+
     /// Reads `count` values of type `T` from the start of `buffer`, waiting for the copy.
     public func read<T: BitwiseCopyable>(_: T.Type, count: Int, from buffer: Buffer) throws(OpenCLError) -> [T] {
         let bytes = count * MemoryLayout<T>.stride
@@ -71,6 +81,19 @@ public final class CommandQueue {
         }
         try check(status, "clEnqueueReadBuffer")
         return values
+    }
+
+    /// Maps `buffer` for writing (its old contents discarded), lets `body` fill the mapped bytes,
+    /// then unmaps it and waits for the unmap to finish.
+    public func writeMapped(_ buffer: Buffer, _ body: (UnsafeMutableRawBufferPointer) -> Void) throws(OpenCLError) {
+        let pointer = try checked("clEnqueueMapBuffer") { status in
+            clEnqueueMapBuffer(
+                handle, buffer.handle, cl_bool(CL_TRUE), cl_map_flags(CL_MAP_WRITE_INVALIDATE_REGION), 0,
+                buffer.byteCount, 0, nil, nil, status)
+        }
+        body(UnsafeMutableRawBufferPointer(start: pointer, count: buffer.byteCount))
+        try check(clEnqueueUnmapMemObject(handle, buffer.handle, pointer, 0, nil, nil), "clEnqueueUnmapMemObject")
+        try finish()
     }
 
     /// Launches `kernel` over a `globalSize` grid in `localSize` work-groups (nil: the driver's choice).
@@ -134,6 +157,13 @@ public final class Event {
         let start = try profilingCounter(CL_PROFILING_COMMAND_START)
         let end = try profilingCounter(CL_PROFILING_COMMAND_END)
         return Double(end &- start) * 1e-9
+    }
+
+    /// Time from the command's enqueueing to its end, in seconds: launch overhead included.
+    public func queuedToEndSeconds() throws(OpenCLError) -> Double {
+        let queued = try profilingCounter(CL_PROFILING_COMMAND_QUEUED)
+        let end = try profilingCounter(CL_PROFILING_COMMAND_END)
+        return Double(end &- queued) * 1e-9
     }
 
     private func profilingCounter(_ param: Int32) throws(OpenCLError) -> cl_ulong {

@@ -31,6 +31,8 @@ public struct Device: @unchecked Sendable {
     public let localMemoryBytes: UInt64
     public let maxWorkGroupSize: Int
     public let extensions: [String]
+    /// NVIDIA's compute capability (major, minor), from cl_nv_device_attribute_query.
+    public let nvidiaComputeCapability: (major: Int, minor: Int)?
 
     init(id: cl_device_id, platform: Platform, index: Int) throws(OpenCLError) {
         self.id = id
@@ -54,6 +56,14 @@ public struct Device: @unchecked Sendable {
         localMemoryBytes = try query(CL_DEVICE_LOCAL_MEM_SIZE).value(cl_ulong.self)
         maxWorkGroupSize = try query(CL_DEVICE_MAX_WORK_GROUP_SIZE).value(Int.self)
         extensions = try query(CL_DEVICE_EXTENSIONS).string().split(separator: " ").map(String.init)
+        if extensions.contains("cl_nv_device_attribute_query") {
+            // CL_DEVICE_COMPUTE_CAPABILITY_MAJOR_NV and _MINOR_NV from cl_ext.h's NVIDIA section.
+            nvidiaComputeCapability = (
+                Int(try query(0x4000).value(cl_uint.self)), Int(try query(0x4001).value(cl_uint.self))
+            )
+        } else {
+            nvidiaComputeCapability = nil
+        }
     }
 
     public var supportsFP64: Bool { extensions.contains("cl_khr_fp64") }

@@ -15,9 +15,6 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Case set: quick (CI, under a minute), standard, full.")
     var suite: Suite.Name = .standard
 
-    @Option(name: .customLong("device"), help: "Device id from `nodebench devices` (repeatable; default: all).")
-    var devices: [String] = []
-
     @Option(help: "Kernel to run.")
     var kernel: KernelName = .gemm
 
@@ -33,59 +30,41 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Seed of the random inputs.")
     var seed: UInt64 = 42
 
-    @Option(help: "Result file (default: results/runs/<host>-<time>.json).")
-    var output: String?
+    @Flag(name: .customLong("no-peak"), help: "Skip the peak probes (cases then show no % of peak).")
+    var noPeak = false
 
-    @Flag(help: "Print the result JSON on stdout instead of the table.")
-    var json = false
+    @Option(
+        name: .customLong("blas-coretype"),
+        help: "Also run the host cases with OPENBLAS_CORETYPE set to this (e.g. SkylakeX), side by side.")
+    var blasCoreType: String?
+
+    @OptionGroup var output: OutputOptions
 
     func run() throws {
-        Interruption.stopOnSignals()
-        let inventory = NodeInventory.discover()
-        let chosenDevices = devices.isEmpty ? inventory.devices : try inventory.devices(withIDs: devices)
         let selected = Suite.named(suite).selecting(shapes: shapes, layouts: layouts, dtypes: dtypes)
-        let tool = ToolInfo.current
-        Console.warnIfDebugBuild(tool)
-        Console.note(inventory.accelerationSummary)
-        for problem in inventory.problems { Console.note("warning: \(problem)") }
+        let (session, devices, _) = try output.startSession(suite: selected, seed: seed)
+        if !noPeak { session.measurePeaks(on: devices, policy: selected.peakPolicy) }
+        session.runCases(selected, on: devices)
+        if let blasCoreType, devices.contains(where: { $0.id == DeviceDescriptor.hostID }) {
+            try rerunHost(with: blasCoreType, session)
+        }
+        try output.finish(session) { RunReport.table($0.results) }
+    }
 
-        let url = output.map { URL(fileURLWithPath: $0) }
-            ?? ResultsFile.defaultURL(host: inventory.host.hostname, in: URL(fileURLWithPath: FileManager.default.currentDirectoryPath))
-        var document = RunDocument(
-            tool: tool, suite: selected.name, seed: seed, sampling: selected.sampling, node: NodeDescription(inventory))
-        let file: ResultsFile
+    /// The host cases again in a child process whose OpenBLAS loads with another core type.
+    private func rerunHost(with coreType: String, _ session: RunSession) throws {
+        Console.note("[blas] re-running the host cases with OPENBLAS_CORETYPE=\(coreType)")
+        let caseArguments = ["--suite", suite.rawValue, "--seed", String(seed)]
+            + shapes.flatMap { ["--shape", $0.description] } + layouts.flatMap { ["--layout", $0.rawValue] }
+            + dtypes.flatMap { ["--dtype", $0.rawValue] }
+        let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
         do {
-            file = try ResultsFile(url: url)
-            try file.write(document)
+            let (results, warning) = try BLASCoreTypeRerun(coreType: coreType, executable: executable, caseArguments: caseArguments).run()
+            if let warning { Console.note("warning: \(warning)") }
+            session.append(results)
         } catch {
-            throw CommandFailure(status: .ioError, message: "cannot write results to \(url.path): \(error.localizedDescription)")
+            Console.note("warning: the OPENBLAS_CORETYPE=\(coreType) re-run failed: \(error)")
         }
-
-        let runner = Runner(suite: selected, devices: chosenDevices, inventory: inventory, seed: seed)
-        var writeError: Error?
-        runner.run(
-            onStart: { progress in
-                Console.note("[\(progress.index)/\(progress.total)] \(progress.device) \(progress.gemm)")
-            },
-            onResult: { result in
-                document.results.append(result)
-                if result.status != .ok { Console.note("  \(result.status.rawValue): \(result.reason ?? "")") }
-                do { try file.write(document) } catch { writeError = error }
-            })
-        document.complete = true
-        document.finishedAt = Timestamp.now()
-        do { try file.write(document) } catch { writeError = error }
-
-        if json {
-            print(String(decoding: try RunDocument.encoder.encode(document), as: UTF8.self))
-        } else {
-            print(RunReport.table(document.results), terminator: "")
-        }
-        Console.note("\(RunReport.summary(document.results)); results in \(url.path)")
-        if let writeError {
-            throw CommandFailure(status: .ioError, message: "cannot write results to \(url.path): \(writeError.localizedDescription)")
-        }
-        if document.results.contains(where: { $0.status == .failed }) { throw ExitCode(ExitStatus.caseFailed.rawValue) }
     }
 }
 

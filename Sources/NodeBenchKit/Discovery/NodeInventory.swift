@@ -8,6 +8,7 @@ public struct NodeInventory: Sendable {
     /// nil when hwloc could not load the topology; `problems` says why.
     public let topology: Topology?
     public let blas: BLASInfo
+    public let cpu: HostCPU
     public let platforms: [PlatformInfo]
     /// The host first, then every OpenCL device in platform order.
     public let devices: [DeviceDescriptor]
@@ -63,7 +64,7 @@ public struct NodeInventory: Sendable {
             problems.append("OpenCL: \(error)")
         }
         return NodeInventory(
-            host: host, topology: topology, blas: blas, platforms: platforms, devices: descriptors, problems: problems,
+            host: host, topology: topology, blas: blas, cpu: HostCPU.current(), platforms: platforms, devices: descriptors, problems: problems,
             openCLDevices: openCLDevices)
     }
 

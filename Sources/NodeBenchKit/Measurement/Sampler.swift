@@ -62,7 +62,7 @@ enum MonotonicClock {
     }
 
     /// Times `body` on the host clock.
-    static func time<T>(_ body: () throws -> T) rethrows -> (T, seconds: Double) {
+    static func time<T, Failure: Error>(_ body: () throws(Failure) -> T) throws(Failure) -> (T, seconds: Double) {
         let start = now()
         let result = try body()
         return (result, now() - start)

@@ -6,14 +6,16 @@ public enum RunReport {
     public static func table(_ results: [CaseResult]) -> String {
         var table = TextTable([
             ("device", .left), ("impl", .left), ("kernel", .left), ("dtype", .left), ("layout", .left),
-            ("shape", .left), ("GFLOP/s", .right), ("median ms", .right), ("CV %", .right), ("verify", .left),
+            ("shape", .left), ("GFLOP/s", .right), ("% peak", .right), ("median ms", .right), ("CV %", .right),
+            ("verify", .left),
             ("status", .left),
         ])
         for result in results {
             table.add([
-                result.device, result.implementation, result.kernel, result.dtype.rawValue, result.layout.rawValue,
+                result.device, result.implementation + (result.variant.map { "[\($0)]" } ?? ""), result.kernel, result.dtype.rawValue, result.layout.rawValue,
                 result.shape.description,
                 result.gflops.map { String(format: "%.1f", $0) } ?? "-",
+                percentCell(result.efficiency),
                 result.stats.map { String(format: "%.3f", $0.kernel.median * 1e3) } ?? "-",
                 result.stats.map { String(format: "%.1f", $0.kernel.cv * 100) } ?? "-",
                 verificationCell(result.verification),
@@ -21,6 +23,23 @@ public enum RunReport {
             ])
         }
         return table.render()
+    }
+
+    /// "62%", with "!" when above the measured peak (a measurement error).
+    static func percentCell(_ efficiency: Efficiency?) -> String {
+        guard let percent = efficiency?.percentOfPeak else { return "-" }
+        return String(format: "%.0f%%", percent) + (efficiency?.measurementError == true ? "!" : "")
+    }
+
+    /// Findings as a person reads them, after the table.
+    public static func findings(_ findings: [Finding]) -> String {
+        guard !findings.isEmpty else { return "Findings: none\n" }
+        var text = "Findings:\n"
+        for finding in findings {
+            text += "  \(finding.severity) [\(finding.device ?? "node")] \(finding.summary)\n"
+            text += "    evidence: \(finding.evidence)\n    action: \(finding.action)\n"
+        }
+        return text
     }
 
     /// "passed (full)", "FAILED 3.2e-01 > 1.1e-05", or "-" when nothing was checked.

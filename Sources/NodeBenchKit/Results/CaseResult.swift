@@ -22,6 +22,10 @@ public struct CaseResult: Codable, Sendable, Equatable {
     /// GFLOP/s from the median device time; absent unless the case is `ok` (verified).
     public var gflops: Double?
     public var verification: Verification?
+    /// Arithmetic intensity and share of the device's peak; absent until peaks are known.
+    public var efficiency: Efficiency?
+    /// A variation of the implementation, e.g. `OPENBLAS_CORETYPE=SkylakeX`.
+    public var variant: String?
     public var notes: [String]
 
     public struct TimingStats: Codable, Sendable, Equatable {

@@ -16,7 +16,14 @@ public struct RunDocument: Codable, Sendable {
     public var seed: UInt64
     public var sampling: SamplingPolicy
     public var node: NodeDescription
+    /// Peak probes, measured before the cases so each case can be read as a share of them.
+    public var peaks: [PeakMeasurement]
+    public var theoreticalPeaks: [TheoreticalPeak]
     public var results: [CaseResult]
+    /// What looks wrong with the node, with evidence and what to do; filled when the run ends.
+    public var findings: [Finding]
+    /// Roofline pictures written beside this file, one per device.
+    public var figures: [String]
 
     public init(tool: ToolInfo, suite: String, seed: UInt64, sampling: SamplingPolicy, node: NodeDescription) {
         schemaVersion = RunDocument.currentSchemaVersion
@@ -27,7 +34,11 @@ public struct RunDocument: Codable, Sendable {
         self.seed = seed
         self.sampling = sampling
         self.node = node
+        peaks = []
+        theoreticalPeaks = []
         results = []
+        findings = []
+        figures = []
     }
 }
 
@@ -36,6 +47,8 @@ public struct NodeDescription: Codable, Sendable {
     public var host: HostInfo
     public var topology: Topology?
     public var blas: BLASInfo
+    /// The host CPU's vendor, family, clock and instruction-set flags (from /proc/cpuinfo).
+    public var cpu: HostCPU
     public var openclPlatforms: [NodeInventory.PlatformInfo]
     public var devices: [DeviceDescriptor]
     public var gpuFound: Bool
@@ -48,6 +61,7 @@ public struct NodeDescription: Codable, Sendable {
         host = inventory.host
         topology = inventory.topology
         blas = inventory.blas
+        cpu = inventory.cpu
         openclPlatforms = inventory.platforms
         devices = inventory.devices
         gpuFound = inventory.gpuFound

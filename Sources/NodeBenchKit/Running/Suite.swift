@@ -38,6 +38,9 @@ public struct Suite: Sendable {
         self.sampling = sampling
     }
 
+    /// How long the peak probes run before the cases.
+    public var peakPolicy: PeakPolicy { name == Name.quick.rawValue ? .quick : .standard }
+
     /// Every case once, in the order the groups list them.
     public var cases: [GEMMCase] {
         var seen = Set<GEMMCase>()

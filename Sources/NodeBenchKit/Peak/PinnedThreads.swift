@@ -1,0 +1,39 @@
+import Foundation
+import HwlocKit
+
+/// Runs the same body on one thread per core, each pinned to its core, all released at once.
+struct PinnedThreads: @unchecked Sendable {
+    /// hwloc binds threads concurrently without shared state; nil runs unpinned.
+    let binder: CPUBinder?
+    let count: Int
+
+    init() {
+        binder = try? CPUBinder()
+        count = binder?.coreCount ?? ProcessInfo.processInfo.activeProcessorCount
+    }
+
+    /// Calls `prepare(index)` on every thread (first-touch memory lands near its core), then
+    /// `body(index)` released together; returns the seconds from the release to the last finish.
+    func run(prepare: @escaping @Sendable (Int) -> Void = { _ in }, body: @escaping @Sendable (Int) -> Void) -> Double {
+        let ready = DispatchSemaphore(value: 0)
+        let go = DispatchSemaphore(value: 0)
+        let done = DispatchGroup()
+        for index in 0..<count {
+            done.enter()
+            let thread = Thread { [binder] in
+                binder?.bindCurrentThread(toCore: index)
+                prepare(index)
+                ready.signal()
+                go.wait()
+                body(index)
+                done.leave()
+            }
+            thread.start()
+        }
+        for _ in 0..<count { ready.wait() }
+        let start = MonotonicClock.now()
+        for _ in 0..<count { go.signal() }
+        done.wait()
+        return MonotonicClock.now() - start
+    }
+}

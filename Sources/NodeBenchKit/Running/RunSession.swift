@@ -1,0 +1,92 @@
+import Foundation
+
+/// One invocation's measurements: peaks and cases on a set of devices, saved to the result file
+/// after each one, then read against each other (efficiency, findings, rooflines) at the end.
+public final class RunSession {
+    public private(set) var document: RunDocument
+    public let url: URL
+    private let inventory: NodeInventory
+    private let file: ResultsFile
+    private let log: (String) -> Void
+    private var writeError: Error?
+
+    public struct WriteError: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    public init(inventory: NodeInventory, suite: Suite, seed: UInt64, output: URL, log: @escaping (String) -> Void) throws(WriteError) {
+        self.inventory = inventory
+        self.log = log
+        url = output
+        document = RunDocument(
+            tool: .current, suite: suite.name, seed: seed, sampling: suite.sampling, node: NodeDescription(inventory))
+        do {
+            file = try ResultsFile(url: output)
+            try file.write(document)
+        } catch {
+            throw WriteError(description: "cannot write results to \(output.path): \(error.localizedDescription)")
+        }
+    }
+
+    public func measurePeaks(on devices: [DeviceDescriptor], policy: PeakPolicy) {
+        let runner = PeakRunner(inventory: inventory, devices: devices, policy: policy)
+        document.theoreticalPeaks = runner.theoreticalPeaks()
+        runner.run(
+            onStart: { log("[peak] \($0)") },
+            onMeasurement: { peak in
+                document.peaks.append(peak)
+                if peak.status != .ok { log("  \(peak.status.rawValue): \(peak.reason ?? "")") }
+                save()
+            })
+    }
+
+    public func runCases(_ suite: Suite, on devices: [DeviceDescriptor]) {
+        Runner(suite: suite, devices: devices, inventory: inventory, seed: document.seed).run(
+            onStart: { log("[\($0.index)/\($0.total)] \($0.device) \($0.gemm)") },
+            onResult: { append([$0]) })
+    }
+
+    /// Adds results measured elsewhere (another process, another BLAS core type).
+    public func append(_ results: [CaseResult]) {
+        for result in results {
+            document.results.append(result)
+            if result.status != .ok { log("  \(result.status.rawValue): \(result.reason ?? "")") }
+        }
+        save()
+    }
+
+    /// Efficiency of every case, findings, one roofline picture per device beside the result file;
+    /// marks the run complete. Returns the document as written.
+    public func finish() throws(WriteError) -> RunDocument {
+        let rooflines = Dictionary(uniqueKeysWithValues: Set(document.results.map(\.device) + document.peaks.map(\.device)).map {
+            ($0, Roofline(device: $0, peaks: document.peaks, theoretical: document.theoreticalPeaks))
+        })
+        for index in document.results.indices {
+            document.results[index].efficiency = rooflines[document.results[index].device]?.efficiency(of: document.results[index])
+        }
+        document.findings = Diagnosis(document).findings
+        for (device, roofline) in rooflines.sorted(by: { $0.key < $1.key })
+        where !roofline.compute.isEmpty || document.results.contains(where: { $0.device == device && $0.gflops != nil }) {
+            let figure = url.deletingPathExtension().appendingPathExtension("roofline-\(device.replacingOccurrences(of: ":", with: "-")).svg")
+            let name = document.node.devices.first { $0.id == device }?.name ?? device
+            let svg = RooflineSVG.render(roofline, deviceName: name, results: document.results.filter { $0.device == device })
+            do {
+                try Data(svg.utf8).write(to: figure, options: .atomic)
+                document.figures.append(figure.lastPathComponent)
+            } catch {
+                writeError = error
+            }
+        }
+        document.complete = true
+        document.finishedAt = Timestamp.now()
+        save()
+        if let writeError {
+            throw WriteError(description: "cannot write results to \(url.path): \(writeError.localizedDescription)")
+        }
+        return document
+    }
+
+    private func save() {
+        do { try file.write(document) } catch { writeError = error }
+    }
+}

@@ -1,0 +1,56 @@
+import ArgumentParser
+import Foundation
+import NodeBenchKit
+
+/// Options every measuring command shares: which devices, where results go.
+struct OutputOptions: ParsableArguments {
+    @Option(name: .customLong("device"), help: "Device id from `nodebench devices` (repeatable; default: all).")
+    var devices: [String] = []
+
+    @Option(help: "Result file (default: results/runs/<host>-<time>.json); roofline SVGs are written beside it.")
+    var output: String?
+
+    @Flag(help: "Print the result JSON on stdout instead of the table.")
+    var json = false
+
+    /// Discovers the node, checks the device ids, and opens the result file.
+    func startSession(suite: Suite, seed: UInt64) throws -> (RunSession, [DeviceDescriptor], NodeInventory) {
+        Interruption.stopOnSignals()
+        let inventory = NodeInventory.discover()
+        let chosen = devices.isEmpty ? inventory.devices : try inventory.devices(withIDs: devices)
+        Console.warnIfDebugBuild(.current)
+        Console.note(inventory.accelerationSummary)
+        for problem in inventory.problems { Console.note("warning: \(problem)") }
+        let url = output.map { URL(fileURLWithPath: $0) }
+            ?? ResultsFile.defaultURL(host: inventory.host.hostname, in: URL(fileURLWithPath: FileManager.default.currentDirectoryPath))
+        do {
+            let session = try RunSession(inventory: inventory, suite: suite, seed: seed, output: url, log: Console.note)
+            return (session, chosen, inventory)
+        } catch {
+            throw CommandFailure(status: .ioError, message: error.description)
+        }
+    }
+
+    /// Writes the end of the run, prints the table (or JSON) and findings, and exits as the README says.
+    func finish(_ session: RunSession, table: (RunDocument) -> String) throws {
+        let document: RunDocument
+        do {
+            document = try session.finish()
+        } catch {
+            throw CommandFailure(status: .ioError, message: error.description)
+        }
+        if json {
+            print(String(decoding: try RunDocument.encoder.encode(document), as: UTF8.self))
+        } else {
+            print(table(document), terminator: "")
+            print(RunReport.findings(document.findings), terminator: "")
+        }
+        let peaksFailed = document.peaks.filter { $0.status == .failed }.count
+        Console.note(
+            "\(RunReport.summary(document.results))\(peaksFailed > 0 ? ", \(peaksFailed) peak probe(s) failed" : ""); "
+                + "results in \(session.url.path)")
+        if document.results.contains(where: { $0.status == .failed }) || peaksFailed > 0 {
+            throw ExitCode(ExitStatus.caseFailed.rawValue)
+        }
+    }
+}
