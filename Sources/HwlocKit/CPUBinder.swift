@@ -19,6 +19,18 @@ public final class CPUBinder: @unchecked Sendable {
 
     deinit { hwloc_topology_destroy(topology) }
 
+    /// Core indices (as `bindCurrentThread` takes them) of each NUMA node, in node order.
+    public var coresByNUMANode: [[Int]] {
+        let nodes = Int(hwloc_get_nbobjs_by_type(topology, HWLOC_OBJ_NUMANODE))
+        return (0..<nodes).compactMap { nodeIndex -> [Int]? in
+            guard let node = hwloc_get_obj_by_type(topology, HWLOC_OBJ_NUMANODE, UInt32(nodeIndex)) else { return nil }
+            return (0..<coreCount).filter { coreIndex in
+                guard let core = hwloc_get_obj_by_type(topology, HWLOC_OBJ_CORE, UInt32(coreIndex)) else { return false }
+                return hwloc_bitmap_intersects(core.pointee.cpuset, node.pointee.cpuset) != 0
+            }
+        }
+    }
+
     /// Binds the calling thread to core `index` (modulo the core count); false if the OS refused.
     @discardableResult
     public func bindCurrentThread(toCore index: Int) -> Bool {

@@ -48,7 +48,10 @@ struct RunCommand: ParsableCommand {
         if let blasCoreType, devices.contains(where: { $0.id == DeviceDescriptor.hostID }) {
             try rerunHost(with: blasCoreType, session)
         }
-        try output.finish(session) { RunReport.table($0.results) }
+        try output.finish(session) { document in
+            (document.peaks.isEmpty ? "" : PeakReport.table(document.peaks, theoretical: document.theoreticalPeaks) + "\n")
+                + RunReport.table(document.results)
+        }
     }
 
     /// The host cases again in a child process whose OpenBLAS loads with another core type.

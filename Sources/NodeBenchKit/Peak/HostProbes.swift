@@ -54,20 +54,38 @@ struct HostProbes {
         return perThread.reduce(0, +) / Double(threads.count)
     }
 
-    /// STREAM-style read, copy and triad over arrays far larger than the last-level cache.
+    /// STREAM-style read, copy and triad over arrays far larger than the last-level cache, on
+    /// every core; with several NUMA nodes, also triad on each node's cores alone (`triad@nodeN`).
     func bandwidth(lastLevelCacheBytes: UInt64, memoryBytes: UInt64) -> [PeakMeasurement] {
         let perArray = Self.arrayBytes(lastLevelCacheBytes: lastLevelCacheBytes, memoryBytes: memoryBytes)
+        var measurements = stream(threads, perArray: perArray, kernels: ["read", "copy", "triad"])
+        let nodes = threads.binder?.coresByNUMANode ?? []
+        if nodes.count > 1 {
+            for (node, cores) in nodes.enumerated() where !cores.isEmpty {
+                let perNode = PinnedThreads(binder: threads.binder, cores: cores)
+                measurements += stream(perNode, perArray: perArray / nodes.count, kernels: ["triad"]).map { measurement in
+                    var renamed = measurement
+                    renamed.variant = "triad@node\(node)"
+                    return renamed
+                }
+            }
+        }
+        return measurements
+    }
+
+    private func stream(_ threads: PinnedThreads, perArray: Int, kernels names: [String]) -> [PeakMeasurement] {
         let chunk = perArray / 4 / threads.count  // floats per thread per array
         let arrays = StreamArrays(floatsPerThread: chunk, threads: threads.count)
         defer { arrays.deallocate() }
         // First touch from the pinned threads places each chunk on its thread's NUMA node.
         _ = threads.run(body: { arrays.initialize(thread: $0) })
         let configuration = "\(threads.count) pinned threads, \(formatBytes(Double(chunk * 4 * threads.count))) per array"
-        let kernels: [(String, Int, @Sendable (Int) -> Void)] = [
+        let all: [(String, Int, @Sendable (Int) -> Void)] = [
             ("read", 1, { arrays.read(thread: $0) }),
             ("copy", 2, { arrays.copy(thread: $0) }),
             ("triad", 3, { arrays.triad(thread: $0) }),
         ]
+        let kernels = all.filter { names.contains($0.0) }
         return kernels.map { name, arraysTouched, kernel in
             let bytes = Double(chunk * 4 * threads.count * arraysTouched)
             _ = threads.run(body: kernel)  // warm-up

@@ -21,7 +21,7 @@ struct OpenCLProbes {
 
     /// Work-group shapes to try: CPUs want few work-items and wide vectors, GPUs many work-items.
     private var computeShapes: [(width: Int, local: Int)] {
-        isCPU ? [(16, 1), (16, 4), (8, 8), (16, 16)] : [(1, 256), (2, 256), (4, 128), (1, 1024)]
+        isCPU ? [(16, 1), (16, 2), (16, 8), (8, 8), (16, 16)] : [(1, 256), (2, 256), (4, 128), (1, 1024)]
     }
 
     func compute(_ dtype: DType) -> PeakMeasurement {
@@ -54,7 +54,7 @@ struct OpenCLProbes {
             }
             return PeakMeasurement(
                 device: descriptor.id, probe: .compute, variant: variant, samples: rates,
-                configuration: "\(dtype.rawValue)\(best.width == 1 ? "" : String(best.width)) x \(PeakKernelSource.chains) FMA chains, "
+                configuration: "\(PeakKernelSource.typeName(dtype))\(best.width == 1 ? "" : String(best.width)) x \(PeakKernelSource.chains) FMA chains, "
                     + "\(best.global) work-items in groups of \(best.local)")
         } catch {
             return PeakMeasurement(device: descriptor.id, probe: .compute, variant: variant, status: .failed, reason: Runner.describe(error))

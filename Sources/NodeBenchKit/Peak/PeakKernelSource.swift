@@ -2,6 +2,15 @@
 /// `WIDTH` lanes of `real`. Bandwidth: float4 streams, each work-item taking `PER_ITEM`
 /// consecutive elements on CPUs (one core's cache lines stay together) or one element on GPUs.
 enum PeakKernelSource {
+    /// The OpenCL C name of a type, e.g. `float` for fp32.
+    static func typeName(_ dtype: DType) -> String {
+        switch dtype {
+        case .fp64: "double"
+        case .fp16: "half"
+        case .fp32, .bf16: "float"
+        }
+    }
+
     static func computeOptions(dtype: DType, width: Int) -> String {
         "-D NB_\(dtype.rawValue.uppercased()) -D WIDTH=\(width)"
     }

@@ -26,7 +26,8 @@ public struct PeakMeasurement: Codable, Sendable, Equatable {
     public var variant: String
     public var status: CaseResult.Status
     public var reason: String?
-    /// The median of the samples' rates (or latency), in `unit`; absent unless ok.
+    /// The best sample: the highest rate, or the lowest latency, in `unit` — what the device can do
+    /// at best; `stats` holds the spread. Absent unless ok.
     public var value: Double?
     public var unit: String
     /// Rates (or latencies) of the individual samples.
@@ -40,10 +41,10 @@ public struct PeakMeasurement: Codable, Sendable, Equatable {
         self.variant = variant
         unit = probe.unit
         self.configuration = configuration
-        if let stats = Statistics(samples), stats.median.isFinite, stats.median > 0 {
+        if let stats = Statistics(samples), stats.min.isFinite, stats.max.isFinite, stats.min > 0 {
             status = .ok
             self.stats = stats
-            value = stats.median
+            value = probe == .launchLatency ? stats.min : stats.max
         } else {
             status = .failed
             reason = "no valid sample"

@@ -5,11 +5,20 @@ import HwlocKit
 struct PinnedThreads: @unchecked Sendable {
     /// hwloc binds threads concurrently without shared state; nil runs unpinned.
     let binder: CPUBinder?
-    let count: Int
+    /// The core each thread is pinned to.
+    let cores: [Int]
+    var count: Int { cores.count }
 
+    /// One thread on every core.
     init() {
         binder = try? CPUBinder()
-        count = binder?.coreCount ?? ProcessInfo.processInfo.activeProcessorCount
+        cores = Array(0..<(binder?.coreCount ?? ProcessInfo.processInfo.activeProcessorCount))
+    }
+
+    /// One thread on each of `cores` only, e.g. one NUMA node's.
+    init(binder: CPUBinder?, cores: [Int]) {
+        self.binder = binder
+        self.cores = cores
     }
 
     /// Calls `prepare(index)` on every thread (first-touch memory lands near its core), then
@@ -21,7 +30,7 @@ struct PinnedThreads: @unchecked Sendable {
         for index in 0..<count {
             done.enter()
             let thread = Thread { [binder] in
-                binder?.bindCurrentThread(toCore: index)
+                binder?.bindCurrentThread(toCore: cores[index])
                 prepare(index)
                 ready.signal()
                 go.wait()

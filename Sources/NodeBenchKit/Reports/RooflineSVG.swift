@@ -1,9 +1,10 @@
 import Foundation
 
 /// A roofline picture of one device: compute roofs per type, the memory-bandwidth slope, and every
-/// case as a point at (arithmetic intensity, GFLOP/s), each labelled. Log-log axes, no scripts.
+/// case as a numbered point at (arithmetic intensity, GFLOP/s), named in a key below the plot.
+/// Log-log axes, no scripts.
 public enum RooflineSVG {
-    static let width = 760.0, height = 480.0
+    static let width = 760.0, plotHeight = 420.0, lineHeight = 15.0
     static let left = 70.0, right = 20.0, top = 40.0, bottom = 50.0
 
     public static func render(_ roofline: Roofline, deviceName: String, results: [CaseResult]) -> String {
@@ -21,9 +22,12 @@ public enum RooflineSVG {
         func px(_ x: Double) -> Double { left + (log10(x) - xRange.0) / (xRange.1 - xRange.0) * (width - left - right) }
         func py(_ y: Double) -> Double { height - bottom - (log10(y) - yRange.0) / (yRange.1 - yRange.0) * (height - top - bottom) }
         let xMax = pow(10, xRange.1), xMin = pow(10, xRange.0)
+        let height = plotHeight
+        let keyLines = roofs.count + (roofline.bandwidthGBs == nil ? 0 : 1) + points.count
+        let totalHeight = plotHeight + 20 + Double(keyLines) * lineHeight
 
         var svg = """
-            <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height))" viewBox="0 0 \(Int(width)) \(Int(height))" font-family="sans-serif" font-size="11">
+            <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(totalHeight))" viewBox="0 0 \(Int(width)) \(Int(totalHeight))" font-family="sans-serif" font-size="11">
             <title>Roofline of \(escape(roofline.device)) (\(escape(deviceName)))</title>
             <rect width="100%" height="100%" fill="white"/>
             <text x="\(left)" y="20" font-size="14">Roofline: \(escape(roofline.device)) — \(escape(deviceName))</text>
@@ -43,8 +47,13 @@ public enum RooflineSVG {
         svg += text((left + width - right) / 2, height - 12, "arithmetic intensity (FLOP/byte)", anchor: "middle")
         svg += "<text x=\"16\" y=\"\((top + height - bottom) / 2)\" transform=\"rotate(-90 16 \((top + height - bottom) / 2))\" text-anchor=\"middle\">GFLOP/s</text>\n"
 
-        // Roofs: bandwidth slope up to each compute roof, then flat.
+        // Roofs: bandwidth slope up to each compute roof, then flat; each named in the key.
         let colors = ["fp32": "#1f77b4", "fp64": "#d62728", "fp16": "#2ca02c", "bf16": "#9467bd"]
+        var keyY = plotHeight + 10
+        func key(_ label: String, fill: String = "black") {
+            keyY += lineHeight
+            svg += text(left, keyY, label, anchor: "start", fill: fill)
+        }
         for (dtype, roof) in roofs {
             let color = colors[dtype.rawValue] ?? "gray"
             let ridge = roofline.bandwidthGBs.map { roof.gflops / $0 } ?? xMin
@@ -52,15 +61,17 @@ public enum RooflineSVG {
                 svg += line(px(xMin), py(bandwidth * xMin), px(ridge), py(roof.gflops), color)
             }
             svg += line(px(max(ridge, xMin)), py(roof.gflops), px(xMax), py(roof.gflops), color)
-            svg += text(width - right - 4, py(roof.gflops) - 4, "\(dtype.rawValue) peak \(String(format: "%.1f", roof.gflops)) GFLOP/s (\(roof.source))", anchor: "end", fill: color)
+            svg += text(width - right - 4, py(roof.gflops) - 4, "\(dtype.rawValue) peak", anchor: "end", fill: color)
+            key("\(dtype.rawValue) compute roof: \(String(format: "%.1f", roof.gflops)) GFLOP/s (\(roof.source))", fill: color)
         }
         if let bandwidth = roofline.bandwidthGBs {
-            svg += text(px(xMin) + 6, py(bandwidth * xMin) - 6, "memory \(String(format: "%.1f", bandwidth)) GB/s", anchor: "start")
+            key("memory bandwidth slope: \(String(format: "%.1f", bandwidth)) GB/s (best measured stream)")
         }
         for (index, point) in points.enumerated() {
             let (x, y) = (px(point.x), py(point.y))
-            svg += "<g class=\"point\"><circle cx=\"\(fmt(x))\" cy=\"\(fmt(y))\" r=\"4\" fill=\"black\"><title>\(escape(point.label))</title></circle>"
-            svg += text(x + 6, y + 12 + Double(index % 3) * 11, point.label, anchor: "start") + "</g>\n"
+            svg += "<g class=\"point\"><circle cx=\"\(fmt(x))\" cy=\"\(fmt(y))\" r=\"3.5\" fill=\"black\"><title>\(escape(point.label))</title></circle>"
+            svg += text(x + 5, y - 4, "\(index + 1)", anchor: "start") + "</g>\n"
+            key("\(index + 1): \(point.label) — \(String(format: "%.1f", point.y)) GFLOP/s at \(String(format: "%.1f", point.x)) FLOP/byte")
         }
         return svg + "</svg>\n"
     }

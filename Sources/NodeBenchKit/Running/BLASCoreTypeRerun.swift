@@ -25,8 +25,13 @@ public struct BLASCoreTypeRerun {
         process.arguments = ["run", "--device", DeviceDescriptor.hostID, "--no-peak", "--output", output.path] + caseArguments
         process.environment = ProcessInfo.processInfo.environment.merging(["OPENBLAS_CORETYPE": coreType]) { $1 }
         process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
         try process.run()
         process.waitUntilExit()
+        // 0: all ok; 1: some case failed, which its results say. Anything else: no usable results.
+        guard process.terminationStatus <= ExitStatus.caseFailed.rawValue else {
+            throw RerunError(description: "the child run exited with status \(process.terminationStatus)")
+        }
         let child = try JSONDecoder().decode(RunDocument.self, from: Data(contentsOf: output))
         let chosen = child.node.blas.coreName
         let warning = chosen.lowercased() == coreType.lowercased()
@@ -38,5 +43,9 @@ public struct BLASCoreTypeRerun {
             return marked
         }
         return (results, warning)
+    }
+
+    struct RerunError: Error, CustomStringConvertible {
+        let description: String
     }
 }
