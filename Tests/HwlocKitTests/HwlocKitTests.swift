@@ -23,4 +23,13 @@ import Testing
         let decoded = try JSONDecoder().decode(Topology.self, from: JSONEncoder().encode(topology))
         #expect(decoded == topology)
     }
+
+    @Test func pinsThreadsToCoresAndMapsCoresToNUMANodes() throws {
+        let binder = try CPUBinder()
+        #expect(binder.coreCount == (try Topology.discover()).cores)
+        let byNode = binder.coresByNUMANode
+        #expect(!byNode.isEmpty)
+        #expect(Set(byNode.flatMap { $0 }) == Set(0..<binder.coreCount))
+        #expect(binder.bindCurrentThread(toCore: binder.coreCount - 1))
+    }
 }

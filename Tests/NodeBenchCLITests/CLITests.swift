@@ -123,7 +123,9 @@ func jsonObject(_ data: Data) throws -> [String: Any] {
             "--dtype", "bf16", "--seed", "9", "--output", file.path,
         ])
         #expect(outcome.status == 0, "\(outcome.stderr)")
-        let rows = outcome.stdout.split(separator: "\n").dropFirst(2)
+        let rows = outcome.stdout.split(separator: "\n").filter {
+            ($0.hasPrefix("host ") || $0.hasPrefix("opencl:")) && $0.contains(" gemm ")
+        }
         #expect(rows.count == 8)  // 2 devices x 2 layouts x 2 types
         #expect(rows.allSatisfy { $0.contains("passed (full)") && $0.hasSuffix("ok") })
         #expect(outcome.stderr.contains("[8/8]"))
@@ -153,7 +155,7 @@ func jsonObject(_ data: Data) throws -> [String: Any] {
     @Test func oneCaseAsTheREADMEShowsIt() throws {
         let outcome = try NodeBenchProcess.run([
             "run", "--kernel", "gemm", "--shape", "1000x3000x17", "--layout", "NT", "--dtype", "fp32", "--device", "host",
-            "--json",
+            "--json", "--no-peak",
         ])
         #expect(outcome.status == 0, "\(outcome.stderr)")
         let document = try jsonObject(Data(outcome.stdout.utf8))
@@ -191,7 +193,7 @@ func jsonObject(_ data: Data) throws -> [String: Any] {
         // A quick first case, then one that takes seconds on PoCL's plain kernel.
         process.arguments = [
             "run", "--device", "opencl:0:0", "--shape", "16x16x16", "--shape", "1500x1500x1500", "--layout", "NN",
-            "--dtype", "fp32", "--output", file.path,
+            "--dtype", "fp32", "--no-peak", "--output", file.path,
         ]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
@@ -226,11 +228,77 @@ func jsonObject(_ data: Data) throws -> [String: Any] {
 
     @Test func aShapeTooLargeForTheNodeIsSkippedWithItsReason() throws {
         let outcome = try NodeBenchProcess.run([
-            "run", "--shape", "2000000x2000000x2", "--layout", "NN", "--dtype", "fp32", "--json",
+            "run", "--shape", "2000000x2000000x2", "--layout", "NN", "--dtype", "fp32", "--json", "--no-peak",
         ])
         #expect(outcome.status == 0, "\(outcome.stderr)")
         let results = try #require(try jsonObject(Data(outcome.stdout.utf8))["results"] as? [[String: Any]])
         #expect(results.count == 2)
         #expect(results.allSatisfy { $0["status"] as? String == "skipped" && ($0["reason"] as? String)?.contains("needs") == true })
+    }
+}
+
+@Suite struct PeakAndDiagnosisCommandTests {
+    @Test func peakMeasuresEveryDeviceAndDrawsItsRoofline() throws {
+        let directory = temporaryFile("peak")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let file = directory.appendingPathComponent("peak.json")
+        let outcome = try NodeBenchProcess.run(["peak", "--suite", "quick", "--output", file.path])
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        for expected in ["compute", "memoryBandwidth", "transferBandwidth", "launchLatency", "theoretical host fp32", "Findings:"] {
+            #expect(outcome.stdout.contains(expected), "missing \(expected)")
+        }
+        let document = try jsonObject(Data(contentsOf: file))
+        let peaks = try #require(document["peaks"] as? [[String: Any]])
+        #expect(Set(peaks.compactMap { $0["device"] as? String }) == ["host", "opencl:0:0"])
+        #expect((document["theoreticalPeaks"] as? [[String: Any]])?.isEmpty == false)
+        let figures = try #require(document["figures"] as? [String])
+        #expect(figures == ["peak.roofline-host.svg", "peak.roofline-opencl-0-0.svg"])
+        for figure in figures {
+            #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent(figure).path))
+        }
+        #expect(try NodeBenchProcess.validate(file).status == 0)
+    }
+
+    @Test func casesReadAsAShareOfTheirDevicesPeak() throws {
+        let file = temporaryFile("efficiency.json")
+        defer { try? FileManager.default.removeItem(at: file) }
+        let outcome = try NodeBenchProcess.run([
+            "run", "--suite", "quick", "--shape", "96x80x64", "--layout", "NN", "--dtype", "fp32", "--output", file.path,
+        ])
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        #expect(outcome.stdout.contains("% peak"))
+        let results = try #require(try jsonObject(Data(contentsOf: file))["results"] as? [[String: Any]])
+        for result in results {
+            let efficiency = try #require(result["efficiency"] as? [String: Any])
+            #expect(abs((efficiency["arithmeticIntensity"] as? Double ?? 0) - 2.0 * 96 * 80 * 64 / ((96 * 64 + 64 * 80 + 96 * 80) * 4)) < 1e-9)
+            #expect((efficiency["percentOfPeak"] as? Double ?? 0) > 0)
+            #expect(efficiency["peakSource"] as? String == "measured")
+        }
+        #expect(try NodeBenchProcess.validate(file).status == 0)
+    }
+
+    @Test func blasCoreTypeRerunsTheHostCasesSideBySide() throws {
+        let file = temporaryFile("coretype.json")
+        defer { try? FileManager.default.removeItem(at: file) }
+        let outcome = try NodeBenchProcess.run([
+            "run", "--device", "host", "--no-peak", "--shape", "64x64x64", "--layout", "NN", "--dtype", "fp32",
+            "--blas-coretype", "Haswell", "--output", file.path,
+        ])
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        #expect(outcome.stdout.contains("openblas[OPENBLAS_CORETYPE=Haswell]"))
+        let results = try #require(try jsonObject(Data(contentsOf: file))["results"] as? [[String: Any]])
+        #expect(results.count == 2)
+        let rerun = try #require(results.first { $0["variant"] as? String == "OPENBLAS_CORETYPE=Haswell" })
+        #expect((rerun["notes"] as? [String])?.contains("OpenBLAS core Haswell") == true)
+        #expect((rerun["verification"] as? [String: Any])?["passed"] as? Bool == true)
+    }
+
+    @Test func aCoreTypeOpenBLASRefusesIsSaid() throws {
+        let outcome = try NodeBenchProcess.run([
+            "run", "--device", "host", "--no-peak", "--shape", "8x8x8", "--layout", "NN", "--dtype", "fp32",
+            "--blas-coretype", "NoSuchCore", "--json",
+        ])
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        #expect(outcome.stderr.contains("OpenBLAS did not take OPENBLAS_CORETYPE=NoSuchCore"))
     }
 }
