@@ -61,14 +61,12 @@ struct OpenCLProbes {
         }
     }
 
-    /// Runs the FMA kernel long enough for `seconds`; GFLOP/s from the device's own timing.
+    /// Runs the FMA kernel long enough for `seconds`; GFLOP/s on the host clock.
     private func computeRate(_ kernel: Kernel, global: Int, local: Int, width: Int, seconds: Double) throws(OpenCLError) -> Double {
         var iterations = 256
         while true {
             try kernel.setArgument(1, Int32(iterations))
-            let event = try queue.enqueue(kernel, globalSize: [global], localSize: [local])
-            try event.wait()
-            let elapsed = try event.deviceSeconds()
+            let elapsed = try wallSeconds(kernel, global: global, local: local)
             let flops = Double(global) * Double(iterations) * Double(PeakKernelSource.chains * width * 2)
             if elapsed >= seconds * 0.5 || iterations >= 1 << 28 { return flops / elapsed / 1e9 }
             iterations = Int(min(Double(1 << 28), Double(iterations) * max(2, seconds / max(elapsed, 1e-7))))
@@ -77,7 +75,7 @@ struct OpenCLProbes {
 
     /// Read, copy and triad over buffers much larger than any cache the device has.
     func memoryBandwidth(bufferBytes: Int) -> [PeakMeasurement] {
-        let perItem = isCPU ? 64 : 1
+        let perItem = isCPU ? 16 : 1
         let float4s = bufferBytes / 16 / perItem * perItem
         let items = float4s / perItem
         let configuration = "\(formatBytes(Double(float4s * 16))) per buffer, \(perItem) float4 per work-item"
@@ -101,9 +99,7 @@ struct OpenCLProbes {
             return try [("read", read, bytesPerBuffer + Double(items * 4)), ("copy", copy, 2 * bytesPerBuffer), ("triad", triad, 3 * bytesPerBuffer)]
                 .map { (name, kernel, bytes) throws(OpenCLError) in
                     let rates = try timedRuns(minimum: max(policy.samples, 3)) { () throws(OpenCLError) in
-                        let event = try queue.enqueue(kernel, globalSize: [items], localSize: nil)
-                        try event.wait()
-                        return try event.deviceSeconds()
+                        try wallSeconds(kernel, global: items, local: nil)
                     }.map { bytes / $0 / 1e9 }
                     return PeakMeasurement(device: descriptor.id, probe: .memoryBandwidth, variant: name, samples: rates, configuration: configuration)
                 }
@@ -165,6 +161,15 @@ struct OpenCLProbes {
         } catch {
             return PeakMeasurement(device: descriptor.id, probe: .launchLatency, variant: "empty-kernel", status: .failed, reason: Runner.describe(error))
         }
+    }
+
+    /// One launch timed on the host clock, submission to completion. Profiling counters are not
+    /// trusted here: some CPU drivers stamp a command's start when its first work-group starts, so a
+    /// rate from them can exceed what the memory can deliver.
+    private func wallSeconds(_ kernel: Kernel, global: Int, local: Int?) throws(OpenCLError) -> Double {
+        try MonotonicClock.time { () throws(OpenCLError) in
+            try queue.enqueue(kernel, globalSize: [global], localSize: local.map { [$0] }).wait()
+        }.seconds
     }
 
     /// At least `minimum` runs and about the policy's sample time in all; returns each run's seconds.
