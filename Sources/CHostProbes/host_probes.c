@@ -23,119 +23,42 @@ const char *nb_isa_name(nb_isa isa) {
 
 // Twelve independent chains: enough to cover FMA latency (4-5 cycles) on two pipes. Each chain
 // starts from `start`, known only at run time: a constant start could be folded by the compiler
-// (1.0 is a fixed point of x * 0.999 + 0.001).
-#define CHAINS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11)
+// (1.0 is a fixed point of x * 0.999 + 0.001). One macro writes the probe for every ISA and type.
 #define NB_CHAINS 12
-
-__attribute__((target("avx512f"))) static double fma_fp32_avx512(long iterations, double start, float *sink) {
-    const __m512 m = _mm512_set1_ps(0.999f), c = _mm512_set1_ps(0.001f);
-#define DECLARE(i) __m512 a##i = _mm512_set1_ps((float)start + (float)(i) * 1e-3f);
-    CHAINS(DECLARE)
-#undef DECLARE
-    for (long n = 0; n < iterations; ++n) {
-#define STEP(i) a##i = _mm512_fmadd_ps(a##i, m, c);
-        CHAINS(STEP)
-#undef STEP
+#define FMA_PROBE(NAME, TARGET, VEC, SCALAR, LANES, SET1, FMADD, ADD, STOREU)                      \
+    TARGET static double NAME(long iterations, double start, SCALAR *sink) {                       \
+        const VEC m = SET1((SCALAR)0.999), c = SET1((SCALAR)0.001);                               \
+        const SCALAR s = (SCALAR)start, d = (SCALAR)1e-3;                                         \
+        VEC a0 = SET1(s), a1 = SET1(s + d), a2 = SET1(s + 2 * d), a3 = SET1(s + 3 * d);           \
+        VEC a4 = SET1(s + 4 * d), a5 = SET1(s + 5 * d), a6 = SET1(s + 6 * d), a7 = SET1(s + 7 * d); \
+        VEC a8 = SET1(s + 8 * d), a9 = SET1(s + 9 * d), a10 = SET1(s + 10 * d), a11 = SET1(s + 11 * d); \
+        for (long n = 0; n < iterations; ++n) {                                                   \
+            a0 = FMADD(a0, m, c); a1 = FMADD(a1, m, c); a2 = FMADD(a2, m, c); a3 = FMADD(a3, m, c); \
+            a4 = FMADD(a4, m, c); a5 = FMADD(a5, m, c); a6 = FMADD(a6, m, c); a7 = FMADD(a7, m, c); \
+            a8 = FMADD(a8, m, c); a9 = FMADD(a9, m, c); a10 = FMADD(a10, m, c); a11 = FMADD(a11, m, c); \
+        }                                                                                         \
+        VEC total = ADD(ADD(ADD(a0, a1), ADD(a2, a3)), ADD(ADD(a4, a5), ADD(a6, a7)));            \
+        total = ADD(total, ADD(ADD(a8, a9), ADD(a10, a11)));                                      \
+        SCALAR lanes[LANES], sum = 0;                                                             \
+        STOREU(lanes, total);                                                                     \
+        for (int i = 0; i < LANES; ++i) sum += lanes[i];                                          \
+        *sink = sum;                                                                              \
+        return (double)iterations * NB_CHAINS * LANES * 2;                                        \
     }
-    __m512 total = _mm512_setzero_ps();
-#define SUM(i) total = _mm512_add_ps(total, a##i);
-    CHAINS(SUM)
-#undef SUM
-    *sink = _mm512_reduce_add_ps(total);
-    return (double)iterations * NB_CHAINS * 16 * 2;
-}
 
-__attribute__((target("avx512f"))) static double fma_fp64_avx512(long iterations, double start, double *sink) {
-    const __m512d m = _mm512_set1_pd(0.999), c = _mm512_set1_pd(0.001);
-#define DECLARE(i) __m512d a##i = _mm512_set1_pd(start + (double)(i) * 1e-3);
-    CHAINS(DECLARE)
-#undef DECLARE
-    for (long n = 0; n < iterations; ++n) {
-#define STEP(i) a##i = _mm512_fmadd_pd(a##i, m, c);
-        CHAINS(STEP)
-#undef STEP
-    }
-    __m512d total = _mm512_setzero_pd();
-#define SUM(i) total = _mm512_add_pd(total, a##i);
-    CHAINS(SUM)
-#undef SUM
-    *sink = _mm512_reduce_add_pd(total);
-    return (double)iterations * NB_CHAINS * 8 * 2;
-}
+#define AVX512 __attribute__((target("avx512f")))
+#define AVX2 __attribute__((target("avx2,fma")))
+#define SCALAR_ONLY
+#define SAME(x) (x)
+#define PLUS(x, y) ((x) + (y))
+#define STORE_ONE(lanes, value) ((lanes)[0] = (value))
 
-__attribute__((target("avx2,fma"))) static double fma_fp32_avx2(long iterations, double start, float *sink) {
-    const __m256 m = _mm256_set1_ps(0.999f), c = _mm256_set1_ps(0.001f);
-#define DECLARE(i) __m256 a##i = _mm256_set1_ps((float)start + (float)(i) * 1e-3f);
-    CHAINS(DECLARE)
-#undef DECLARE
-    for (long n = 0; n < iterations; ++n) {
-#define STEP(i) a##i = _mm256_fmadd_ps(a##i, m, c);
-        CHAINS(STEP)
-#undef STEP
-    }
-    __m256 total = _mm256_setzero_ps();
-#define SUM(i) total = _mm256_add_ps(total, a##i);
-    CHAINS(SUM)
-#undef SUM
-    float lanes[8];
-    _mm256_storeu_ps(lanes, total);
-    *sink = lanes[0] + lanes[1] + lanes[2] + lanes[3] + lanes[4] + lanes[5] + lanes[6] + lanes[7];
-    return (double)iterations * NB_CHAINS * 8 * 2;
-}
-
-__attribute__((target("avx2,fma"))) static double fma_fp64_avx2(long iterations, double start, double *sink) {
-    const __m256d m = _mm256_set1_pd(0.999), c = _mm256_set1_pd(0.001);
-#define DECLARE(i) __m256d a##i = _mm256_set1_pd(start + (double)(i) * 1e-3);
-    CHAINS(DECLARE)
-#undef DECLARE
-    for (long n = 0; n < iterations; ++n) {
-#define STEP(i) a##i = _mm256_fmadd_pd(a##i, m, c);
-        CHAINS(STEP)
-#undef STEP
-    }
-    __m256d total = _mm256_setzero_pd();
-#define SUM(i) total = _mm256_add_pd(total, a##i);
-    CHAINS(SUM)
-#undef SUM
-    double lanes[4];
-    _mm256_storeu_pd(lanes, total);
-    *sink = lanes[0] + lanes[1] + lanes[2] + lanes[3];
-    return (double)iterations * NB_CHAINS * 4 * 2;
-}
-
-static double fma_fp32_scalar(long iterations, double start, float *sink) {
-#define DECLARE(i) float a##i = (float)start + (float)(i) * 1e-3f;
-    CHAINS(DECLARE)
-#undef DECLARE
-    for (long n = 0; n < iterations; ++n) {
-#define STEP(i) a##i = fmaf(a##i, 0.999f, 0.001f);
-        CHAINS(STEP)
-#undef STEP
-    }
-    float total = 0;
-#define SUM(i) total += a##i;
-    CHAINS(SUM)
-#undef SUM
-    *sink = total;
-    return (double)iterations * NB_CHAINS * 2;
-}
-
-static double fma_fp64_scalar(long iterations, double start, double *sink) {
-#define DECLARE(i) double a##i = start + (double)(i) * 1e-3;
-    CHAINS(DECLARE)
-#undef DECLARE
-    for (long n = 0; n < iterations; ++n) {
-#define STEP(i) a##i = fma(a##i, 0.999, 0.001);
-        CHAINS(STEP)
-#undef STEP
-    }
-    double total = 0;
-#define SUM(i) total += a##i;
-    CHAINS(SUM)
-#undef SUM
-    *sink = total;
-    return (double)iterations * NB_CHAINS * 2;
-}
+FMA_PROBE(fma_fp32_avx512, AVX512, __m512, float, 16, _mm512_set1_ps, _mm512_fmadd_ps, _mm512_add_ps, _mm512_storeu_ps)
+FMA_PROBE(fma_fp64_avx512, AVX512, __m512d, double, 8, _mm512_set1_pd, _mm512_fmadd_pd, _mm512_add_pd, _mm512_storeu_pd)
+FMA_PROBE(fma_fp32_avx2, AVX2, __m256, float, 8, _mm256_set1_ps, _mm256_fmadd_ps, _mm256_add_ps, _mm256_storeu_ps)
+FMA_PROBE(fma_fp64_avx2, AVX2, __m256d, double, 4, _mm256_set1_pd, _mm256_fmadd_pd, _mm256_add_pd, _mm256_storeu_pd)
+FMA_PROBE(fma_fp32_scalar, SCALAR_ONLY, float, float, 1, SAME, fmaf, PLUS, STORE_ONE)
+FMA_PROBE(fma_fp64_scalar, SCALAR_ONLY, double, double, 1, SAME, fma, PLUS, STORE_ONE)
 
 double nb_host_fma_fp32(nb_isa isa, long iterations, double start, float *sink) {
     switch (isa) {
