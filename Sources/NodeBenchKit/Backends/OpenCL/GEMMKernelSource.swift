@@ -1,69 +1,175 @@
-/// The OpenCL GEMM kernels: one work-item per element of C, correct for any M, N, K and for the
-/// NN, NT and TN layouts. Built once per element type with `-D NB_<TYPE>`.
+/// The OpenCL GEMM kernel family: `C = alpha·op(A)·op(B) + beta·C`, row-major, any M, N, K, in
+/// the NN, NT and TN layouts.
+///
+/// Two packing kernels first copy op(A) into panels of `TM` rows and op(B) into panels of `VW`
+/// columns, each panel contiguous along k, widened to the accumulation type and padded with zeros
+/// to whole panels. The GEMM kernel then streams one A panel and one B panel per work-item: every
+/// layout reads memory the same way, no stride aliases in the caches, and only the store of C
+/// needs a guard. Each work-item keeps a `TM` x `VW` block of C in `TM` vector registers.
+/// Storage types: fp32, fp64, fp16 (vload_half, no cl_khr_fp16 needed), bf16 (ushort, widened by a
+/// shift); sums in fp32 (fp64 for fp64).
 enum GEMMKernelSource {
-    static func buildOptions(for dtype: DType) -> String {
-        "-D NB_\(dtype.rawValue.uppercased())"
-    }
-
-    static func kernelName(for layout: GEMMLayout) -> String {
-        "gemm_\(layout.rawValue.lowercased())"
-    }
-
     static let text = #"""
+        #define CAT_(a, b) a##b
+        #define CAT(a, b) CAT_(a, b)
+
         #if defined(NB_FP64)
         #pragma OPENCL EXTENSION cl_khr_fp64 : enable
+        #define ACC double
         typedef double storage_t;
-        typedef double acc_t;
-        #define LOAD(p, i) ((p)[i])
-        #define STORE(p, i, v) ((p)[i] = (v))
-        #elif defined(NB_FP32)
+        #else
+        #define ACC float
+        #if defined(NB_FP32)
         typedef float storage_t;
-        typedef float acc_t;
-        #define LOAD(p, i) ((p)[i])
-        #define STORE(p, i, v) ((p)[i] = (v))
         #elif defined(NB_FP16)
-        /* half pointers and vload_half/vstore_half need no cl_khr_fp16. */
         typedef half storage_t;
-        typedef float acc_t;
-        #define LOAD(p, i) vload_half((i), (p))
-        #define STORE(p, i, v) vstore_half_rte((v), (i), (p))
         #elif defined(NB_BF16)
-        /* bf16 is the upper half of an fp32: widen by shifting, narrow rounding to nearest even. */
         typedef ushort storage_t;
-        typedef float acc_t;
-        #define LOAD(p, i) as_float((uint)(p)[i] << 16)
-        #define STORE(p, i, v) ((p)[i] = float_to_bf16(v))
-        inline ushort float_to_bf16(float v) {
-            if (isnan(v)) return (ushort)0x7fc0;
-            uint u = as_uint(v);
-            u += 0x7fffu + ((u >> 16) & 1u);
-            return (ushort)(u >> 16);
-        }
         #else
         #error "define one of NB_FP64, NB_FP32, NB_FP16, NB_BF16"
         #endif
+        #endif
+        typedef ACC acc_t;
+        typedef CAT(ACC, VW) accv_t;
 
-        /* Row-major storage: element (row, k) of op(A) and (k, col) of op(B). */
-        #define A_PLAIN(row, k) ((size_t)(row) * K + (k))
-        #define A_TRANS(row, k) ((size_t)(k) * M + (row))
-        #define B_PLAIN(k, col) ((size_t)(k) * N + (col))
-        #define B_TRANS(k, col) ((size_t)(col) * K + (k))
+        /* Loads widen to the accumulation type; stores narrow, rounding to nearest even. */
+        #if defined(NB_FP16)
+        #define LOAD1(p, i) vload_half((i), (p))
+        #define STORE1(p, i, v) vstore_half_rte((v), (i), (p))
+        #define LOADV(p, i) CAT(vload_half, VW)(0, (p) + (i))
+        #define STOREV(p, i, v) CAT(CAT(vstore_half, VW), _rte)((v), 0, (p) + (i))
+        #elif defined(NB_BF16)
+        #define LOAD1(p, i) as_float((uint)(p)[i] << 16)
+        inline ushort bf16_round(float v) {
+            uint u = as_uint(v);
+            return isnan(v) ? (ushort)0x7fc0 : (ushort)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+        }
+        #define STORE1(p, i, v) ((p)[i] = bf16_round(v))
+        #define LOADV(p, i) CAT(as_float, VW)(CAT(convert_uint, VW)(CAT(vload, VW)(0, (p) + (i))) << 16)
+        #define STOREV(p, i, v) do { float l_[VW]; CAT(vstore, VW)((v), 0, l_); \
+            for (int j_ = 0; j_ < VW; ++j_) (p)[(i) + j_] = bf16_round(l_[j_]); } while (0)
+        #else
+        #define LOAD1(p, i) ((p)[i])
+        #define STORE1(p, i, v) ((p)[i] = (v))
+        #define LOADV(p, i) CAT(vload, VW)(0, (p) + (i))
+        #define STOREV(p, i, v) CAT(vstore, VW)((v), 0, (p) + (i))
+        #endif
 
-        #define GEMM_KERNEL(NAME, A_AT, B_AT)                                              \
-        __kernel void NAME(const int M, const int N, const int K,                         \
-                           __global const storage_t *A, __global const storage_t *B,      \
-                           __global storage_t *C) {                                       \
-            const int col = get_global_id(0);                                             \
-            const int row = get_global_id(1);                                             \
-            if (row >= M || col >= N) return;                                             \
-            acc_t acc = 0;                                                                \
-            for (int k = 0; k < K; ++k)                                                   \
-                acc += (acc_t)LOAD(A, A_AT(row, k)) * (acc_t)LOAD(B, B_AT(k, col));       \
-            STORE(C, (size_t)row * N + col, acc);                                         \
+        /* Element (row, k) of op(A) and (k, col) of op(B) in row-major storage. */
+        #if defined(A_TRANS)
+        #define A_AT(row, k) ((size_t)(k) * M + (row))
+        #else
+        #define A_AT(row, k) ((size_t)(row) * K + (k))
+        #endif
+        #if defined(B_TRANS)
+        #define B_AT(k, col) ((size_t)(col) * K + (k))
+        #else
+        #define B_AT(k, col) ((size_t)(k) * N + (col))
+        #endif
+
+        /* Ap[panel][k][r] = op(A)[panel * TM + r][k], zero past the last row. Grid: (K, row panels). */
+        __kernel void pack_a(const int M, const int K, __global const storage_t *restrict A, __global acc_t *restrict Ap) {
+            const int k = get_global_id(0), panel = get_global_id(1);
+            if (k >= K || panel * TM >= M) return;
+            __global acc_t *out = Ap + ((size_t)panel * K + k) * TM;
+            for (int r = 0; r < TM; ++r) {
+                const int row = panel * TM + r;
+                out[r] = row < M ? LOAD1(A, A_AT(row, k)) : (acc_t)0;
+            }
         }
 
-        GEMM_KERNEL(gemm_nn, A_PLAIN, B_PLAIN)
-        GEMM_KERNEL(gemm_nt, A_PLAIN, B_TRANS)
-        GEMM_KERNEL(gemm_tn, A_TRANS, B_PLAIN)
+        /* Bp[panel][k][v] = op(B)[k][panel * VW + v], zero past the last column. Grid: (column panels, K). */
+        __kernel void pack_b(const int K, const int N, __global const storage_t *restrict B, __global acc_t *restrict Bp) {
+            const int panel = get_global_id(0), k = get_global_id(1);
+            if (k >= K || panel * VW >= N) return;
+            __global acc_t *out = Bp + ((size_t)panel * K + k) * VW;
+            for (int v = 0; v < VW; ++v) {
+                const int col = panel * VW + v;
+                out[v] = col < N ? LOAD1(B, B_AT(k, col)) : (acc_t)0;
+            }
+        }
+
+        /* C block (row panel, column panel) = alpha * Ap[row panel] . Bp[column panel] + beta * C. */
+        __kernel __attribute__((reqd_work_group_size(WGX, WGY, 1)))
+        void gemm(const int M, const int N, const int K, const acc_t alpha, const acc_t beta,
+                  __global const acc_t *restrict Ap, __global const acc_t *restrict Bp, __global storage_t *restrict C) {
+            const int colPanel = get_global_id(0), rowPanel = get_global_id(1);
+            const int row0 = rowPanel * TM, col0 = colPanel * VW;
+            if (row0 >= M || col0 >= N) return;
+            __global const acc_t *a = Ap + (size_t)rowPanel * K * TM;
+            __global const acc_t *b = Bp + (size_t)colPanel * K * VW;
+
+            accv_t acc[TM];
+            for (int r = 0; r < TM; ++r) acc[r] = (accv_t)0;
+            for (int k = 0; k < K; ++k) {
+                const accv_t bk = CAT(vload, VW)(k, b);
+                #pragma unroll
+                for (int r = 0; r < TM; ++r) acc[r] = fma((accv_t)a[(size_t)k * TM + r], bk, acc[r]);
+            }
+
+            for (int r = 0; r < TM && row0 + r < M; ++r) {
+                const size_t at = (size_t)(row0 + r) * N + col0;
+                if (col0 + VW <= N) {
+                    accv_t out = alpha * acc[r];
+                    if (beta != (acc_t)0) out += beta * LOADV(C, at);
+                    STOREV(C, at, out);
+                } else {
+                    acc_t lanes[VW];
+                    CAT(vstore, VW)(acc[r], 0, lanes);
+                    for (int v = 0; v < VW && col0 + v < N; ++v) {
+                        acc_t out = alpha * lanes[v];
+                        if (beta != (acc_t)0) out += beta * LOAD1(C, at + v);
+                        STORE1(C, at + v, out);
+                    }
+                }
+            }
+        }
         """#
+}
+
+/// The compile-time parameters of one GEMM kernel, as the tuner searches and caches them.
+public struct GEMMKernelParameters: Codable, Sendable, Hashable, CustomStringConvertible {
+    /// Rows of C per work-item.
+    public var tileRows: Int
+    /// Columns of C per work-item: one vector of this many lanes (2, 4, 8 or 16).
+    public var vectorWidth: Int
+    /// Work-group size along the columns and the rows of C.
+    public var groupColumns: Int
+    public var groupRows: Int
+
+    public init(tileRows: Int, vectorWidth: Int, groupColumns: Int, groupRows: Int) {
+        self.tileRows = tileRows
+        self.vectorWidth = vectorWidth
+        self.groupColumns = groupColumns
+        self.groupRows = groupRows
+    }
+
+    public var description: String { "TM=\(tileRows) VW=\(vectorWidth) WG=\(groupColumns)x\(groupRows)" }
+
+    /// Rows and columns of C one work-group covers.
+    var groupTile: (rows: Int, columns: Int) { (tileRows * groupRows, vectorWidth * groupColumns) }
+
+    func buildOptions(dtype: DType, layout: GEMMLayout) -> String {
+        "-D NB_\(dtype.rawValue.uppercased()) -D TM=\(tileRows) -D VW=\(vectorWidth) -D WGX=\(groupColumns) -D WGY=\(groupRows)"
+            + (layout.transposesA ? " -D A_TRANS" : "") + (layout.transposesB ? " -D B_TRANS" : "")
+    }
+
+    /// Why these parameters cannot run on a device with this work-group limit, or nil.
+    func violation(maxWorkGroupSize: Int) -> String? {
+        if ![2, 4, 8, 16].contains(vectorWidth) { return "vector width \(vectorWidth) is not 2, 4, 8 or 16" }
+        if !(1...16).contains(tileRows) { return "tile rows \(tileRows) outside 1...16" }
+        if groupColumns < 1 || groupRows < 1 || groupColumns * groupRows > maxWorkGroupSize {
+            return "work-group \(groupColumns)x\(groupRows) exceeds the device's \(maxWorkGroupSize)"
+        }
+        return nil
+    }
+
+    /// Good starting points without tuning: CPUs want few work-items with wide vectors and tall
+    /// register tiles; GPUs want many work-items with small tiles.
+    static func defaults(isCPU: Bool, dtype: DType) -> GEMMKernelParameters {
+        if isCPU {
+            return GEMMKernelParameters(tileRows: 8, vectorWidth: dtype == .fp64 ? 8 : 16, groupColumns: 2, groupRows: 2)
+        }
+        return GEMMKernelParameters(tileRows: 4, vectorWidth: 4, groupColumns: 16, groupRows: 16)
+    }
 }

@@ -1,29 +1,38 @@
 import OpenCLKit
 
-/// One OpenCL device running NodeBench's GEMM kernels.
+/// One OpenCL device running NodeBench's GEMM kernel family, with per-device parameters.
 final class OpenCLGEMMBackend: GEMMBackend {
     let device: DeviceDescriptor
     static let implementationName = "nodebench"
     var implementation: String { Self.implementationName }
-    private let openCLDevice: Device
-    private let context: Context
-    private let queue: CommandQueue
-    /// One program per element type, built on first use; a failed build is kept so it is reported
-    /// once per case without rebuilding.
-    private var programs: [DType: Result<Program, OpenCLError>] = [:]
+    let openCLDevice: Device
+    let context: Context
+    let queue: CommandQueue
+    /// Parameters for a case: tuned ones where the tuner has them, defaults for the device type else.
+    private let parametersFor: (GEMMCase) -> (GEMMKernelParameters, source: String)
+    /// Built programs by build options; a failed build is kept so it is reported, not retried.
+    private var programs: [String: Result<Program, OpenCLError>] = [:]
 
-    init(device: Device, descriptor: DeviceDescriptor) throws(OpenCLError) {
+    init(
+        device: Device, descriptor: DeviceDescriptor,
+        parameters: ((GEMMCase) -> (GEMMKernelParameters, source: String))? = nil
+    ) throws(OpenCLError) {
         self.device = descriptor
         openCLDevice = device
         context = try Context(device: device)
         queue = try CommandQueue(context: context)
+        parametersFor = parameters ?? { gemm in
+            (GEMMKernelParameters.defaults(isCPU: device.kind == .cpu, dtype: gemm.dtype), "default for \(device.kind.rawValue)")
+        }
     }
 
     func unsupportedReason(_ gemm: GEMMCase) -> String? {
         if gemm.dtype == .fp64 && !openCLDevice.supportsFP64 { return "device has no fp64 (cl_khr_fp64)" }
         guard let counts = gemm.elementCounts else { return "shape \(gemm.shape) is too large to address" }
-        let bytes = [counts.a, counts.b, counts.c].map { Double($0) * Double(gemm.dtype.storageBytes) }
-        let largest = bytes.max()!
+        // A and B are kept twice: as stored, and packed in the accumulation type (padding ignored).
+        let copyBytes = Double(gemm.dtype.storageBytes + gemm.dtype.accumulation.storageBytes)
+        let bytes = [Double(counts.a) * copyBytes, Double(counts.b) * copyBytes, Double(counts.c * gemm.dtype.storageBytes)]
+        let largest = Double(max(counts.a, counts.b, counts.c) * gemm.dtype.storageBytes)
         if largest > Double(openCLDevice.maxAllocationBytes) {
             return "needs a \(formatBytes(largest)) buffer; device allows \(formatBytes(Double(openCLDevice.maxAllocationBytes)))"
         }
@@ -35,51 +44,98 @@ final class OpenCLGEMMBackend: GEMMBackend {
     }
 
     func prepare(_ inputs: GEMMInputs) throws -> PreparedGEMM {
-        let kernel = try program(for: inputs.gemm.dtype).makeKernel(named: GEMMKernelSource.kernelName(for: inputs.gemm.layout))
-        return try OpenCLPreparedGEMM(inputs, kernel: kernel, queue: queue, maxWorkGroupSize: openCLDevice.maxWorkGroupSize)
+        let (parameters, source) = parametersFor(inputs.gemm)
+        return try prepare(inputs, parameters: parameters, parameterSource: source)
     }
 
-    private func program(for dtype: DType) throws(OpenCLError) -> Program {
-        if programs[dtype] == nil {
-            programs[dtype] = Result { () throws(OpenCLError) in
-                try context.buildProgram(source: GEMMKernelSource.text, options: GEMMKernelSource.buildOptions(for: dtype))
+    /// Prepares with explicit parameters (the tuner's candidates).
+    func prepare(_ inputs: GEMMInputs, parameters: GEMMKernelParameters, parameterSource: String) throws -> PreparedGEMM {
+        if let violation = parameters.violation(maxWorkGroupSize: openCLDevice.maxWorkGroupSize) {
+            throw KernelParameterError(description: "kernel parameters \(parameters): \(violation)")
+        }
+        let program = try self.program(parameters.buildOptions(dtype: inputs.gemm.dtype, layout: inputs.gemm.layout))
+        return try OpenCLPreparedGEMM(
+            inputs, program: program, queue: queue, parameters: parameters, parameterSource: parameterSource,
+            maxWorkGroupSize: openCLDevice.maxWorkGroupSize)
+    }
+
+    private func program(_ options: String) throws(OpenCLError) -> Program {
+        if programs[options] == nil {
+            programs[options] = Result { () throws(OpenCLError) in
+                try context.buildProgram(source: GEMMKernelSource.text, options: options)
             }
         }
-        return try programs[dtype]!.get()
+        return try programs[options]!.get()
     }
+}
+
+struct KernelParameterError: Error, CustomStringConvertible {
+    let description: String
 }
 
 private final class OpenCLPreparedGEMM: PreparedGEMM {
     let notes: [String]
-    private let kernel: Kernel
+    /// Pack A, pack B, multiply: run in this order every execution, timed together.
+    private let launches: [(kernel: Kernel, global: [Int], local: [Int])]
     private let queue: CommandQueue
     private let c: Buffer
     private let dtype: DType
     private let cCount: Int
-    private let globalSize: [Int]
-    private let localSize: [Int]
 
-    init(_ inputs: GEMMInputs, kernel: Kernel, queue: CommandQueue, maxWorkGroupSize: Int) throws {
+    init(
+        _ inputs: GEMMInputs, program: Program, queue: CommandQueue, parameters: GEMMKernelParameters,
+        parameterSource: String, maxWorkGroupSize: Int
+    ) throws {
         let shape = inputs.gemm.shape
-        self.kernel = kernel
         self.queue = queue
         dtype = inputs.gemm.dtype
         cCount = shape.m * shape.n
+        let (tm, vw) = (parameters.tileRows, parameters.vectorWidth)
+        let rowPanels = (shape.m + tm - 1) / tm, columnPanels = (shape.n + vw - 1) / vw
+        let accumulationBytes = dtype.accumulation.storageBytes
         let a = try OpenCLPreparedGEMM.upload(StoredElements(inputs.a, as: dtype), queue)
         let b = try OpenCLPreparedGEMM.upload(StoredElements(inputs.b, as: dtype), queue)
+        let packedA = try queue.context.makeBuffer(byteCount: rowPanels * tm * shape.k * accumulationBytes)
+        let packedB = try queue.context.makeBuffer(byteCount: columnPanels * vw * shape.k * accumulationBytes)
         c = try queue.context.makeBuffer(byteCount: cCount * dtype.storageBytes)
-        try kernel.setArgument(0, Int32(shape.m))
-        try kernel.setArgument(1, Int32(shape.n))
-        try kernel.setArgument(2, Int32(shape.k))
-        try kernel.setArgument(3, a)
-        try kernel.setArgument(4, b)
-        try kernel.setArgument(5, c)
-        // Square work-groups of up to 16x16; the grid is rounded up and the kernel skips the excess.
+
+        let packA = try program.makeKernel(named: "pack_a")
+        try packA.setArgument(0, Int32(shape.m))
+        try packA.setArgument(1, Int32(shape.k))
+        try packA.setArgument(2, a)
+        try packA.setArgument(3, packedA)
+        let packB = try program.makeKernel(named: "pack_b")
+        try packB.setArgument(0, Int32(shape.k))
+        try packB.setArgument(1, Int32(shape.n))
+        try packB.setArgument(2, b)
+        try packB.setArgument(3, packedB)
+        let gemm = try program.makeKernel(named: "gemm")
+        try gemm.setArgument(0, Int32(shape.m))
+        try gemm.setArgument(1, Int32(shape.n))
+        try gemm.setArgument(2, Int32(shape.k))
+        if dtype == .fp64 {
+            try gemm.setArgument(3, Double(1))
+            try gemm.setArgument(4, Double(0))
+        } else {
+            try gemm.setArgument(3, Float(1))
+            try gemm.setArgument(4, Float(0))
+        }
+        try gemm.setArgument(5, packedA)
+        try gemm.setArgument(6, packedB)
+        try gemm.setArgument(7, c)
+
         var side = 16
         while side > 1 && side * side > maxWorkGroupSize { side /= 2 }
-        localSize = [side, side]
-        globalSize = [(shape.n + side - 1) / side * side, (shape.m + side - 1) / side * side]
-        notes = ["one work-item per element of C, \(side)x\(side) work-groups, \(dtype.accumulation.rawValue) accumulation"]
+        launches = [
+            (packA, [roundUp(shape.k, side), roundUp(rowPanels, side)], [side, side]),
+            (packB, [roundUp(columnPanels, side), roundUp(shape.k, side)], [side, side]),
+            (gemm, [roundUp(columnPanels, parameters.groupColumns), roundUp(rowPanels, parameters.groupRows)],
+             [parameters.groupColumns, parameters.groupRows]),
+        ]
+        notes = [
+            "kernel \(parameters) (\(parameterSource)), \(dtype.accumulation.rawValue) accumulation",
+            "A and B packed into \(dtype.accumulation.rawValue) panels by two kernels before each GEMM, timed with it",
+        ]
     }
 
     private static func upload(_ elements: StoredElements, _ queue: CommandQueue) throws -> Buffer {
@@ -91,12 +147,15 @@ private final class OpenCLPreparedGEMM: PreparedGEMM {
     }
 
     func execute() throws -> SampleTime {
-        let (event, wallSeconds) = try MonotonicClock.time { () throws -> Event in
-            let event = try queue.enqueue(kernel, globalSize: globalSize, localSize: localSize)
-            try event.wait()
-            return event
+        let (events, wallSeconds) = try MonotonicClock.time { () throws -> [Event] in
+            let events = try launches.map { launch in
+                try queue.enqueue(launch.kernel, globalSize: launch.global, localSize: launch.local)
+            }
+            try events.last!.wait()
+            return events
         }
-        return SampleTime(kernelSeconds: try event.deviceSeconds(), wallSeconds: wallSeconds)
+        let kernelSeconds = try events.reduce(0.0) { total, event in total + (try event.deviceSeconds()) }
+        return SampleTime(kernelSeconds: kernelSeconds, wallSeconds: wallSeconds)
     }
 
     func result() throws -> [Double] {
@@ -107,3 +166,5 @@ private final class OpenCLPreparedGEMM: PreparedGEMM {
         }
     }
 }
+
+private func roundUp(_ value: Int, _ multiple: Int) -> Int { (value + multiple - 1) / multiple * multiple }
