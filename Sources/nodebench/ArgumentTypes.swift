@@ -11,6 +11,8 @@ extension GEMMLayout: ExpressibleByArgument {
 
 extension Suite.Name: ExpressibleByArgument {}
 
+extension SizeClass: ExpressibleByArgument {}
+
 /// Kernels `run --kernel` accepts.
 enum KernelName: String, CaseIterable, ExpressibleByArgument {
     case gemm

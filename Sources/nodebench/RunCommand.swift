@@ -38,13 +38,19 @@ struct RunCommand: ParsableCommand {
         help: "Also run the host cases with OPENBLAS_CORETYPE set to this (e.g. SkylakeX), side by side.")
     var blasCoreType: String?
 
+    @Option(
+        name: .customLong("tuned-params"),
+        help: "GEMM kernel parameters from `nodebench tune --tuned-params FILE` (default: the tuning cache).")
+    var tunedParams: String?
+
     @OptionGroup var output: OutputOptions
 
     func run() throws {
         let selected = Suite.named(suite).selecting(shapes: shapes, layouts: layouts, dtypes: dtypes)
+        let tuned = try TuningFiles.parameters(importing: tunedParams)
         let (session, devices, _) = try output.startSession(suite: selected, seed: seed)
         if !noPeak { session.measurePeaks(on: devices, policy: selected.peakPolicy) }
-        session.runCases(selected, on: devices)
+        session.runCases(selected, on: devices, tuned: tuned)
         if let blasCoreType, devices.contains(where: { $0.id == DeviceDescriptor.hostID }) {
             try rerunHost(with: blasCoreType, session)
         }
@@ -57,9 +63,10 @@ struct RunCommand: ParsableCommand {
     /// The host cases again in a child process whose OpenBLAS loads with another core type.
     private func rerunHost(with coreType: String, _ session: RunSession) throws {
         Console.note("[blas] re-running the host cases with OPENBLAS_CORETYPE=\(coreType)")
-        let caseArguments = ["--suite", suite.rawValue, "--seed", String(seed)]
-            + shapes.flatMap { ["--shape", $0.description] } + layouts.flatMap { ["--layout", $0.rawValue] }
-            + dtypes.flatMap { ["--dtype", $0.rawValue] }
+        var caseArguments = ["--suite", suite.rawValue, "--seed", String(seed)]
+        caseArguments += shapes.flatMap { ["--shape", $0.description] }
+        caseArguments += layouts.flatMap { ["--layout", $0.rawValue] }
+        caseArguments += dtypes.flatMap { ["--dtype", $0.rawValue] }
         let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
         do {
             let (results, warning) = try BLASCoreTypeRerun(coreType: coreType, executable: executable, caseArguments: caseArguments).run()

@@ -40,8 +40,8 @@ public final class RunSession {
             })
     }
 
-    public func runCases(_ suite: Suite, on devices: [DeviceDescriptor]) {
-        Runner(suite: suite, devices: devices, inventory: inventory, seed: document.seed).run(
+    public func runCases(_ suite: Suite, on devices: [DeviceDescriptor], tuned: TunedParameters) {
+        Runner(suite: suite, devices: devices, inventory: inventory, seed: document.seed, tuned: tuned).run(
             onStart: { log("[\($0.index)/\($0.total)] \($0.device) \($0.gemm)") },
             onResult: { append([$0]) })
     }

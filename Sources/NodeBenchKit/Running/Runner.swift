@@ -26,10 +26,13 @@ public final class Runner {
         self.hostMemoryBytes = Double(hostMemoryBytes)
     }
 
-    /// Runs on these devices of the node, each with its own backend.
-    public convenience init(suite: Suite, devices: [DeviceDescriptor], inventory: NodeInventory, seed: UInt64) {
+    /// Runs on these devices of the node, each with its own backend; OpenCL devices use `tuned`
+    /// parameters where they have them.
+    public convenience init(
+        suite: Suite, devices: [DeviceDescriptor], inventory: NodeInventory, seed: UInt64, tuned: TunedParameters = TunedParameters()
+    ) {
         let backends = devices.map { device in
-            (device, Result<GEMMBackend, Error> { try Runner.makeBackend(for: device, inventory) })
+            (device, Result<GEMMBackend, Error> { try Runner.makeBackend(for: device, inventory, tuned: tuned) })
         }
         self.init(suite: suite, backends: backends, hostMemoryBytes: inventory.host.physicalMemoryBytes, seed: seed)
     }
@@ -102,12 +105,12 @@ public final class Runner {
         return "needs \(formatBytes(bytes)) of host memory; this host has \(formatBytes(hostMemoryBytes))"
     }
 
-    private static func makeBackend(for device: DeviceDescriptor, _ inventory: NodeInventory) throws -> GEMMBackend {
+    private static func makeBackend(for device: DeviceDescriptor, _ inventory: NodeInventory, tuned: TunedParameters) throws -> GEMMBackend {
         if device.id == DeviceDescriptor.hostID { return HostBLASBackend(device: device) }
         guard let openCLDevice = inventory.openCLDevices[device.id] else {
             throw UsageError("no OpenCL device \(device.id)")
         }
-        return try OpenCLGEMMBackend(device: openCLDevice, descriptor: device)
+        return try OpenCLGEMMBackend(device: openCLDevice, descriptor: device, tuned: tuned)
     }
 
     private func implementationName(of device: DeviceDescriptor) -> String {

@@ -8,22 +8,25 @@ final class OpenCLGEMMBackend: GEMMBackend {
     let openCLDevice: Device
     let context: Context
     let queue: CommandQueue
-    /// Parameters for a case: tuned ones where the tuner has them, defaults for the device type else.
-    private let parametersFor: (GEMMCase) -> (GEMMKernelParameters, source: String)
+    /// Tuning results; cases without an entry get the defaults for the device type.
+    private let tuned: TunedParameters
     /// Built programs by build options; a failed build is kept so it is reported, not retried.
     private var programs: [String: Result<Program, OpenCLError>] = [:]
 
-    init(
-        device: Device, descriptor: DeviceDescriptor,
-        parameters: ((GEMMCase) -> (GEMMKernelParameters, source: String))? = nil
-    ) throws(OpenCLError) {
+    init(device: Device, descriptor: DeviceDescriptor, tuned: TunedParameters = TunedParameters()) throws(OpenCLError) {
         self.device = descriptor
         openCLDevice = device
+        self.tuned = tuned
         context = try Context(device: device)
         queue = try CommandQueue(context: context)
-        parametersFor = parameters ?? { gemm in
-            (GEMMKernelParameters.defaults(isCPU: device.kind == .cpu, dtype: gemm.dtype), "default for \(device.kind.rawValue)")
+    }
+
+    /// Tuned parameters for this device and case if there are any, else the device type's defaults.
+    func parameters(for gemm: GEMMCase) -> (GEMMKernelParameters, source: String) {
+        if let entry = tuned.lookup(device: openCLDevice.name, driver: openCLDevice.driverVersion, gemm: gemm) {
+            return (entry.parameters, "tuned for \(entry.dtype.rawValue) \(entry.layout.rawValue) \(entry.sizeClass.rawValue) at \(entry.tunedAt)")
         }
+        return (GEMMKernelParameters.defaults(isCPU: openCLDevice.kind == .cpu, dtype: gemm.dtype), "default for \(openCLDevice.kind.rawValue)")
     }
 
     func unsupportedReason(_ gemm: GEMMCase) -> String? {
@@ -44,7 +47,7 @@ final class OpenCLGEMMBackend: GEMMBackend {
     }
 
     func prepare(_ inputs: GEMMInputs) throws -> PreparedGEMM {
-        let (parameters, source) = parametersFor(inputs.gemm)
+        let (parameters, source) = parameters(for: inputs.gemm)
         return try prepare(inputs, parameters: parameters, parameterSource: source)
     }
 

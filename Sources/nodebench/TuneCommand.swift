@@ -1,0 +1,95 @@
+import ArgumentParser
+import Foundation
+import NodeBenchKit
+
+struct TuneCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tune",
+        abstract: "Search the GEMM kernel's parameters on an OpenCL device and keep the fastest correct ones.",
+        discussion: """
+            Results go to the tuning cache ($XDG_CACHE_HOME/nodebench/tuned-gemm.json or \
+            ~/.cache/nodebench/tuned-gemm.json), which `run` reads; --tuned-params FILE also writes \
+            them to FILE for other nodes (`run --tuned-params FILE`).
+            """)
+
+    @Option(help: "OpenCL device id from `nodebench devices`.")
+    var device: String
+
+    @Option(name: .customLong("dtype"), help: "Element types to tune (repeatable; default fp32).")
+    var dtypes: [DType] = [.fp32]
+
+    @Option(name: .customLong("layout"), help: "Layouts to tune (repeatable; default NN, which the others fall back to).")
+    var layouts: [GEMMLayout] = [.nn]
+
+    @Option(name: .customLong("size-class"), help: "Size classes to tune: small, medium, large (repeatable; default medium, large).")
+    var sizeClasses: [SizeClass] = [.medium, .large]
+
+    @Option(help: "Seconds to spend in all, shared evenly by the targets.")
+    var budget: Double = 120
+
+    @Option(name: .customLong("tuned-params"), help: "Also write the results to this file (merged into it if it exists).")
+    var tunedParams: String?
+
+    func validate() throws {
+        guard budget > 0, budget.isFinite else { throw ValidationError("--budget must be a positive number of seconds") }
+    }
+
+    func run() throws {
+        Interruption.stopOnSignals()
+        let inventory = NodeInventory.discover()
+        guard let chosen = try inventory.devices(withIDs: [device]).first else { return }
+        let tuner = try GEMMTuner(device: chosen, inventory: inventory)
+        var cache = TunedParameters.loadCache(from: TunedParameters.defaultURL) { Console.note("warning: \($0)") }
+        var exported = try tunedParams.map { try TuningFiles.load(URL(fileURLWithPath: $0)) } ?? TunedParameters()
+        let targets = dtypes.flatMap { dtype in layouts.flatMap { layout in sizeClasses.map { (dtype, layout, $0) } } }
+        var table = TextTable([
+            ("dtype", .left), ("layout", .left), ("size", .left), ("parameters", .left), ("GFLOP/s", .right), ("tuning shape", .left),
+        ])
+        for (dtype, layout, sizeClass) in targets {
+            Console.note("[tune] \(chosen.id) \(dtype.rawValue) \(layout.rawValue) \(sizeClass.rawValue) on \(sizeClass.tuningShape)")
+            let entry = tuner.tune(dtype: dtype, layout: layout, sizeClass: sizeClass, budgetSeconds: budget / Double(targets.count)) { step in
+                let outcome: String
+                switch step.outcome {
+                case .success(let gflops): outcome = String(format: "%.1f GFLOP/s", gflops)
+                case .failure(let error): outcome = "dropped: \(error)"
+                }
+                Console.note("  [\(step.index)/\(step.total)] \(step.parameters): \(outcome)")
+            }
+            guard let entry else {
+                Console.note("  no candidate ran correctly for \(dtype.rawValue) \(layout.rawValue) \(sizeClass.rawValue)")
+                continue
+            }
+            cache.record(entry)
+            exported.record(entry)
+            table.add([
+                dtype.rawValue, layout.rawValue, sizeClass.rawValue, entry.parameters.description, String(format: "%.1f", entry.gflops),
+                sizeClass.tuningShape.description,
+            ])
+            try TuningFiles.save(cache, to: TunedParameters.defaultURL)
+            if let tunedParams { try TuningFiles.save(exported, to: URL(fileURLWithPath: tunedParams)) }
+        }
+        print(table.render(), terminator: "")
+        Console.note("tuning cache: \(TunedParameters.defaultURL.path)" + (tunedParams.map { "; exported to \($0)" } ?? ""))
+    }
+}
+
+/// Tuning files as the commands use them: bad input is a one-line error with the right exit code.
+enum TuningFiles {
+    /// The cache, with `importing` (a file another node exported) taking precedence; nil uses the cache alone.
+    static func parameters(importing path: String?) throws -> TunedParameters {
+        var parameters = TunedParameters.loadCache(from: TunedParameters.defaultURL) { Console.note("warning: \($0)") }
+        if let path {
+            guard FileManager.default.fileExists(atPath: path) else { throw UsageError("--tuned-params: no file at \(path)") }
+            parameters.merge(try load(URL(fileURLWithPath: path)))
+        }
+        return parameters
+    }
+
+    static func load(_ url: URL) throws -> TunedParameters {
+        do { return try TunedParameters.load(from: url) } catch { throw UsageError(error.description) }
+    }
+
+    static func save(_ parameters: TunedParameters, to url: URL) throws {
+        do { try parameters.save(to: url) } catch { throw CommandFailure(status: .ioError, message: error.description) }
+    }
+}
