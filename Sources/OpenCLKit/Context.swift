@@ -24,6 +24,11 @@ public final class Context {
     public func buildProgram(source: String, options: String = "") throws(OpenCLError) -> Program {
         try Program(context: self, source: source, options: options)
     }
+
+    /// Rebuilds a program from a binary `Program.binary()` returned on this device and driver.
+    public func buildProgram(binary: [UInt8], options: String = "") throws(OpenCLError) -> Program {
+        try Program(context: self, binary: binary, options: options)
+    }
 }
 
 /// An in-order command queue with profiling on, so every command's device time can be read.

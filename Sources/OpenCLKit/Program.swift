@@ -13,6 +13,26 @@ public final class Program {
                 return clCreateProgramWithSource(context.handle, 1, &pointer, nil, status)
             }
         }
+        try build(options: options)
+    }
+
+    /// A program from a binary this device produced earlier (see `binary()`).
+    init(context: Context, binary: [UInt8], options: String) throws(OpenCLError) {
+        self.context = context
+        var deviceID: cl_device_id? = context.device.id
+        var length = binary.count
+        var binaryStatus: cl_int = CL_SUCCESS
+        handle = try checked("clCreateProgramWithBinary") { status in
+            binary.withUnsafeBufferPointer { bytes in
+                var pointer: UnsafePointer<UInt8>? = bytes.baseAddress
+                return clCreateProgramWithBinary(context.handle, 1, &deviceID, &length, &pointer, &binaryStatus, status)
+            }
+        }
+        try check(binaryStatus, "clCreateProgramWithBinary")
+        try build(options: options)
+    }
+
+    private func build(options: String) throws(OpenCLError) {
         var deviceID: cl_device_id? = context.device.id
         let status = clBuildProgram(handle, 1, &deviceID, options, nil, nil)
         if status != CL_SUCCESS {
@@ -25,6 +45,22 @@ public final class Program {
     }
 
     deinit { clReleaseProgram(handle) }
+
+    /// The device binary of the built program, to rebuild it later without compiling.
+    public func binary() throws(OpenCLError) -> [UInt8] {
+        let sizes = try InfoQuery(call: "clGetProgramInfo(CL_PROGRAM_BINARY_SIZES)") { [handle] size, value, sizeRet in
+            clGetProgramInfo(handle, cl_program_info(CL_PROGRAM_BINARY_SIZES), size, value, sizeRet)
+        }.array(of: Int.self)
+        guard sizes.count == 1, let size = sizes.first, size > 0 else { return [] }
+        var binary = [UInt8](repeating: 0, count: size)
+        let status = binary.withUnsafeMutableBufferPointer { bytes in
+            var pointer: UnsafeMutablePointer<UInt8>? = bytes.baseAddress
+            return clGetProgramInfo(
+                handle, cl_program_info(CL_PROGRAM_BINARIES), MemoryLayout<UnsafeMutablePointer<UInt8>?>.size, &pointer, nil)
+        }
+        try check(status, "clGetProgramInfo(CL_PROGRAM_BINARIES)")
+        return binary
+    }
 
     public func makeKernel(named name: String) throws(OpenCLError) -> Kernel {
         try Kernel(program: self, name: name)

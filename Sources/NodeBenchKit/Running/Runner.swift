@@ -110,7 +110,10 @@ public final class Runner {
         guard let openCLDevice = inventory.openCLDevices[device.id] else {
             throw UsageError("no OpenCL device \(device.id)")
         }
-        return try OpenCLGEMMBackend(device: openCLDevice, descriptor: device, tuned: tuned)
+        let programs = ProgramCache(directory: ProgramCache.defaultDirectory) { warning in
+            FileHandle.standardError.write(Data("warning: \(warning)\n".utf8))
+        }
+        return try OpenCLGEMMBackend(device: openCLDevice, descriptor: device, tuned: tuned, programCache: programs)
     }
 
     private func implementationName(of device: DeviceDescriptor) -> String {

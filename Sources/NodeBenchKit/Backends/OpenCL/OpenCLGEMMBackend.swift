@@ -12,11 +12,16 @@ final class OpenCLGEMMBackend: GEMMBackend {
     private let tuned: TunedParameters
     /// Built programs by build options; a failed build is kept so it is reported, not retried.
     private var programs: [String: Result<Program, OpenCLError>] = [:]
+    private let programCache: ProgramCache
 
-    init(device: Device, descriptor: DeviceDescriptor, tuned: TunedParameters = TunedParameters()) throws(OpenCLError) {
+    init(
+        device: Device, descriptor: DeviceDescriptor, tuned: TunedParameters = TunedParameters(),
+        programCache: ProgramCache = ProgramCache(directory: nil, warn: { _ in })
+    ) throws(OpenCLError) {
         self.device = descriptor
         openCLDevice = device
         self.tuned = tuned
+        self.programCache = programCache
         context = try Context(device: device)
         queue = try CommandQueue(context: context)
     }
@@ -65,7 +70,7 @@ final class OpenCLGEMMBackend: GEMMBackend {
     private func program(_ options: String) throws(OpenCLError) -> Program {
         if programs[options] == nil {
             programs[options] = Result { () throws(OpenCLError) in
-                try context.buildProgram(source: GEMMKernelSource.text, options: options)
+                try programCache.program(source: GEMMKernelSource.text, options: options, context: context)
             }
         }
         return try programs[options]!.get()
