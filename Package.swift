@@ -20,6 +20,9 @@ let package = Package(
             name: "CBLAS", path: "CSystemShims/CBLAS", pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(
+            name: "CCLBlast", path: "CSystemShims/CCLBlast", pkgConfig: "clblast",
+            providers: [.apt(["libclblast-dev"])]),
+        .systemLibrary(
             name: "CHwloc", path: "CSystemShims/CHwloc", pkgConfig: "hwloc",
             providers: [.apt(["libhwloc-dev"])]),
 
@@ -27,12 +30,13 @@ let package = Package(
         .target(name: "OpenCLKit", dependencies: ["COpenCL"]),
         .target(name: "BLASKit", dependencies: ["CBLAS"]),
         .target(name: "HwlocKit", dependencies: ["CHwloc"]),
+        .target(name: "CLBlastKit", dependencies: ["CCLBlast", "OpenCLKit"]),
 
         // Host compute and bandwidth probes in C, one variant per instruction set.
         .target(name: "CHostProbes", cSettings: [.unsafeFlags(["-O3"])]),
 
         // Discovery, backends, workloads, measurement, verification, results.
-        .target(name: "NodeBenchKit", dependencies: ["OpenCLKit", "BLASKit", "HwlocKit", "CHostProbes"]),
+        .target(name: "NodeBenchKit", dependencies: ["OpenCLKit", "BLASKit", "HwlocKit", "CLBlastKit", "CHostProbes"]),
 
         // The command-line tool: one file per subcommand.
         .executableTarget(
@@ -45,6 +49,7 @@ let package = Package(
         .testTarget(name: "OpenCLKitTests", dependencies: ["OpenCLKit"]),
         .testTarget(name: "BLASKitTests", dependencies: ["BLASKit"]),
         .testTarget(name: "HwlocKitTests", dependencies: ["HwlocKit"]),
+        .testTarget(name: "CLBlastKitTests", dependencies: ["CLBlastKit"]),
         .testTarget(name: "NodeBenchKitTests", dependencies: ["NodeBenchKit"]),
         .testTarget(name: "NodeBenchCLITests", dependencies: ["nodebench"]),
     ]

@@ -33,7 +33,7 @@ public final class Context {
 
 /// An in-order command queue with profiling on, so every command's device time can be read.
 public final class CommandQueue {
-    let handle: cl_command_queue
+    package let handle: cl_command_queue
     public let context: Context
 
     public init(context: Context) throws(OpenCLError) {
@@ -130,7 +130,7 @@ public final class CommandQueue {
 
 /// A device memory buffer. Owns the `cl_mem`.
 public final class Buffer {
-    let handle: cl_mem
+    package let handle: cl_mem
     public let byteCount: Int
 
     init(context: Context, byteCount: Int) throws(OpenCLError) {
@@ -148,7 +148,8 @@ public final class Buffer {
 public final class Event {
     let handle: cl_event
 
-    init(handle: cl_event) { self.handle = handle }
+    /// Takes ownership of an event another library (CLBlast) returned.
+    package init(handle: cl_event) { self.handle = handle }
 
     deinit { clReleaseEvent(handle) }
 

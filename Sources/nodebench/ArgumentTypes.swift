@@ -13,6 +13,8 @@ extension Suite.Name: ExpressibleByArgument {}
 
 extension SizeClass: ExpressibleByArgument {}
 
+extension Implementation: ExpressibleByArgument {}
+
 /// Kernels `run --kernel` accepts.
 enum KernelName: String, CaseIterable, ExpressibleByArgument {
     case gemm

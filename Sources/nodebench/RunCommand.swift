@@ -27,6 +27,9 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("dtype"), help: "Element type: fp32, fp64, fp16, bf16 (repeatable).")
     var dtypes: [DType] = []
 
+    @Option(name: .customLong("impl"), help: "Implementation: nodebench, clblast, openblas (repeatable; default: all that apply).")
+    var implementations: [Implementation] = []
+
     @Option(help: "Seed of the random inputs.")
     var seed: UInt64 = 42
 
@@ -50,8 +53,9 @@ struct RunCommand: ParsableCommand {
         let tuned = try TuningFiles.parameters(importing: tunedParams)
         let (session, devices, _) = try output.startSession(suite: selected, seed: seed)
         if !noPeak { session.measurePeaks(on: devices, policy: selected.peakPolicy) }
-        session.runCases(selected, on: devices, tuned: tuned)
-        if let blasCoreType, devices.contains(where: { $0.id == DeviceDescriptor.hostID }) {
+        let chosenImplementations = implementations.isEmpty ? Set(Implementation.allCases) : Set(implementations)
+        session.runCases(selected, on: devices, implementations: chosenImplementations, tuned: tuned)
+        if let blasCoreType, devices.contains(where: { $0.id == DeviceDescriptor.hostID }), chosenImplementations.contains(.openblas) {
             try rerunHost(with: blasCoreType, session)
         }
         try output.finish(session) { document in

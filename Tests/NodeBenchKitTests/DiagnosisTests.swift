@@ -107,7 +107,7 @@ import Testing
         var document = Self.healthyDocument()
         document.results[0] = Self.gemm(gflops: 150, cv: 0.3)
         let finding = try #require(Diagnosis(document).findings.first)
-        #expect(finding.id == "noisy-timings" && finding.evidence.contains("gemm fp32 NN 1024x1024x1024 CV"))
+        #expect(finding.id == "noisy-timings" && finding.evidence.contains("openblas gemm fp32 NN 1024x1024x1024 CV"))
     }
 
     @Test func aDebugBuild() {

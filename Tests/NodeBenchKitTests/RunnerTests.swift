@@ -50,7 +50,7 @@ enum ScriptedError: Error, CustomStringConvertible {
     static func run(_ behaviours: [ScriptedBackend.Behaviour], hostMemory: UInt64 = 1 << 34) -> [CaseResult] {
         let backends: [Runner.DeviceBackend] = behaviours.enumerated().map { index, behaviour in
             let backend = ScriptedBackend(behaviour, id: "opencl:0:\(index)")
-            return (backend.device, .success(backend))
+            return (backend.device, .nodebench, .success(backend))
         }
         var results: [CaseResult] = []
         Runner(suite: suite, backends: backends, hostMemoryBytes: hostMemory, seed: 1).run(
@@ -96,7 +96,7 @@ enum ScriptedError: Error, CustomStringConvertible {
         struct NoContext: Error, CustomStringConvertible { var description: String { "clCreateContext failed: CL_DEVICE_NOT_AVAILABLE" } }
         let device = ScriptedBackend(.correct, id: "opencl:1:0").device
         var results: [CaseResult] = []
-        Runner(suite: Self.suite, backends: [(device, .failure(NoContext()))], hostMemoryBytes: 1 << 34, seed: 1).run(
+        Runner(suite: Self.suite, backends: [(device, .nodebench, .failure(NoContext()))], hostMemoryBytes: 1 << 34, seed: 1).run(
             onStart: { _ in }, onResult: { results.append($0) })
         #expect(results.count == 2)
         #expect(results.allSatisfy { $0.status == .failed && $0.reason == "device unusable: clCreateContext failed: CL_DEVICE_NOT_AVAILABLE" })

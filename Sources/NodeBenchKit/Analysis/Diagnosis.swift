@@ -171,7 +171,7 @@ public struct Diagnosis {
         var noisy: [String: [String]] = [:]
         for result in results {
             if let stats = result.stats, stats.kernel.count >= 3, stats.kernel.cv > Diagnosis.noisyCV {
-                noisy[result.device, default: []].append("\(result.gemmCase) CV \(String(format: "%.0f", stats.kernel.cv * 100))%")
+                noisy[result.device, default: []].append("\(result.implementation) \(result.gemmCase) CV \(String(format: "%.0f", stats.kernel.cv * 100))%")
             }
         }
         for peak in peaks {

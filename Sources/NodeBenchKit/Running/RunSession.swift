@@ -40,9 +40,14 @@ public final class RunSession {
             })
     }
 
-    public func runCases(_ suite: Suite, on devices: [DeviceDescriptor], tuned: TunedParameters) {
-        Runner(suite: suite, devices: devices, inventory: inventory, seed: document.seed, tuned: tuned).run(
-            onStart: { log("[\($0.index)/\($0.total)] \($0.device) \($0.gemm)") },
+    public func runCases(
+        _ suite: Suite, on devices: [DeviceDescriptor], implementations: Set<Implementation>, tuned: TunedParameters
+    ) {
+        Runner(
+            suite: suite, devices: devices, inventory: inventory, seed: document.seed, implementations: implementations,
+            tuned: tuned
+        ).run(
+            onStart: { log("[\($0.index)/\($0.total)] \($0.device) \($0.implementation.rawValue) \($0.gemm)") },
             onResult: { append([$0]) })
     }
 

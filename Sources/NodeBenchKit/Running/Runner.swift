@@ -8,11 +8,12 @@ public final class Runner {
         public var index: Int
         public var total: Int
         public var device: String
+        public var implementation: Implementation
         public var gemm: GEMMCase
     }
 
-    /// A device and its backend, or why the backend could not be set up.
-    public typealias DeviceBackend = (device: DeviceDescriptor, backend: Result<GEMMBackend, Error>)
+    /// A device and one implementation's backend on it, or why that backend could not be set up.
+    public typealias DeviceBackend = (device: DeviceDescriptor, implementation: Implementation, backend: Result<GEMMBackend, Error>)
 
     private let suite: Suite
     private let seed: UInt64
@@ -29,10 +30,15 @@ public final class Runner {
     /// Runs on these devices of the node, each with its own backend; OpenCL devices use `tuned`
     /// parameters where they have them.
     public convenience init(
-        suite: Suite, devices: [DeviceDescriptor], inventory: NodeInventory, seed: UInt64, tuned: TunedParameters = TunedParameters()
+        suite: Suite, devices: [DeviceDescriptor], inventory: NodeInventory, seed: UInt64,
+        implementations: Set<Implementation> = Set(Implementation.allCases), tuned: TunedParameters = TunedParameters()
     ) {
-        let backends = devices.map { device in
-            (device, Result<GEMMBackend, Error> { try Runner.makeBackend(for: device, inventory, tuned: tuned) })
+        let backends = devices.flatMap { device in
+            Implementation.allCases.filter { implementations.contains($0) && $0.runs(on: device) }.map { implementation in
+                (device, implementation, Result<GEMMBackend, Error> {
+                    try Runner.makeBackend(implementation, for: device, inventory, tuned: tuned)
+                })
+            }
         }
         self.init(suite: suite, backends: backends, hostMemoryBytes: inventory.host.physicalMemoryBytes, seed: seed)
     }
@@ -44,16 +50,16 @@ public final class Runner {
         var index = 0
         for gemm in suite.cases {
             var shared: (inputs: GEMMInputs, reference: GEMMReference)?
-            for (device, backend) in backends {
+            for (device, implementation, backend) in backends {
                 index += 1
-                onStart(Progress(index: index, total: caseCount, device: device.id, gemm: gemm))
-                onResult(runCase(gemm, on: device, backend, shared: &shared))
+                onStart(Progress(index: index, total: caseCount, device: device.id, implementation: implementation, gemm: gemm))
+                onResult(runCase(gemm, on: device, implementation, backend, shared: &shared))
             }
         }
     }
 
     private func runCase(
-        _ gemm: GEMMCase, on device: DeviceDescriptor, _ backendResult: Result<GEMMBackend, Error>,
+        _ gemm: GEMMCase, on device: DeviceDescriptor, _ implementation: Implementation, _ backendResult: Result<GEMMBackend, Error>,
         shared: inout (inputs: GEMMInputs, reference: GEMMReference)?
     ) -> CaseResult {
         let backend: GEMMBackend
@@ -61,7 +67,7 @@ public final class Runner {
         case .success(let ready): backend = ready
         case .failure(let error):
             return CaseResult(
-                gemm: gemm, device: device, implementation: implementationName(of: device), status: .failed,
+                gemm: gemm, device: device, implementation: implementation.rawValue, status: .failed,
                 reason: "device unusable: \(Runner.describe(error))")
         }
         if let reason = backend.unsupportedReason(gemm) ?? hostMemoryShortfall(gemm, backend: backend) {
@@ -105,19 +111,18 @@ public final class Runner {
         return "needs \(formatBytes(bytes)) of host memory; this host has \(formatBytes(hostMemoryBytes))"
     }
 
-    private static func makeBackend(for device: DeviceDescriptor, _ inventory: NodeInventory, tuned: TunedParameters) throws -> GEMMBackend {
-        if device.id == DeviceDescriptor.hostID { return HostBLASBackend(device: device) }
+    private static func makeBackend(
+        _ implementation: Implementation, for device: DeviceDescriptor, _ inventory: NodeInventory, tuned: TunedParameters
+    ) throws -> GEMMBackend {
+        if implementation == .openblas { return HostBLASBackend(device: device) }
         guard let openCLDevice = inventory.openCLDevices[device.id] else {
             throw UsageError("no OpenCL device \(device.id)")
         }
+        if implementation == .clblast { return try CLBlastGEMMBackend(device: openCLDevice, descriptor: device) }
         let programs = ProgramCache(directory: ProgramCache.defaultDirectory) { warning in
             FileHandle.standardError.write(Data("warning: \(warning)\n".utf8))
         }
         return try OpenCLGEMMBackend(device: openCLDevice, descriptor: device, tuned: tuned, programCache: programs)
-    }
-
-    private func implementationName(of device: DeviceDescriptor) -> String {
-        device.backend == "blas" ? HostBLASBackend.implementationName : OpenCLGEMMBackend.implementationName
     }
 
     static func describe(_ error: Error) -> String {

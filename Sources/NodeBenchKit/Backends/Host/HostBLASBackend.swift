@@ -4,7 +4,7 @@ import BLASKit
 /// fp32, multiplied with sgemm and rounded back, and that conversion is timed with the GEMM.
 final class HostBLASBackend: GEMMBackend {
     let device: DeviceDescriptor
-    static let implementationName = "openblas"
+    static let implementationName = Implementation.openblas.rawValue
     var implementation: String { Self.implementationName }
 
     init(device: DeviceDescriptor) {

@@ -3,7 +3,7 @@ import OpenCLKit
 /// One OpenCL device running NodeBench's GEMM kernel family, with per-device parameters.
 final class OpenCLGEMMBackend: GEMMBackend {
     let device: DeviceDescriptor
-    static let implementationName = "nodebench"
+    static let implementationName = Implementation.nodebench.rawValue
     var implementation: String { Self.implementationName }
     let openCLDevice: Device
     let context: Context
@@ -101,8 +101,8 @@ private final class OpenCLPreparedGEMM: PreparedGEMM {
         let (tm, vw) = (parameters.tileRows, parameters.vectorWidth)
         let rowPanels = (shape.m + tm - 1) / tm, columnPanels = (shape.n + vw - 1) / vw
         let accumulationBytes = dtype.accumulation.storageBytes
-        let a = try OpenCLPreparedGEMM.upload(StoredElements(inputs.a, as: dtype), queue)
-        let b = try OpenCLPreparedGEMM.upload(StoredElements(inputs.b, as: dtype), queue)
+        let a = try upload(StoredElements(inputs.a, as: dtype), queue)
+        let b = try upload(StoredElements(inputs.b, as: dtype), queue)
         let packedA = try queue.context.makeBuffer(byteCount: rowPanels * tm * shape.k * accumulationBytes)
         let packedB = try queue.context.makeBuffer(byteCount: columnPanels * vw * shape.k * accumulationBytes)
         c = try queue.context.makeBuffer(byteCount: cCount * dtype.storageBytes)
@@ -146,14 +146,6 @@ private final class OpenCLPreparedGEMM: PreparedGEMM {
         ]
     }
 
-    private static func upload(_ elements: StoredElements, _ queue: CommandQueue) throws -> Buffer {
-        switch elements {
-        case .float(let values): try queue.upload(values)
-        case .double(let values): try queue.upload(values)
-        case .halfWords(let words, _): try queue.upload(words)
-        }
-    }
-
     func execute() throws -> SampleTime {
         let (events, wallSeconds) = try MonotonicClock.time { () throws -> [Event] in
             let events = try launches.map { launch in
@@ -167,11 +159,7 @@ private final class OpenCLPreparedGEMM: PreparedGEMM {
     }
 
     func result() throws -> [Double] {
-        switch dtype {
-        case .fp32: try queue.read(Float.self, count: cCount, from: c).map(Double.init)
-        case .fp64: try queue.read(Double.self, count: cCount, from: c)
-        case .fp16, .bf16: StoredElements.decode(try queue.read(UInt16.self, count: cCount, from: c), dtype).map(Double.init)
-        }
+        try readResult(c, count: cCount, dtype: dtype, queue: queue)
     }
 }
 
