@@ -50,7 +50,7 @@ public struct CLBlastError: Error, CustomStringConvertible, Sendable, Equatable 
         case -2046: "CLBlastInvalidLocalMemUsage"
         case -2050: "CLBlastInsufficientMemoryTemp"
         case -1017: "CLBlastInvalidDimension"
-        case -1011, -1010, -1009: "CLBlastInsufficientMemory\(["A", "B", "C"][Int(-1011 - code)])"
+        case -1011, -1010, -1009: "CLBlastInsufficientMemory\(["A", "B", "C"][Int(code + 1011)])"
         case -4096 ... -1000: "CLBlastError(\(code))"
         default: OpenCLError.name(of: code)
         }

@@ -19,11 +19,20 @@ struct NodeBenchProcess {
         return testBinary.deletingLastPathComponent().appendingPathComponent("nodebench")
     }()
 
-    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Outcome {
+    /// A cache folder of the tests' own, so tuning and program caches start empty and stay here.
+    static let cacheHome = FileManager.default.temporaryDirectory.appendingPathComponent("nodebench-tests-cache-\(UUID())")
+
+    static func run(_ arguments: [String], environment: [String: String] = [:], wrapper: [String] = []) throws -> Outcome {
         let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        if wrapper.isEmpty {
+            process.executableURL = executable
+            process.arguments = arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = wrapper + [executable.path] + arguments
+        }
+        process.environment = ProcessInfo.processInfo.environment.merging(["XDG_CACHE_HOME": cacheHome.path]) { $1 }
+            .merging(environment) { $1 }
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("nodebench-cli-\(UUID())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -300,5 +309,112 @@ func jsonObject(_ data: Data) throws -> [String: Any] {
         ])
         #expect(outcome.status == 0, "\(outcome.stderr)")
         #expect(outcome.stderr.contains("OpenBLAS did not take OPENBLAS_CORETYPE=NoSuchCore"))
+    }
+}
+
+@Suite(.serialized) struct TuningCommandTests {
+    @Test func tuneWritesTheCacheAndAFileThatRunReads() throws {
+        let cache = temporaryFile("xdg")
+        let exported = temporaryFile("tuned.json")
+        defer {
+            try? FileManager.default.removeItem(at: cache)
+            try? FileManager.default.removeItem(at: exported)
+        }
+        let tune = try NodeBenchProcess.run(
+            ["tune", "--device", "opencl:0:0", "--size-class", "small", "--budget", "4", "--tuned-params", exported.path],
+            environment: ["XDG_CACHE_HOME": cache.path])
+        #expect(tune.status == 0, "\(tune.stderr)")
+        #expect(tune.stdout.contains("fp32   NN      small"))
+        #expect(tune.stderr.contains("[1/"))  // progress
+        let file = try jsonObject(Data(contentsOf: exported))
+        let entries = try #require(file["entries"] as? [[String: Any]])
+        #expect(entries.count == 1 && entries[0]["sizeClass"] as? String == "small")
+        #expect(FileManager.default.fileExists(atPath: cache.appendingPathComponent("nodebench/tuned-gemm.json").path))
+
+        // Another node (an empty cache) imports the file.
+        let run = try NodeBenchProcess.run(
+            ["run", "--device", "opencl:0:0", "--impl", "nodebench", "--no-peak", "--shape", "100x90x80", "--layout", "TN",
+             "--dtype", "fp32", "--tuned-params", exported.path, "--json"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let result = try #require((try jsonObject(Data(run.stdout.utf8))["results"] as? [[String: Any]])?.first)
+        #expect((result["notes"] as? [String])?.first?.contains("tuned for fp32 NN small") == true)
+    }
+
+    @Test(arguments: [
+        (["tune", "--device", "host"], "tuning applies to OpenCL devices"),
+        (["tune", "--device", "opencl:0:0", "--budget", "0"], "--budget must be a positive number"),
+        (["run", "--tuned-params", "/no/such/file.json"], "--tuned-params: no file at /no/such/file.json"),
+    ])
+    func badTuningInputIsAUsageError(arguments: [String], expected: String) throws {
+        let outcome = try NodeBenchProcess.run(arguments)
+        #expect(outcome.status == 64)
+        #expect(outcome.stderrLines.count == 1 && outcome.stderr.contains(expected), "\(outcome.stderr)")
+    }
+
+    @Test func aCorruptTuningFileIsRefusedAndACorruptCacheIsRebuilt() throws {
+        let cache = temporaryFile("xdg-corrupt")
+        defer { try? FileManager.default.removeItem(at: cache) }
+        let cacheFile = cache.appendingPathComponent("nodebench/tuned-gemm.json")
+        try FileManager.default.createDirectory(at: cacheFile.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try Data("not json at all".utf8).write(to: cacheFile)
+
+        let imported = try NodeBenchProcess.run(["run", "--tuned-params", cacheFile.path])
+        #expect(imported.status == 64 && imported.stderr.contains("is not a NodeBench tuning file"))
+
+        let run = try NodeBenchProcess.run(
+            ["run", "--device", "opencl:0:0", "--no-peak", "--shape", "8x8x8", "--layout", "NN", "--dtype", "fp32"],
+            environment: ["XDG_CACHE_HOME": cache.path])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stderr.contains("warning: ignoring the tuning cache") && run.stderr.contains("will be rebuilt"))
+    }
+}
+
+/// The kernels under oclgrind's simulator: no out-of-bounds access, no data race, nothing read
+/// uninitialized, for every type and layout, in GPU-style (the simulator's defaults) and
+/// CPU-style parameters. One process per program: oclgrind's uninitialized-value tracking
+/// reports spurious reads once a second program is built in the same context.
+@Suite(.serialized) struct OclgrindTests {
+    static let checks = ["oclgrind", "--data-races", "--uninitialized", "--check-api"]
+
+    /// hwloc's own OpenCL discovery asks every device for AMD and NVIDIA attributes, which the
+    /// simulator rightly calls invalid; it is switched off so that only NodeBench's calls are checked.
+    static func cleanRun(_ arguments: [String]) throws -> NodeBenchProcess.Outcome {
+        try NodeBenchProcess.run(
+            ["run", "--suite", "quick", "--device", "opencl:0:0", "--impl", "nodebench", "--no-peak", "--shape", "19x23x7",
+             "--shape", "5x33x2"] + arguments,
+            environment: ["HWLOC_COMPONENTS": "-opencl"], wrapper: checks)
+    }
+
+    static func problems(_ stderr: String) -> [Substring] {
+        stderr.split(separator: "\n").filter { line in
+            ["Invalid", "race", "uninitialized", "error", "Error"].contains { line.contains($0) }
+        }
+    }
+
+    @Test(arguments: ["fp32", "fp64", "fp16", "bf16"], ["NN", "NT", "TN"])
+    func kernelsAreCleanUnderTheSimulator(dtype: String, layout: String) throws {
+        let outcome = try Self.cleanRun(["--dtype", dtype, "--layout", layout])
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        #expect(Self.problems(outcome.stderr).isEmpty, "\(Self.problems(outcome.stderr).prefix(5))")
+        #expect(outcome.stdout.split(separator: "\n").filter { $0.contains("passed (full)") }.count == 2)
+    }
+
+    @Test func cpuStyleParametersAreCleanToo() throws {
+        let devices = try NodeBenchProcess.run(["devices", "--json"], wrapper: ["oclgrind"])
+        let device = try #require((try jsonObject(Data(devices.stdout.utf8))["devices"] as? [[String: Any]])?.last)
+        let file = temporaryFile("oclgrind-tuned.json")
+        defer { try? FileManager.default.removeItem(at: file) }
+        let entry: [String: Any] = [
+            "device": device["name"] as? String ?? "", "driver": device["driver"] as? String ?? "", "dtype": "fp32",
+            "layout": "NN", "sizeClass": "small", "gflops": 1, "tunedAt": "2026-01-01T00:00:00Z",
+            "parameters": ["tileRows": 8, "vectorWidth": 16, "groupColumns": 2, "groupRows": 2],
+        ]
+        try JSONSerialization.data(withJSONObject: ["schemaVersion": 1, "entries": [entry]]).write(to: file)
+        let outcome = try Self.cleanRun(["--dtype", "fp32", "--layout", "NT", "--tuned-params", file.path, "--json"])
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        #expect(Self.problems(outcome.stderr).isEmpty, "\(Self.problems(outcome.stderr).prefix(5))")
+        let results = try #require(try jsonObject(Data(outcome.stdout.utf8))["results"] as? [[String: Any]])
+        #expect(results.count == 2)
+        #expect(results.allSatisfy { (($0["notes"] as? [String])?.first ?? "").contains("TM=8 VW=16 WG=2x2 (tuned") })
     }
 }

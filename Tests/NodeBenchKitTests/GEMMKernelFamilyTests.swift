@@ -1,0 +1,155 @@
+import Foundation
+import Testing
+
+@testable import NodeBenchKit
+
+/// The kernel family on the real PoCL device: parameter sets the tuner can pick are correct on
+/// odd shapes in every layout and type; tuning results and compiled programs survive on disk.
+@Suite(.serialized) struct GEMMKernelFamilyTests {
+    static func openCLBackend(programCache: ProgramCache = ProgramCache(directory: nil, warn: { _ in })) throws -> OpenCLGEMMBackend {
+        let inventory = BackendTests.inventory
+        let device = try #require(inventory.devices.first { $0.backend == "opencl" }, "scripts/setup installs PoCL")
+        return try OpenCLGEMMBackend(device: inventory.openCLDevices[device.id]!, descriptor: device, programCache: programCache)
+    }
+
+    /// Every seventh candidate of the CPU space and every fifth of the GPU space (both run on PoCL).
+    static func sampledParameters(_ dtype: DType) -> [GEMMKernelParameters] {
+        let cpu = GEMMTuner.searchSpace(isCPU: true, dtype: dtype, maxWorkGroupSize: 4096)
+        let gpu = GEMMTuner.searchSpace(isCPU: false, dtype: dtype, maxWorkGroupSize: 4096)
+        return cpu.enumerated().filter { $0.offset % 7 == 0 }.map(\.element) + gpu.enumerated().filter { $0.offset % 5 == 0 }.map(\.element)
+    }
+
+    @Test(arguments: DType.allCases)
+    func everySampledParameterSetIsCorrectOnOddShapes(dtype: DType) throws {
+        let backend = try Self.openCLBackend()
+        for layout in GEMMLayout.allCases {
+            for shape in [GEMMShape(m: 37, n: 19, k: 71), GEMMShape(m: 1, n: 3, k: 2)] {
+                let inputs = GEMMInputs(gemm: GEMMCase(shape: shape, layout: layout, dtype: dtype), seed: 11)
+                let reference = GEMMReference(inputs)
+                for parameters in Self.sampledParameters(dtype) {
+                    let prepared = try backend.prepare(inputs, parameters: parameters, parameterSource: "test")
+                    _ = try prepared.execute()
+                    let verification = reference.verify(try prepared.result())
+                    #expect(verification.passed, "\(parameters) \(inputs.gemm): error \(verification.maxAbsError)")
+                }
+            }
+        }
+    }
+
+    @Test func searchSpacesRespectTheDeviceAndStartFromTheDefault() {
+        let space = GEMMTuner.searchSpace(isCPU: false, dtype: .fp32, maxWorkGroupSize: 128)
+        #expect(space.allSatisfy { $0.groupColumns * $0.groupRows <= 128 })
+        #expect(!space.isEmpty)
+        let cpu = GEMMTuner.searchSpace(isCPU: true, dtype: .fp64, maxWorkGroupSize: 4096)
+        #expect(cpu.first == GEMMKernelParameters.defaults(isCPU: true, dtype: .fp64))
+        #expect(Set(cpu).count == cpu.count)
+        #expect(GEMMKernelParameters(tileRows: 4, vectorWidth: 3, groupColumns: 1, groupRows: 1).violation(maxWorkGroupSize: 64) != nil)
+    }
+
+    @Test func badParametersAreRefusedWithTheReason() throws {
+        let backend = try Self.openCLBackend()
+        let inputs = GEMMInputs(gemm: GEMMCase(shape: GEMMShape(m: 4, n: 4, k: 4), layout: .nn, dtype: .fp32), seed: 1)
+        #expect {
+            try backend.prepare(inputs, parameters: GEMMKernelParameters(tileRows: 4, vectorWidth: 16, groupColumns: 128, groupRows: 128), parameterSource: "test")
+        } throws: { "\($0)".contains("exceeds the device's") }
+    }
+
+    @Test func theTunerReturnsAVerifiedCandidateWithinItsBudget() throws {
+        let inventory = BackendTests.inventory
+        let device = try #require(inventory.devices.first { $0.backend == "opencl" })
+        let tuner = try GEMMTuner(device: device, inventory: inventory)
+        var steps: [GEMMTuner.Progress] = []
+        let start = Date()
+        let entry = try #require(tuner.tune(dtype: .fp32, layout: .nt, sizeClass: .small, budgetSeconds: 3) { steps.append($0) })
+        #expect(Date().timeIntervalSince(start) < 20)  // the budget, plus the candidate in flight
+        #expect(!steps.isEmpty && steps.allSatisfy { $0.total == steps[0].total })
+        #expect(entry.gflops > 0 && entry.gflops == steps.compactMap { try? $0.outcome.get() }.max())
+        #expect(entry.layout == .nt && entry.sizeClass == .small && entry.device == inventory.openCLDevices[device.id]!.name)
+    }
+
+    @Test func theTunerRefusesTheHost() throws {
+        #expect(throws: UsageError.self) { try GEMMTuner(device: BackendTests.inventory.devices[0], inventory: BackendTests.inventory) }
+    }
+
+    @Test func compiledProgramsComeBackFromDiskAndABadFileIsRebuilt() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("nodebench-programs-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var warnings: [String] = []
+        let inputs = GEMMInputs(gemm: GEMMCase(shape: GEMMShape(m: 9, n: 21, k: 5), layout: .tn, dtype: .bf16), seed: 2)
+        func run() throws -> (ProgramCache, Bool) {
+            let cache = ProgramCache(directory: directory) { warnings.append($0) }
+            let prepared = try Self.openCLBackend(programCache: cache).prepare(inputs)
+            _ = try prepared.execute()
+            return (cache, GEMMReference(inputs).verify(try prepared.result()).passed)
+        }
+        let (first, firstPassed) = try run()
+        #expect(firstPassed && first.misses == 1 && first.hits == 0)
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory.path)
+        #expect(files.count == 1)
+        let (second, secondPassed) = try run()
+        #expect(secondPassed && second.hits == 1 && second.misses == 0)
+
+        try Data("garbage".utf8).write(to: directory.appendingPathComponent(files[0]))
+        let (third, thirdPassed) = try run()
+        #expect(thirdPassed && third.misses == 1)
+        #expect(warnings.count == 1 && warnings[0].contains("corrupt or written for another program"))
+        let (fourth, _) = try run()
+        #expect(fourth.hits == 1)  // rewritten by the rebuild
+    }
+}
+
+@Suite struct TunedParametersTests {
+    static func entry(_ dtype: DType, _ layout: GEMMLayout, _ size: SizeClass, tileRows: Int = 8) -> TunedParameters.Entry {
+        TunedParameters.Entry(
+            device: "dev", driver: "1.0", dtype: dtype, layout: layout, sizeClass: size,
+            parameters: GEMMKernelParameters(tileRows: tileRows, vectorWidth: 16, groupColumns: 2, groupRows: 2), gflops: 100,
+            tunedAt: "2026-01-01T00:00:00Z")
+    }
+
+    @Test func sizeClasses() {
+        #expect(SizeClass(GEMMShape(m: 256, n: 256, k: 256)) == .small)
+        #expect(SizeClass(GEMMShape(m: 1024, n: 1024, k: 1024)) == .medium)
+        #expect(SizeClass(GEMMShape(m: 4096, n: 4096, k: 1000)) == .large)
+        #expect(SizeClass.allCases.allSatisfy { SizeClass($0.tuningShape) == $0 })
+    }
+
+    @Test func lookupPrefersTheLayoutThenFallsBack() {
+        var tuned = TunedParameters()
+        tuned.record(Self.entry(.fp32, .nn, .large, tileRows: 4))
+        tuned.record(Self.entry(.fp32, .tn, .large, tileRows: 6))
+        let large = GEMMShape(m: 2048, n: 2048, k: 2048)
+        #expect(tuned.lookup(device: "dev", driver: "1.0", gemm: GEMMCase(shape: large, layout: .tn, dtype: .fp32))?.parameters.tileRows == 6)
+        #expect(tuned.lookup(device: "dev", driver: "1.0", gemm: GEMMCase(shape: large, layout: .nt, dtype: .fp32)) != nil)
+        #expect(tuned.lookup(device: "dev", driver: "2.0", gemm: GEMMCase(shape: large, layout: .nn, dtype: .fp32)) == nil)
+        #expect(tuned.lookup(device: "dev", driver: "1.0", gemm: GEMMCase(shape: large, layout: .nn, dtype: .fp16)) == nil)
+        tuned.record(Self.entry(.fp32, .nn, .large, tileRows: 12))
+        #expect(tuned.entries.count == 2)
+    }
+
+    @Test func roundTripsThroughAFile() throws {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("tuned-\(UUID()).json")
+        defer { try? FileManager.default.removeItem(at: url) }
+        let tuned = TunedParameters(entries: [Self.entry(.bf16, .nt, .medium), Self.entry(.fp64, .nn, .small)])
+        try tuned.save(to: url)
+        #expect(try TunedParameters.load(from: url) == tuned)
+    }
+
+    @Test func corruptForeignOrFutureFilesAreRefusedAndTheCacheRebuilds() throws {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("tuned-\(UUID()).json")
+        defer { try? FileManager.default.removeItem(at: url) }
+        try Data("{ not json".utf8).write(to: url)
+        #expect { try TunedParameters.load(from: url) } throws: { "\($0)".contains("is not a NodeBench tuning file") }
+        var warnings: [String] = []
+        #expect(TunedParameters.loadCache(from: url) { warnings.append($0) } == TunedParameters())
+        #expect(warnings.count == 1 && warnings[0].contains("will be rebuilt"))
+
+        try Data(#"{"schemaVersion": 99, "entries": []}"#.utf8).write(to: url)
+        #expect { try TunedParameters.load(from: url) } throws: { "\($0)".contains("tuning schema 99") }
+        #expect(try TunedParameters.load(from: url.appendingPathExtension("missing")) == TunedParameters())
+    }
+
+    @Test func cacheDirectoryFollowsXDG() {
+        #expect(TunedParameters.cacheDirectory(environment: ["XDG_CACHE_HOME": "/x"]).path == "/x/nodebench")
+        #expect(TunedParameters.cacheDirectory(environment: ["HOME": "/home/u"]).path == "/home/u/.cache/nodebench")
+    }
+}
