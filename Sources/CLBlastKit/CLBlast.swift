@@ -7,10 +7,10 @@ public enum CLBlast {
         case single, double, half
     }
 
-    /// `C = op(A)·op(B)` on row-major buffers; returns the event of CLBlast's last kernel.
+    /// `C = alpha·op(A)·op(B) + beta·C` on row-major buffers; returns the event of CLBlast's last kernel.
     public static func gemm(
         _ precision: Precision, transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
-        a: Buffer, b: Buffer, c: Buffer, queue: CommandQueue
+        alpha: Double = 1, a: Buffer, b: Buffer, beta: Double = 0, c: Buffer, queue: CommandQueue
     ) throws(CLBlastError) -> Event {
         let transA = transposeA ? CLBlastTransposeYes : CLBlastTransposeNo
         let transB = transposeB ? CLBlastTransposeYes : CLBlastTransposeNo
@@ -21,17 +21,17 @@ public enum CLBlast {
         switch precision {
         case .single:
             status = CLBlastSgemm(
-                CLBlastLayoutRowMajor, transA, transB, m, n, k, 1, a.handle, 0, lda, b.handle, 0, ldb, 0, c.handle, 0, ldc,
-                &commandQueue, &event)
+                CLBlastLayoutRowMajor, transA, transB, m, n, k, Float(alpha), a.handle, 0, lda, b.handle, 0, ldb, Float(beta),
+                c.handle, 0, ldc, &commandQueue, &event)
         case .double:
             status = CLBlastDgemm(
-                CLBlastLayoutRowMajor, transA, transB, m, n, k, 1, a.handle, 0, lda, b.handle, 0, ldb, 0, c.handle, 0, ldc,
-                &commandQueue, &event)
+                CLBlastLayoutRowMajor, transA, transB, m, n, k, alpha, a.handle, 0, lda, b.handle, 0, ldb, beta, c.handle, 0,
+                ldc, &commandQueue, &event)
         case .half:
-            // cl_half bit patterns of 1.0 and 0.0.
+            // cl_half is the fp16 bit pattern.
             status = CLBlastHgemm(
-                CLBlastLayoutRowMajor, transA, transB, m, n, k, 0x3C00, a.handle, 0, lda, b.handle, 0, ldb, 0, c.handle, 0, ldc,
-                &commandQueue, &event)
+                CLBlastLayoutRowMajor, transA, transB, m, n, k, Float16(alpha).bitPattern, a.handle, 0, lda, b.handle, 0, ldb,
+                Float16(beta).bitPattern, c.handle, 0, ldc, &commandQueue, &event)
         }
         guard status == CLBlastSuccess, let event else { throw CLBlastError(code: status.rawValue) }
         return Event(handle: event)

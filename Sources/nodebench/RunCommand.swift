@@ -27,6 +27,12 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("dtype"), help: "Element type: fp32, fp64, fp16, bf16 (repeatable).")
     var dtypes: [DType] = []
 
+    @Option(help: "Scale of the product: C = alpha·op(A)·op(B) + beta·C.")
+    var alpha: Double = 1
+
+    @Option(help: "Scale of C's old values; non-zero makes C an input too (seeded).")
+    var beta: Double = 0
+
     @Option(name: .customLong("impl"), help: "Implementation: nodebench, clblast, openblas (repeatable; default: all that apply).")
     var implementations: [Implementation] = []
 
@@ -48,8 +54,12 @@ struct RunCommand: ParsableCommand {
 
     @OptionGroup var output: OutputOptions
 
+    func validate() throws {
+        guard alpha.isFinite, beta.isFinite else { throw ValidationError("--alpha and --beta must be finite numbers") }
+    }
+
     func run() throws {
-        let selected = Suite.named(suite).selecting(shapes: shapes, layouts: layouts, dtypes: dtypes)
+        let selected = Suite.named(suite).selecting(shapes: shapes, layouts: layouts, dtypes: dtypes, alpha: alpha, beta: beta)
         let tuned = try TuningFiles.parameters(importing: tunedParams)
         let (session, devices, _) = try output.startSession(suite: selected, seed: seed)
         if !noPeak { session.measurePeaks(on: devices, policy: selected.peakPolicy) }
@@ -71,6 +81,7 @@ struct RunCommand: ParsableCommand {
         caseArguments += shapes.flatMap { ["--shape", $0.description] }
         caseArguments += layouts.flatMap { ["--layout", $0.rawValue] }
         caseArguments += dtypes.flatMap { ["--dtype", $0.rawValue] }
+        caseArguments += ["--alpha", String(alpha), "--beta", String(beta)]
         let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
         do {
             let (results, warning) = try BLASCoreTypeRerun(coreType: coreType, executable: executable, caseArguments: caseArguments).run()

@@ -228,6 +228,19 @@ func jsonObject(_ data: Data) throws -> [String: Any] {
         #expect(try NodeBenchProcess.validate(file).status == 0)
     }
 
+    @Test func alphaAndBetaReachEveryImplementation() throws {
+        let outcome = try NodeBenchProcess.run([
+            "run", "--no-peak", "--shape", "30x20x10", "--layout", "NT", "--dtype", "fp32", "--alpha", "2", "--beta=-0.5", "--json",
+        ])
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        let results = try #require(try jsonObject(Data(outcome.stdout.utf8))["results"] as? [[String: Any]])
+        #expect(results.count == 3)
+        for result in results {
+            #expect(result["alpha"] as? Double == 2 && result["beta"] as? Double == -0.5)
+            #expect((result["verification"] as? [String: Any])?["passed"] as? Bool == true, "\(result["implementation"] ?? "")")
+        }
+    }
+
     @Test func anUnwritableResultFileIsAnIOError() throws {
         let outcome = try NodeBenchProcess.run([
             "run", "--device", "host", "--shape", "4x4x4", "--layout", "NN", "--dtype", "fp32", "--output",

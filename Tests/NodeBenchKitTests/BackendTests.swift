@@ -45,6 +45,26 @@ import Testing
         }
     }
 
+    @Test(arguments: GEMMLayout.allCases)
+    func alphaAndBetaScaleTheProductAndTheOldC(layout: GEMMLayout) throws {
+        for backend in try Self.backends() {
+            for dtype in DType.allCases {
+                let gemm = GEMMCase(shape: GEMMShape(m: 21, n: 35, k: 13), layout: layout, dtype: dtype, alpha: -1.5, beta: 0.5)
+                if backend.unsupportedReason(gemm) != nil { continue }
+                let inputs = GEMMInputs(gemm: gemm, seed: 8)
+                #expect(inputs.c.count == 21 * 35)
+                let prepared = try backend.prepare(inputs)
+                _ = try prepared.execute()
+                let result = try prepared.result()
+                let product = VerificationTests.naive(inputs)
+                let expected = zip(product, inputs.c).map { -1.5 * $0 + 0.5 * $1 }
+                let worst = zip(result, expected).map { abs($0 - $1) }.max()!
+                #expect(worst < 0.1 * (dtype == .bf16 ? 1 : dtype == .fp16 ? 0.1 : 0.001), "\(backend.device.id) \(backend.implementation) \(gemm): \(worst)")
+                #expect(GEMMReference(inputs).verify(result).passed, "\(backend.implementation) \(gemm)")
+            }
+        }
+    }
+
     @Test func runsRepeatedlyWithTheSameResult() throws {
         for backend in try Self.backends() {
             let inputs = GEMMInputs(gemm: GEMMCase(shape: GEMMShape(m: 31, n: 29, k: 23), layout: .nt, dtype: .fp32), seed: 5)

@@ -10,6 +10,8 @@ public struct CaseResult: Codable, Sendable, Equatable {
     public var dtype: DType
     public var layout: GEMMLayout
     public var shape: GEMMShape
+    public var alpha: Double
+    public var beta: Double
     /// How elements are stored and summed, e.g. fp16 storage with fp32 accumulation.
     public var storageType: DType
     public var accumulationType: DType
@@ -45,6 +47,8 @@ public struct CaseResult: Codable, Sendable, Equatable {
         dtype = gemm.dtype
         layout = gemm.layout
         shape = gemm.shape
+        alpha = gemm.alpha
+        beta = gemm.beta
         storageType = gemm.dtype
         accumulationType = gemm.dtype.accumulation
         self.status = status
@@ -53,5 +57,5 @@ public struct CaseResult: Codable, Sendable, Equatable {
         notes = []
     }
 
-    public var gemmCase: GEMMCase { GEMMCase(shape: shape, layout: layout, dtype: dtype) }
+    public var gemmCase: GEMMCase { GEMMCase(shape: shape, layout: layout, dtype: dtype, alpha: alpha, beta: beta) }
 }

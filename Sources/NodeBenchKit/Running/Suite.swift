@@ -18,16 +18,22 @@ public struct Suite: Sendable {
         public var shapes: [GEMMShape]
         public var layouts: [GEMMLayout]
         public var dtypes: [DType]
+        public var alpha: Double
+        public var beta: Double
 
-        public init(shapes: [GEMMShape], layouts: [GEMMLayout], dtypes: [DType]) {
+        public init(shapes: [GEMMShape], layouts: [GEMMLayout], dtypes: [DType], alpha: Double = 1, beta: Double = 0) {
             self.shapes = shapes
             self.layouts = layouts
             self.dtypes = dtypes
+            self.alpha = alpha
+            self.beta = beta
         }
 
         var cases: [GEMMCase] {
             dtypes.flatMap { dtype in
-                layouts.flatMap { layout in shapes.map { GEMMCase(shape: $0, layout: layout, dtype: dtype) } }
+                layouts.flatMap { layout in
+                    shapes.map { GEMMCase(shape: $0, layout: layout, dtype: dtype, alpha: alpha, beta: beta) }
+                }
             }
         }
     }
@@ -82,15 +88,20 @@ public struct Suite: Sendable {
     }
 
     /// The suite with some dimensions replaced: each non-empty list replaces the suite's for that
-    /// dimension, and the cases are all their combinations.
-    public func selecting(shapes: [GEMMShape], layouts: [GEMMLayout], dtypes: [DType]) -> Suite {
-        if shapes.isEmpty && layouts.isEmpty && dtypes.isEmpty { return self }
-        let all = cases
-        let group = CaseGroup(
-            shapes: shapes.isEmpty ? unique(all.map(\.shape)) : shapes,
-            layouts: layouts.isEmpty ? unique(all.map(\.layout)) : layouts,
-            dtypes: dtypes.isEmpty ? unique(all.map(\.dtype)) : dtypes)
-        return Suite(name: name, groups: [group], sampling: sampling)
+    /// dimension, and the cases are all their combinations, scaled by `alpha` and `beta`.
+    public func selecting(
+        shapes: [GEMMShape], layouts: [GEMMLayout], dtypes: [DType], alpha: Double = 1, beta: Double = 0
+    ) -> Suite {
+        if shapes.isEmpty && layouts.isEmpty && dtypes.isEmpty && alpha == 1 && beta == 0 { return self }
+        let groups = shapes.isEmpty && layouts.isEmpty && dtypes.isEmpty
+            ? self.groups.map { group in
+                CaseGroup(shapes: group.shapes, layouts: group.layouts, dtypes: group.dtypes, alpha: alpha, beta: beta)
+            }
+            : [CaseGroup(
+                shapes: shapes.isEmpty ? unique(cases.map(\.shape)) : shapes,
+                layouts: layouts.isEmpty ? unique(cases.map(\.layout)) : layouts,
+                dtypes: dtypes.isEmpty ? unique(cases.map(\.dtype)) : dtypes, alpha: alpha, beta: beta)]
+        return Suite(name: name, groups: groups, sampling: sampling)
     }
 }
 

@@ -28,9 +28,10 @@ public struct GEMMReference: Sendable {
     private let values: [Double]
     private let absoluteSums: [Double]
 
-    /// Per element: `4·√k·u_acc·Σ|a·b| + u_out·|c|` — a probabilistic bound on the accumulation's
-    /// rounding error (errors of random sign grow as √k) plus the rounding of the stored result.
-    public static let toleranceModel = "4*sqrt(k)*u_accumulate*sum|a*b| + u_storage*|c|"
+    /// Per element: `4·√k·u_acc·(|alpha|·Σ|a·b| + |beta·c0|) + u_out·|c|` — a probabilistic bound on
+    /// the accumulation's rounding error (errors of random sign grow as √k) plus the rounding of
+    /// the stored result.
+    public static let toleranceModel = "4*sqrt(k)*u_accumulate*(|alpha|*sum|a*b| + |beta*c0|) + u_storage*|c|"
 
     /// The default budget keeps a reference under about a second in a release build.
     public init(_ inputs: GEMMInputs, budget: Int = 1 << 27) {
@@ -39,12 +40,15 @@ public struct GEMMReference: Sendable {
         let (rows, cols, method) = GEMMReference.elementsToCheck(shape, budget: budget)
         self.method = method
         let operands = RowMajorOperands(inputs)
+        let (alpha, beta) = (inputs.gemm.alpha, inputs.gemm.beta)
         var indices: [Int] = [], values: [Double] = [], absoluteSums: [Double] = []
         func add(_ i: Int, _ j: Int) {
-            let (value, absoluteSum) = operands.dot(row: i, col: j)
-            indices.append(i * shape.n + j)
-            values.append(value)
-            absoluteSums.append(absoluteSum)
+            let (dot, absoluteDot) = operands.dot(row: i, col: j)
+            let index = i * shape.n + j
+            let scaledC = inputs.c.isEmpty ? 0 : beta * inputs.c[index]
+            indices.append(index)
+            values.append(alpha * dot + scaledC)
+            absoluteSums.append(abs(alpha) * absoluteDot + abs(scaledC))
         }
         for i in rows.sorted() { for j in 0..<shape.n { add(i, j) } }
         for j in cols { for i in 0..<shape.m where !rows.contains(i) { add(i, j) } }

@@ -57,19 +57,27 @@ public struct GEMMShape: Hashable, Codable, Sendable, CustomStringConvertible {
     public var flops: Double { 2 * Double(m) * Double(n) * Double(k) }
 }
 
-/// One GEMM to run: shape, layout and element type.
+/// One GEMM to run: `C = alpha·op(A)·op(B) + beta·C` of a shape, layout and element type.
 public struct GEMMCase: Hashable, Codable, Sendable, CustomStringConvertible {
     public let shape: GEMMShape
     public let layout: GEMMLayout
     public let dtype: DType
+    public let alpha: Double
+    /// Non-zero: C starts from seeded values and is read as well as written.
+    public let beta: Double
 
-    public init(shape: GEMMShape, layout: GEMMLayout, dtype: DType) {
+    public init(shape: GEMMShape, layout: GEMMLayout, dtype: DType, alpha: Double = 1, beta: Double = 0) {
         self.shape = shape
         self.layout = layout
         self.dtype = dtype
+        self.alpha = alpha
+        self.beta = beta
     }
 
-    public var description: String { "gemm \(dtype.rawValue) \(layout.rawValue) \(shape)" }
+    public var description: String {
+        let scaling = alpha == 1 && beta == 0 ? "" : " alpha=\(alpha) beta=\(beta)"
+        return "gemm \(dtype.rawValue) \(layout.rawValue) \(shape)\(scaling)"
+    }
 
     /// Element counts of A, B and C as stored; nil when they overflow.
     public var elementCounts: (a: Int, b: Int, c: Int)? {

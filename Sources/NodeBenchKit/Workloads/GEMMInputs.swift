@@ -6,6 +6,8 @@ public struct GEMMInputs: Sendable {
     public let a: [Double]
     /// B as stored: k×n, or n×k for a transposed layout (row-major).
     public let b: [Double]
+    /// C before the GEMM (m×n), when beta is not zero; empty otherwise.
+    public let c: [Double]
 
     public init(gemm: GEMMCase, seed: UInt64) {
         precondition(gemm.elementCounts != nil, "caller checks the case fits in memory")
@@ -13,15 +15,15 @@ public struct GEMMInputs: Sendable {
         self.gemm = gemm
         var generatorA = SplitMix64(seed: seed)
         var generatorB = SplitMix64(seed: seed ^ 0x9E37_79B9_7F4A_7C15)
+        var generatorC = SplitMix64(seed: seed ^ 0xD1B5_4A32_D192_ED03)
         a = (0..<counts.a).map { _ in gemm.dtype.rounded(generatorA.nextSigned()) }
         b = (0..<counts.b).map { _ in gemm.dtype.rounded(generatorB.nextSigned()) }
+        c = gemm.beta == 0 ? [] : (0..<counts.c).map { _ in gemm.dtype.rounded(generatorC.nextSigned()) }
     }
 
-    public init(gemm: GEMMCase, a: [Double], b: [Double]) {
-        precondition(a.count == gemm.elementCounts?.a && b.count == gemm.elementCounts?.b, "operand sizes")
-        self.gemm = gemm
-        self.a = a
-        self.b = b
+    /// C as a backend starts from: the seeded values, or zeros when beta is zero.
+    public var initialC: [Double] {
+        c.isEmpty ? [Double](repeating: 0, count: gemm.shape.m * gemm.shape.n) : c
     }
 }
 

@@ -36,6 +36,7 @@ private final class HostPreparedGEMM: PreparedGEMM {
     let notes: [String]
     // Operands in the case's type: fp32 and fp64 directly; fp16/bf16 as bit patterns with fp32
     // working copies.
+    private let alpha: Double, beta: Double
     private var a32: [Float] = [], b32: [Float] = [], c32: [Float] = []
     private var a64: [Double] = [], b64: [Double] = [], c64: [Double] = []
     private var aWords: [UInt16] = [], bWords: [UInt16] = [], cWords: [UInt16] = []
@@ -43,23 +44,23 @@ private final class HostPreparedGEMM: PreparedGEMM {
     init(_ inputs: GEMMInputs) {
         shape = inputs.gemm.blasShape
         dtype = inputs.gemm.dtype
-        let cCount = shape.m * shape.n
+        (alpha, beta) = (inputs.gemm.alpha, inputs.gemm.beta)
         switch dtype {
         case .fp32:
             notes = ["cblas_sgemm"]
             a32 = inputs.a.map { Float($0) }
             b32 = inputs.b.map { Float($0) }
-            c32 = [Float](repeating: 0, count: cCount)
+            c32 = inputs.initialC.map { Float($0) }
         case .fp64:
             notes = ["cblas_dgemm"]
             a64 = inputs.a
             b64 = inputs.b
-            c64 = [Double](repeating: 0, count: cCount)
+            c64 = inputs.initialC
         case .fp16, .bf16:
             notes = ["\(dtype.rawValue) widened to fp32, cblas_sgemm, rounded to \(dtype.rawValue); conversions timed"]
             aWords = StoredElements.encode(inputs.a.map { Float($0) }, dtype)
             bWords = StoredElements.encode(inputs.b.map { Float($0) }, dtype)
-            c32 = [Float](repeating: 0, count: cCount)
+            c32 = inputs.initialC.map { Float($0) }
         }
     }
 
@@ -67,13 +68,13 @@ private final class HostPreparedGEMM: PreparedGEMM {
         let ((), seconds) = MonotonicClock.time {
             switch dtype {
             case .fp32:
-                BLAS.sgemm(shape, a: a32, b: b32, c: &c32)
+                BLAS.sgemm(shape, alpha: Float(alpha), a: a32, b: b32, beta: Float(beta), c: &c32)
             case .fp64:
-                BLAS.dgemm(shape, a: a64, b: b64, c: &c64)
+                BLAS.dgemm(shape, alpha: alpha, a: a64, b: b64, beta: beta, c: &c64)
             case .fp16, .bf16:
                 a32 = StoredElements.decode(aWords, dtype)
                 b32 = StoredElements.decode(bWords, dtype)
-                BLAS.sgemm(shape, a: a32, b: b32, c: &c32)
+                BLAS.sgemm(shape, alpha: Float(alpha), a: a32, b: b32, beta: Float(beta), c: &c32)
                 cWords = StoredElements.encode(c32, dtype)
             }
         }

@@ -51,7 +51,7 @@ private final class CLBlastPreparedGEMM: PreparedGEMM {
         self.queue = queue
         a = try upload(StoredElements(inputs.a, as: gemm.dtype), queue)
         b = try upload(StoredElements(inputs.b, as: gemm.dtype), queue)
-        c = try queue.context.makeBuffer(byteCount: gemm.shape.m * gemm.shape.n * gemm.dtype.storageBytes)
+        c = try upload(StoredElements(inputs.initialC, as: gemm.dtype), queue)
     }
 
     func execute() throws -> SampleTime {
@@ -63,7 +63,7 @@ private final class CLBlastPreparedGEMM: PreparedGEMM {
         let ((), seconds) = try MonotonicClock.time { () throws in
             _ = try CLBlast.gemm(
                 precision, transposeA: gemm.layout.transposesA, transposeB: gemm.layout.transposesB, m: gemm.shape.m,
-                n: gemm.shape.n, k: gemm.shape.k, a: a, b: b, c: c, queue: queue)
+                n: gemm.shape.n, k: gemm.shape.k, alpha: gemm.alpha, a: a, b: b, beta: gemm.beta, c: c, queue: queue)
             // CLBlast may enqueue helper kernels (padding, transposes) before the GEMM; the queue
             // is in order, so finishing it covers them all.
             try queue.finish()

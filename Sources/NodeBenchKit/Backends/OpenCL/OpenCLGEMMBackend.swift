@@ -105,7 +105,7 @@ private final class OpenCLPreparedGEMM: PreparedGEMM {
         let b = try upload(StoredElements(inputs.b, as: dtype), queue)
         let packedA = try queue.context.makeBuffer(byteCount: rowPanels * tm * shape.k * accumulationBytes)
         let packedB = try queue.context.makeBuffer(byteCount: columnPanels * vw * shape.k * accumulationBytes)
-        c = try queue.context.makeBuffer(byteCount: cCount * dtype.storageBytes)
+        c = try upload(StoredElements(inputs.initialC, as: dtype), queue)
 
         let packA = try program.makeKernel(named: "pack_a")
         try packA.setArgument(0, Int32(shape.m))
@@ -122,11 +122,11 @@ private final class OpenCLPreparedGEMM: PreparedGEMM {
         try gemm.setArgument(1, Int32(shape.n))
         try gemm.setArgument(2, Int32(shape.k))
         if dtype == .fp64 {
-            try gemm.setArgument(3, Double(1))
-            try gemm.setArgument(4, Double(0))
+            try gemm.setArgument(3, inputs.gemm.alpha)
+            try gemm.setArgument(4, inputs.gemm.beta)
         } else {
-            try gemm.setArgument(3, Float(1))
-            try gemm.setArgument(4, Float(0))
+            try gemm.setArgument(3, Float(inputs.gemm.alpha))
+            try gemm.setArgument(4, Float(inputs.gemm.beta))
         }
         try gemm.setArgument(5, packedA)
         try gemm.setArgument(6, packedB)
