@@ -34,9 +34,11 @@ let package = Package(
 
         // Host compute and bandwidth probes in C, one variant per instruction set.
         .target(name: "CHostProbes", cSettings: [.unsafeFlags(["-O3"])]),
+        // The host's fused-attention softmax step in C, vectorized per instruction set.
+        .target(name: "CHostKernels", cSettings: [.unsafeFlags(["-O3"])]),
 
         // Discovery, backends, workloads, measurement, verification, results.
-        .target(name: "NodeBenchKit", dependencies: ["OpenCLKit", "BLASKit", "HwlocKit", "CLBlastKit", "CHostProbes"]),
+        .target(name: "NodeBenchKit", dependencies: ["OpenCLKit", "BLASKit", "HwlocKit", "CLBlastKit", "CHostProbes", "CHostKernels"]),
 
         // The command-line tool: one file per subcommand.
         .executableTarget(

@@ -15,10 +15,7 @@ extension SizeClass: ExpressibleByArgument {}
 
 extension Implementation: ExpressibleByArgument {}
 
-/// Kernels `run --kernel` accepts.
-enum KernelName: String, CaseIterable, ExpressibleByArgument {
-    case gemm
-}
+extension KernelKind: ExpressibleByArgument {}
 
 /// `--shape MxNxK`, with the parser's own message for bad input.
 func parseShape(_ text: String) throws -> GEMMShape {

@@ -7,16 +7,18 @@ struct RunCommand: ParsableCommand {
         commandName: "run",
         abstract: "Run verified benchmark cases on every device (or those named) and write a result file.",
         discussion: """
-            --shape, --layout and --dtype choose cases: each list given replaces the suite's list for \
-            that dimension, and every combination runs. Exit status: 0 all cases ok or skipped, \
-            1 a case failed, 64 usage error, 74 the result file could not be written.
+            --shape, --layout, --dtype and the attention options choose cases: each list given \
+            replaces the suite's list for that dimension, and every combination runs. GEMM options \
+            alone select GEMM, attention options alone attention; --kernel says so explicitly. \
+            Exit status: 0 all cases ok or skipped, 1 a case failed, 64 usage error, 74 the result \
+            file could not be written.
             """)
 
     @Option(help: "Case set: quick (CI, under a minute), standard, full.")
     var suite: Suite.Name = .standard
 
-    @Option(help: "Kernel to run.")
-    var kernel: KernelName = .gemm
+    @Option(name: .customLong("kernel"), help: "Kernel to run: gemm, attention (repeatable; default: both, or what the options imply).")
+    var kernels: [KernelKind] = []
 
     @Option(name: .customLong("shape"), help: "GEMM shape MxNxK (repeatable).", transform: parseShape)
     var shapes: [GEMMShape] = []
@@ -33,7 +35,12 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Scale of C's old values; non-zero makes C an input too (seeded).")
     var beta: Double = 0
 
-    @Option(name: .customLong("impl"), help: "Implementation: nodebench, clblast, openblas (repeatable; default: all that apply).")
+    @OptionGroup(title: "Attention")
+    var attention: AttentionOptions
+
+    @Option(
+        name: .customLong("impl"),
+        help: "Implementation: nodebench, clblast, openblas (GEMM); naive, flash (attention) (repeatable; default: all that apply).")
     var implementations: [Implementation] = []
 
     @Option(help: "Seed of the random inputs.")
@@ -56,10 +63,26 @@ struct RunCommand: ParsableCommand {
 
     func validate() throws {
         guard alpha.isFinite, beta.isFinite else { throw ValidationError("--alpha and --beta must be finite numbers") }
+        if selectedKernels.contains(.attention) && !dtypes.isEmpty && !dtypes.contains(where: AttentionCase.dtypes.contains) {
+            throw ValidationError("attention runs fp32, fp16 and bf16; --dtype \(dtypes.map(\.rawValue).joined(separator: ", ")) leaves it nothing")
+        }
+        _ = try attention.shapes()
+    }
+
+    /// The kernels asked for, or implied: GEMM options alone mean GEMM, attention options alone attention.
+    var selectedKernels: Set<KernelKind> {
+        if !kernels.isEmpty { return Set(kernels) }
+        let gemm = !shapes.isEmpty || !layouts.isEmpty || alpha != 1 || beta != 0
+        var implied = Set<KernelKind>()
+        if gemm || implementations.contains(where: { $0.kernel == .gemm }) { implied.insert(.gemm) }
+        if attention.isGiven || implementations.contains(where: { $0.kernel == .attention }) { implied.insert(.attention) }
+        return implied.isEmpty ? Set(KernelKind.allCases) : implied
     }
 
     func run() throws {
-        let selected = Suite.named(suite).selecting(shapes: shapes, layouts: layouts, dtypes: dtypes, alpha: alpha, beta: beta)
+        let selected = Suite.named(suite).selecting(
+            kernels: selectedKernels, shapes: shapes, layouts: layouts, dtypes: dtypes, alpha: alpha, beta: beta,
+            attentionShapes: try attention.shapes())
         let tuned = try TuningFiles.parameters(importing: tunedParams)
         let (session, devices, _) = try output.startSession(suite: selected, seed: seed)
         if !noPeak { session.measurePeaks(on: devices, policy: selected.peakPolicy) }
@@ -81,7 +104,7 @@ struct RunCommand: ParsableCommand {
         caseArguments += shapes.flatMap { ["--shape", $0.description] }
         caseArguments += layouts.flatMap { ["--layout", $0.rawValue] }
         caseArguments += dtypes.flatMap { ["--dtype", $0.rawValue] }
-        caseArguments += ["--alpha", String(alpha), "--beta", String(beta)]
+        caseArguments += ["--alpha", String(alpha), "--beta", String(beta), "--impl", Implementation.openblas.rawValue]
         let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
         do {
             let (results, warning) = try BLASCoreTypeRerun(coreType: coreType, executable: executable, caseArguments: caseArguments).run()

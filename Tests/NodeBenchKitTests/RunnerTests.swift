@@ -19,7 +19,7 @@ final class ScriptedBackend: GEMMBackend {
 
     func unsupportedReason(_ gemm: GEMMCase) -> String? { behaviour == .unsupported ? "not on this device" : nil }
 
-    func prepare(_ inputs: GEMMInputs) throws -> PreparedGEMM {
+    func prepare(_ inputs: GEMMInputs) throws -> PreparedKernel {
         if behaviour == .outOfMemory { throw ScriptedError.outOfMemory }
         var result = VerificationTests.naive(inputs)
         if behaviour == .wrong { result[result.count - 1] += 1 }
@@ -27,7 +27,7 @@ final class ScriptedBackend: GEMMBackend {
         return Prepared(result)
     }
 
-    private final class Prepared: PreparedGEMM {
+    private final class Prepared: PreparedKernel {
         let output: [Double]
         let notes = ["scripted"]
         init(_ output: [Double]) { self.output = output }

@@ -159,7 +159,7 @@ public struct Diagnosis {
         results.filter { $0.efficiency?.measurementError == true }.map { result in
             Finding(
                 id: "above-measured-peak", severity: "warning", device: result.device,
-                summary: "\(result.device) \(result.gemmCase) measured above the device's peak",
+                summary: "\(result.device) \(result.caseDescription) measured above the device's peak",
                 evidence: "\(format(result.gflops ?? 0)) GFLOP/s = \(String(format: "%.0f", result.efficiency?.percentOfPeak ?? 0))% "
                     + "of the measured \(result.accumulationType.rawValue) peak \(format(result.efficiency?.peakGflops ?? 0)) GFLOP/s",
                 action: "treat this figure as a measurement error, not a win: re-run, and check the peak probe and the case's timing")
@@ -171,7 +171,7 @@ public struct Diagnosis {
         var noisy: [String: [String]] = [:]
         for result in results {
             if let stats = result.stats, stats.kernel.count >= 3, stats.kernel.cv > Diagnosis.noisyCV {
-                noisy[result.device, default: []].append("\(result.implementation) \(result.gemmCase) CV \(String(format: "%.0f", stats.kernel.cv * 100))%")
+                noisy[result.device, default: []].append("\(result.implementation) \(result.caseDescription) CV \(String(format: "%.0f", stats.kernel.cv * 100))%")
             }
         }
         for peak in peaks {

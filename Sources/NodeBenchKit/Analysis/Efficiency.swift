@@ -38,10 +38,7 @@ public struct Roofline: Sendable, Equatable {
     }
 
     public func efficiency(of result: CaseResult) -> Efficiency {
-        let storage = Double(result.storageType.storageBytes)
-        let bytes = (Double(result.shape.m) * Double(result.shape.k) + Double(result.shape.k) * Double(result.shape.n)
-            + Double(result.shape.m) * Double(result.shape.n)) * storage
-        let intensity = result.flops / bytes
+        let intensity = result.flops / result.minimumTrafficBytes
         var efficiency = Efficiency(arithmeticIntensity: intensity, measurementError: false)
         guard let roof = compute[result.accumulationType] else { return efficiency }
         efficiency.peakGflops = roof.gflops

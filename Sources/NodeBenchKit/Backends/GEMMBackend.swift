@@ -1,21 +1,25 @@
-/// A device that runs GEMM cases: the host BLAS, or one OpenCL device.
-public protocol GEMMBackend: AnyObject {
+/// A device running one implementation of one kernel: the host, or one OpenCL device.
+public protocol KernelBackend: AnyObject {
     var device: DeviceDescriptor { get }
-    /// The code that computes the result, as results name it: `openblas`, `nodebench`.
+    /// The code that computes the result, as results name it: `openblas`, `nodebench`, `flash`.
     var implementation: String { get }
+}
+
+/// A device that runs GEMM cases: the host BLAS, or one OpenCL device.
+public protocol GEMMBackend: KernelBackend {
     /// Why this device cannot run `gemm` at all (an unsupported type, too little memory); nil if it can.
     func unsupportedReason(_ gemm: GEMMCase) -> String?
     /// Allocates and uploads everything `inputs` needs, so that executing it is only the GEMM.
-    func prepare(_ inputs: GEMMInputs) throws -> PreparedGEMM
+    func prepare(_ inputs: GEMMInputs) throws -> PreparedKernel
 }
 
-/// A GEMM ready to run repeatedly on its device.
-public protocol PreparedGEMM: AnyObject {
-    /// What the computation does beyond the plain GEMM (conversions it times), for the results.
+/// A case ready to run repeatedly on its device.
+public protocol PreparedKernel: AnyObject {
+    /// What the computation does beyond the plain kernel (conversions it times), for the results.
     var notes: [String] { get }
     /// One execution, timed.
     func execute() throws -> SampleTime
-    /// C as computed by the last execution, widened to Double.
+    /// The output as computed by the last execution, widened to Double.
     func result() throws -> [Double]
 }
 

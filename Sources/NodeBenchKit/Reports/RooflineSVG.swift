@@ -12,7 +12,7 @@ public enum RooflineSVG {
             guard let gflops = result.gflops, let intensity = result.efficiency?.arithmeticIntensity else { return nil }
             let percent = result.efficiency?.percentOfPeak.map { String(format: " %.0f%%", $0) } ?? ""
             let variant = result.variant.map { " \($0)" } ?? ""
-            return (intensity, gflops, "\(result.implementation)\(variant) \(result.dtype.rawValue) \(result.layout.rawValue) \(result.shape)\(percent)")
+            return (intensity, gflops, "\(result.implementation)\(variant) \(result.caseDescription)\(percent)")
         }
         let roofs = roofline.compute.sorted { $0.key.rawValue < $1.key.rawValue }
         let xs = points.map(\.x) + [0.5, 500]

@@ -12,8 +12,8 @@ public enum RunReport {
         ])
         for result in results {
             table.add([
-                result.device, result.implementation + (result.variant.map { "[\($0)]" } ?? ""), result.kernel, result.dtype.rawValue, result.layout.rawValue,
-                result.shape.description,
+                result.device, result.implementation + (result.variant.map { "[\($0)]" } ?? ""), result.kernel.rawValue, result.dtype.rawValue, result.layout?.rawValue ?? "-",
+                result.shape?.description ?? result.attention?.description ?? "-",
                 result.gflops.map { String(format: "%.1f", $0) } ?? "-",
                 percentCell(result.efficiency),
                 result.stats.map { String(format: "%.3f", $0.kernel.median * 1e3) } ?? "-",

@@ -47,7 +47,7 @@ public final class RunSession {
             suite: suite, devices: devices, inventory: inventory, seed: document.seed, implementations: implementations,
             tuned: tuned
         ).run(
-            onStart: { log("[\($0.index)/\($0.total)] \($0.device) \($0.implementation.rawValue) \($0.gemm)") },
+            onStart: { log("[\($0.index)/\($0.total)] \($0.device) \($0.implementation.rawValue) \($0.workload)") },
             onResult: { append([$0]) })
     }
 

@@ -10,8 +10,10 @@ public struct Suite: Sendable {
     }
 
     public let name: String
-    /// Cross products of shapes, layouts and element types.
+    /// GEMM cases: cross products of shapes, layouts and element types.
     public let groups: [CaseGroup]
+    /// Attention cases: cross products of shapes and element types.
+    public let attentionGroups: [AttentionGroup]
     public let sampling: SamplingPolicy
 
     public struct CaseGroup: Sendable {
@@ -38,23 +40,44 @@ public struct Suite: Sendable {
         }
     }
 
-    public init(name: String, groups: [CaseGroup], sampling: SamplingPolicy) {
+    public struct AttentionGroup: Sendable {
+        public var shapes: [AttentionShape]
+        public var dtypes: [DType]
+
+        public init(shapes: [AttentionShape], dtypes: [DType]) {
+            self.shapes = shapes
+            self.dtypes = dtypes.filter(AttentionCase.dtypes.contains)
+        }
+
+        var cases: [AttentionCase] {
+            dtypes.flatMap { dtype in shapes.map { AttentionCase(shape: $0, dtype: dtype) } }
+        }
+    }
+
+    public init(name: String, groups: [CaseGroup], attentionGroups: [AttentionGroup] = [], sampling: SamplingPolicy) {
         self.name = name
         self.groups = groups
+        self.attentionGroups = attentionGroups
         self.sampling = sampling
     }
 
     /// How long the peak probes run before the cases.
     public var peakPolicy: PeakPolicy { name == Name.quick.rawValue ? .quick : .standard }
 
-    /// Every case once, in the order the groups list them.
-    public var cases: [GEMMCase] {
-        var seen = Set<GEMMCase>()
-        return groups.flatMap(\.cases).filter { seen.insert($0).inserted }
-    }
+    /// Every GEMM case once, in the order the groups list them.
+    public var cases: [GEMMCase] { unique(groups.flatMap(\.cases)) }
+
+    /// Every attention case once, in the order the groups list them.
+    public var attentionCases: [AttentionCase] { unique(attentionGroups.flatMap(\.cases)) }
+
+    /// Every case of every kernel: GEMMs first, then attention.
+    public var workloads: [Workload] { cases.map(Workload.gemm) + attentionCases.map(Workload.attention) }
 
     public static func named(_ name: Name) -> Suite {
         let square = { (n: Int) in GEMMShape(m: n, n: n, k: n) }
+        let attention = { (b: Int, h: Int, kv: Int, s: Int, d: Int, causal: Bool) in
+            try! AttentionShape(batch: b, heads: h, kvHeads: kv, seq: s, headDim: d, causal: causal)
+        }
         switch name {
         case .quick:
             return Suite(
@@ -62,6 +85,10 @@ public struct Suite: Sendable {
                 groups: [
                     CaseGroup(shapes: [square(256), GEMMShape(m: 255, n: 129, k: 67)], layouts: GEMMLayout.allCases, dtypes: [.fp32]),
                     CaseGroup(shapes: [square(128)], layouts: [.nn], dtypes: [.fp64, .fp16, .bf16]),
+                ],
+                attentionGroups: [
+                    AttentionGroup(shapes: [attention(1, 4, 2, 257, 64, true), attention(1, 4, 2, 257, 64, false)], dtypes: [.fp32]),
+                    AttentionGroup(shapes: [attention(1, 2, 2, 128, 64, true)], dtypes: [.fp16, .bf16]),
                 ],
                 sampling: SamplingPolicy(warmupRuns: 1, minSamples: 3, minSeconds: 0.05, maxSamples: 50, maxSeconds: 1))
         case .standard:
@@ -71,6 +98,12 @@ public struct Suite: Sendable {
                     CaseGroup(shapes: [square(1024)], layouts: GEMMLayout.allCases, dtypes: [.fp32]),
                     CaseGroup(shapes: [GEMMShape(m: 512, n: 4096, k: 1024), GEMMShape(m: 1000, n: 3000, k: 17)], layouts: [.nt], dtypes: [.fp32]),
                     CaseGroup(shapes: [square(1024)], layouts: [.nn], dtypes: [.fp64, .fp16, .bf16]),
+                ],
+                attentionGroups: [
+                    AttentionGroup(
+                        shapes: [attention(1, 8, 8, 1024, 64, true), attention(1, 8, 8, 1024, 64, false), attention(1, 8, 2, 1024, 128, true)],
+                        dtypes: [.fp32]),
+                    AttentionGroup(shapes: [attention(1, 8, 8, 1024, 64, true)], dtypes: [.fp16, .bf16]),
                 ],
                 sampling: SamplingPolicy(warmupRuns: 1, minSamples: 3, minSeconds: 0.5, maxSamples: 100, maxSeconds: 5))
         case .full:
@@ -83,25 +116,42 @@ public struct Suite: Sendable {
                         layouts: GEMMLayout.allCases, dtypes: [.fp32]),
                     CaseGroup(shapes: [square(1024), square(2048)], layouts: GEMMLayout.allCases, dtypes: [.fp64, .fp16, .bf16]),
                 ],
+                attentionGroups: [
+                    AttentionGroup(
+                        shapes: [true, false].flatMap { causal in
+                            [attention(1, 8, 8, 2048, 64, causal), attention(1, 8, 2, 2048, 128, causal), attention(1, 1, 1, 4096, 128, causal)]
+                        },
+                        dtypes: AttentionCase.dtypes),
+                ],
                 sampling: SamplingPolicy(warmupRuns: 2, minSamples: 5, minSeconds: 1, maxSamples: 200, maxSeconds: 10))
         }
     }
 
-    /// The suite with some dimensions replaced: each non-empty list replaces the suite's for that
-    /// dimension, and the cases are all their combinations, scaled by `alpha` and `beta`.
+    /// The suite narrowed to `kernels`, with some dimensions replaced: each non-empty list replaces
+    /// the suite's for that dimension, and the cases are all their combinations. GEMMs are scaled
+    /// by `alpha` and `beta`; attention keeps only the types it runs.
     public func selecting(
-        shapes: [GEMMShape], layouts: [GEMMLayout], dtypes: [DType], alpha: Double = 1, beta: Double = 0
+        kernels: Set<KernelKind> = Set(KernelKind.allCases), shapes: [GEMMShape] = [], layouts: [GEMMLayout] = [],
+        dtypes: [DType] = [], alpha: Double = 1, beta: Double = 0, attentionShapes: [AttentionShape] = []
     ) -> Suite {
-        if shapes.isEmpty && layouts.isEmpty && dtypes.isEmpty && alpha == 1 && beta == 0 { return self }
-        let groups = shapes.isEmpty && layouts.isEmpty && dtypes.isEmpty
-            ? self.groups.map { group in
-                CaseGroup(shapes: group.shapes, layouts: group.layouts, dtypes: group.dtypes, alpha: alpha, beta: beta)
-            }
-            : [CaseGroup(
-                shapes: shapes.isEmpty ? unique(cases.map(\.shape)) : shapes,
-                layouts: layouts.isEmpty ? unique(cases.map(\.layout)) : layouts,
-                dtypes: dtypes.isEmpty ? unique(cases.map(\.dtype)) : dtypes, alpha: alpha, beta: beta)]
-        return Suite(name: name, groups: groups, sampling: sampling)
+        var gemmGroups: [CaseGroup] = []
+        if kernels.contains(.gemm) {
+            gemmGroups = shapes.isEmpty && layouts.isEmpty && dtypes.isEmpty
+                ? groups.map { CaseGroup(shapes: $0.shapes, layouts: $0.layouts, dtypes: $0.dtypes, alpha: alpha, beta: beta) }
+                : [CaseGroup(
+                    shapes: shapes.isEmpty ? unique(cases.map(\.shape)) : shapes,
+                    layouts: layouts.isEmpty ? unique(cases.map(\.layout)) : layouts,
+                    dtypes: dtypes.isEmpty ? unique(cases.map(\.dtype)) : dtypes, alpha: alpha, beta: beta)]
+        }
+        var attention: [AttentionGroup] = []
+        if kernels.contains(.attention) {
+            attention = attentionShapes.isEmpty && dtypes.isEmpty
+                ? attentionGroups
+                : [AttentionGroup(
+                    shapes: attentionShapes.isEmpty ? unique(attentionCases.map(\.shape)) : attentionShapes,
+                    dtypes: dtypes.isEmpty ? unique(attentionCases.map(\.dtype)) : dtypes)]
+        }
+        return Suite(name: name, groups: gemmGroups, attentionGroups: attention, sampling: sampling)
     }
 }
 

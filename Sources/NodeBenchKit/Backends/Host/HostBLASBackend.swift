@@ -25,12 +25,12 @@ final class HostBLASBackend: GEMMBackend {
         }
     }
 
-    func prepare(_ inputs: GEMMInputs) throws -> PreparedGEMM {
+    func prepare(_ inputs: GEMMInputs) throws -> PreparedKernel {
         HostPreparedGEMM(inputs)
     }
 }
 
-private final class HostPreparedGEMM: PreparedGEMM {
+private final class HostPreparedGEMM: PreparedKernel {
     let shape: BLASKit.GEMMShape
     let dtype: DType
     let notes: [String]

@@ -32,12 +32,12 @@ final class CLBlastGEMMBackend: GEMMBackend {
         return nil
     }
 
-    func prepare(_ inputs: GEMMInputs) throws -> PreparedGEMM {
+    func prepare(_ inputs: GEMMInputs) throws -> PreparedKernel {
         try CLBlastPreparedGEMM(inputs, queue: queue)
     }
 }
 
-private final class CLBlastPreparedGEMM: PreparedGEMM {
+private final class CLBlastPreparedGEMM: PreparedKernel {
     let notes = [
         "CLBlast xGEMM with its own tuning database, row-major",
         "timed on the host clock, submission to completion: CLBlast's helper kernels return no events",

@@ -51,13 +51,13 @@ final class OpenCLGEMMBackend: GEMMBackend {
         return nil
     }
 
-    func prepare(_ inputs: GEMMInputs) throws -> PreparedGEMM {
+    func prepare(_ inputs: GEMMInputs) throws -> PreparedKernel {
         let (parameters, source) = parameters(for: inputs.gemm)
         return try prepare(inputs, parameters: parameters, parameterSource: source)
     }
 
     /// Prepares with explicit parameters (the tuner's candidates).
-    func prepare(_ inputs: GEMMInputs, parameters: GEMMKernelParameters, parameterSource: String) throws -> PreparedGEMM {
+    func prepare(_ inputs: GEMMInputs, parameters: GEMMKernelParameters, parameterSource: String) throws -> PreparedKernel {
         if let violation = parameters.violation(maxWorkGroupSize: openCLDevice.maxWorkGroupSize) {
             throw KernelParameterError(description: "kernel parameters \(parameters): \(violation)")
         }
@@ -81,10 +81,10 @@ struct KernelParameterError: Error, CustomStringConvertible {
     let description: String
 }
 
-private final class OpenCLPreparedGEMM: PreparedGEMM {
+private final class OpenCLPreparedGEMM: PreparedKernel {
     let notes: [String]
     /// Pack A, pack B, multiply: run in this order every execution, timed together.
-    private let launches: [(kernel: Kernel, global: [Int], local: [Int])]
+    private let launches: KernelLaunches
     private let queue: CommandQueue
     private let c: Buffer
     private let dtype: DType
@@ -134,12 +134,13 @@ private final class OpenCLPreparedGEMM: PreparedGEMM {
 
         var side = 16
         while side > 1 && side * side > maxWorkGroupSize { side /= 2 }
-        launches = [
-            (packA, [roundUp(shape.k, side), roundUp(rowPanels, side)], [side, side]),
-            (packB, [roundUp(columnPanels, side), roundUp(shape.k, side)], [side, side]),
-            (gemm, [roundUp(columnPanels, parameters.groupColumns), roundUp(rowPanels, parameters.groupRows)],
-             [parameters.groupColumns, parameters.groupRows]),
-        ]
+        launches = KernelLaunches(queue: queue, launches: [
+            .init(kernel: packA, global: [roundUp(shape.k, side), roundUp(rowPanels, side)], local: [side, side]),
+            .init(kernel: packB, global: [roundUp(columnPanels, side), roundUp(shape.k, side)], local: [side, side]),
+            .init(
+                kernel: gemm, global: [roundUp(columnPanels, parameters.groupColumns), roundUp(rowPanels, parameters.groupRows)],
+                local: [parameters.groupColumns, parameters.groupRows]),
+        ])
         notes = [
             "kernel \(parameters) (\(parameterSource)), \(dtype.accumulation.rawValue) accumulation",
             "A and B packed into \(dtype.accumulation.rawValue) panels by two kernels before each GEMM, timed with it",
@@ -147,20 +148,10 @@ private final class OpenCLPreparedGEMM: PreparedGEMM {
     }
 
     func execute() throws -> SampleTime {
-        let (events, wallSeconds) = try MonotonicClock.time { () throws -> [Event] in
-            let events = try launches.map { launch in
-                try queue.enqueue(launch.kernel, globalSize: launch.global, localSize: launch.local)
-            }
-            try events.last!.wait()
-            return events
-        }
-        let kernelSeconds = try events.reduce(0.0) { total, event in total + (try event.deviceSeconds()) }
-        return SampleTime(kernelSeconds: kernelSeconds, wallSeconds: wallSeconds)
+        try launches.execute()
     }
 
     func result() throws -> [Double] {
         try readResult(c, count: cCount, dtype: dtype, queue: queue)
     }
 }
-
-private func roundUp(_ value: Int, _ multiple: Int) -> Int { (value + multiple - 1) / multiple * multiple }

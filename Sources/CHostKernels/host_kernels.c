@@ -1,0 +1,67 @@
+// Host attention kernels in C: the online-softmax step between the two BLAS calls of fused
+// attention. Its exponential is a branch-free polynomial, so the compiler vectorizes the loop;
+// libm's expf would cost more than the GEMMs around it. One clone per instruction set, picked
+// when the program loads.
+#include "host_kernels.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#define NB_CLONES __attribute__((target_clones("avx512f", "arch=haswell", "default")))
+
+// exp(x) for x <= 0 (every argument here is a score minus its row's maximum), to about 2 ulp:
+// x = n*ln2 + r with |r| <= ln2/2, exp(r) by a degree-6 polynomial, 2^n by building the exponent.
+// Below -87 the result flushes to 0, as exp underflows there anyway.
+static inline float nb_exp_nonpositive(float x) {
+    x = x < -87.0f ? -87.0f : x;
+    const float n = __builtin_roundevenf(x * 1.44269504088896341f);
+    const float r = (x - n * 0.693145751953125f) - n * 1.42860682030941723212e-6f;
+    float p = 1.0f / 720;
+    p = p * r + 1.0f / 120;
+    p = p * r + 1.0f / 24;
+    p = p * r + 1.0f / 6;
+    p = p * r + 0.5f;
+    p = p * r + 1.0f;
+    p = p * r + 1.0f;
+    int32_t bits = ((int32_t)n + 127) << 23;
+    float scale;
+    memcpy(&scale, &bits, sizeof scale);
+    return p * scale;
+}
+
+NB_CLONES
+void nb_softmax_block(float *scores, int rows, int cols, int ld, const int *valid, float *max, float *sum,
+                      float *correction) {
+    for (int r = 0; r < rows; ++r) {
+        float *row = scores + (long)r * ld;
+        const int n = valid[r] < cols ? valid[r] : cols;
+        float blockMax = -INFINITY;
+        for (int j = 0; j < n; ++j) blockMax = row[j] > blockMax ? row[j] : blockMax;
+        const float newMax = blockMax > max[r] ? blockMax : max[r];
+        if (newMax == -INFINITY) {  // nothing valid yet in this row
+            for (int j = 0; j < cols; ++j) row[j] = 0;
+            correction[r] = 1;
+            continue;
+        }
+        float blockSum = 0;
+        for (int j = 0; j < n; ++j) {
+            const float p = nb_exp_nonpositive(row[j] - newMax);
+            row[j] = p;
+            blockSum += p;
+        }
+        for (int j = n; j < cols; ++j) row[j] = 0;
+        correction[r] = max[r] == -INFINITY ? 0 : nb_exp_nonpositive(max[r] - newMax);
+        sum[r] = sum[r] * correction[r] + blockSum;
+        max[r] = newMax;
+    }
+}
+
+NB_CLONES
+void nb_scale_rows(float *values, int rows, int cols, int ld, const float *factors) {
+    for (int r = 0; r < rows; ++r) {
+        float *row = values + (long)r * ld;
+        const float factor = factors[r];
+        for (int j = 0; j < cols; ++j) row[j] *= factor;
+    }
+}

@@ -1,0 +1,16 @@
+#ifndef NODEBENCH_HOST_KERNELS_H
+#define NODEBENCH_HOST_KERNELS_H
+
+/// One online-softmax step of attention on a block of scores (FlashAttention-2's inner update).
+/// `scores` holds `rows` x `cols` scores, row stride `ld`; in row r only the first `valid[r]`
+/// columns count (causal masking), the rest become 0. For each row: the running maximum `max[r]`
+/// rises to cover the block, `scores` becomes exp(score - max), `correction[r]` is
+/// exp(old max - new max) (by which earlier sums and outputs must be scaled) and `sum[r]` becomes
+/// sum[r] * correction[r] + the row's new exponentials. Start a row with max -INFINITY, sum 0.
+void nb_softmax_block(float *scores, int rows, int cols, int ld, const int *valid, float *max, float *sum,
+                      float *correction);
+
+/// Multiplies row r of the `rows` x `cols` matrix `values` (row stride `ld`) by `factors[r]`.
+void nb_scale_rows(float *values, int rows, int cols, int ld, const float *factors);
+
+#endif

@@ -1,0 +1,35 @@
+import Foundation
+
+/// Makes the backend of one implementation on one device of the node.
+struct BackendFactory {
+    let inventory: NodeInventory
+    let tuned: TunedParameters
+
+    func make(_ implementation: Implementation, for device: DeviceDescriptor) throws -> KernelBackend {
+        if device.id == DeviceDescriptor.hostID {
+            switch implementation {
+            case .openblas: return HostBLASBackend(device: device)
+            case .naive: return HostAttentionBackend(device: device, fused: false)
+            case .flash: return HostAttentionBackend(device: device, fused: true)
+            case .nodebench, .clblast: throw UsageError("\(implementation.rawValue) runs on OpenCL devices only")
+            }
+        }
+        guard let openCLDevice = inventory.openCLDevices[device.id] else {
+            throw UsageError("no OpenCL device \(device.id)")
+        }
+        let programs = ProgramCache(directory: ProgramCache.defaultDirectory) { warning in
+            FileHandle.standardError.write(Data("warning: \(warning)\n".utf8))
+        }
+        switch implementation {
+        case .nodebench:
+            return try OpenCLGEMMBackend(device: openCLDevice, descriptor: device, tuned: tuned, programCache: programs)
+        case .clblast:
+            return try CLBlastGEMMBackend(device: openCLDevice, descriptor: device)
+        case .naive, .flash:
+            return try OpenCLAttentionBackend(
+                device: openCLDevice, descriptor: device, flash: implementation == .flash, programCache: programs)
+        case .openblas:
+            throw UsageError("openblas runs on the host only")
+        }
+    }
+}

@@ -1,0 +1,191 @@
+import BLASKit
+import CHostKernels
+import Foundation
+
+/// Attention on the host CPU through BLAS, in fp32 (fp16/bf16 are widened before and rounded after,
+/// timed). `naive` materializes each head's S x S scores: sgemm, softmax, sgemm. `fused` never
+/// does: query blocks run in parallel, one per core, each streaming key/value blocks through two
+/// single-threaded sgemms with the online softmax between them (FlashAttention-2's loop order).
+final class HostAttentionBackend: AttentionBackend {
+    let device: DeviceDescriptor
+    let fused: Bool
+    var implementation: String { fused ? Implementation.flash.rawValue : Implementation.naive.rawValue }
+
+    /// Query rows and keys per block of the fused loop: a block's scores (128 x 256 floats) and
+    /// its Q, K, V and output tiles stay in a core's L2 cache.
+    static let queryBlock = 128, keyBlock = 256
+
+    init(device: DeviceDescriptor, fused: Bool) {
+        self.device = device
+        self.fused = fused
+    }
+
+    func unsupportedReason(_ attention: AttentionCase) -> String? { nil }
+
+    /// Host bytes beyond the runner's inputs: fp32 copies of Q, K, V and O, plus the scores
+    /// (one head's S x S for naive, one block per core for fused).
+    func workingBytes(_ attention: AttentionCase) -> Double {
+        let shape = attention.shape
+        let copies = Double(2 * shape.queryElements + 2 * shape.keyElements) * (4 + Double(attention.dtype.storageBytes))
+        let seq = Double(shape.seq)
+        let scores = fused ? Double(Self.queryBlock * (Self.keyBlock + 2 * shape.headDim) * 64) * 4 : seq * seq * 4
+        return copies + scores
+    }
+
+    func prepare(_ inputs: AttentionInputs) throws -> PreparedKernel {
+        HostPreparedAttention(inputs, fused: fused)
+    }
+}
+
+private final class HostPreparedAttention: PreparedKernel {
+    let notes: [String]
+    private let shape: AttentionShape
+    private let dtype: DType
+    private let fused: Bool
+    /// Inputs as stored; fp16/bf16 as bit patterns, widened at each execution.
+    private let stored: (q: StoredElements, k: StoredElements, v: StoredElements)
+    private var output: [Float]
+    private var storedOutput: [UInt16] = []
+    /// Per query row: the log of its softmax denominator, kept for a backward pass.
+    private(set) var logsumexp: [Float]
+
+    init(_ inputs: AttentionInputs, fused: Bool) {
+        shape = inputs.attention.shape
+        dtype = inputs.attention.dtype
+        self.fused = fused
+        stored = (StoredElements(inputs.q, as: dtype), StoredElements(inputs.k, as: dtype), StoredElements(inputs.v, as: dtype))
+        output = [Float](repeating: 0, count: shape.queryElements)
+        logsumexp = [Float](repeating: 0, count: shape.queryRows)
+        let algorithm = fused
+            ? "fused: \(HostAttentionBackend.queryBlock)-row query blocks in parallel, \(HostAttentionBackend.keyBlock)-key blocks through single-threaded cblas_sgemm, online softmax between; no S x S matrix"
+            : "naive: per head, S = Q·Kᵀ (cblas_sgemm), row softmax, O = P·V (cblas_sgemm); one S x S fp32 matrix"
+        notes = [algorithm, "fp32 scores, softmax and sums"]
+            + (dtype == .fp32 ? [] : ["\(dtype.rawValue) widened to fp32 before and O rounded to \(dtype.rawValue) after; conversions timed"])
+    }
+
+    func execute() throws -> SampleTime {
+        let ((), seconds) = MonotonicClock.time {
+            let q = widened(stored.q), k = widened(stored.k), v = widened(stored.v)
+            if fused { runFused(q, k, v) } else { runNaive(q, k, v) }
+            if dtype != .fp32 { storedOutput = StoredElements.encode(output, dtype) }
+        }
+        return SampleTime(kernelSeconds: seconds, wallSeconds: seconds)
+    }
+
+    func result() throws -> [Double] {
+        dtype == .fp32 ? output.map(Double.init) : StoredElements.decode(storedOutput, dtype).map(Double.init)
+    }
+
+    private func widened(_ elements: StoredElements) -> [Float] {
+        switch elements {
+        case .float(let values): values
+        case .halfWords(let words, let dtype): StoredElements.decode(words, dtype)
+        case .double(let values): values.map(Float.init)
+        }
+    }
+
+    /// Offsets of a query head's rows and of its key/value head's rows.
+    private static func heads(_ index: Int, _ shape: AttentionShape) -> (query: Int, keyValue: Int) {
+        let batch = index / shape.heads, head = index % shape.heads
+        return (
+            AttentionInputs.rowOffset(shape, batch: batch, head: head, headCount: shape.heads, position: 0),
+            AttentionInputs.rowOffset(shape, batch: batch, head: shape.kvHead(of: head), headCount: shape.kvHeads, position: 0)
+        )
+    }
+
+    private func runNaive(_ q: [Float], _ k: [Float], _ v: [Float]) {
+        let (s, d) = (shape.seq, shape.headDim)
+        let scale = 1 / Float(d).squareRoot()
+        var scores = [Float](repeating: 0, count: s * s)
+        var maxima = [Float](repeating: 0, count: s), sums = [Float](repeating: 0, count: s)
+        var corrections = [Float](repeating: 0, count: s)
+        let valid = (0..<s).map { Int32(shape.causal ? $0 + 1 : s) }
+        for index in 0..<(shape.batch * shape.heads) {
+            let (qOffset, kvOffset) = Self.heads(index, shape)
+            q.withUnsafeBufferPointer { q in
+                k.withUnsafeBufferPointer { k in
+                    BLAS.sgemm(
+                        BLASKit.GEMMShape(m: s, n: s, k: d, transB: .transpose), alpha: scale, a: q.baseAddress! + qOffset,
+                        b: k.baseAddress! + kvOffset, c: &scores)
+                }
+            }
+            maxima.withUnsafeMutableBufferPointer { $0.initialize(repeating: -.infinity) }
+            sums.withUnsafeMutableBufferPointer { $0.initialize(repeating: 0) }
+            nb_softmax_block(&scores, Int32(s), Int32(s), Int32(s), valid, &maxima, &sums, &corrections)
+            output.withUnsafeMutableBufferPointer { out in
+                v.withUnsafeBufferPointer { v in
+                    BLAS.sgemm(
+                        BLASKit.GEMMShape(m: s, n: d, k: s), a: scores, b: v.baseAddress! + kvOffset, c: out.baseAddress! + qOffset)
+                }
+                let inverse = sums.map { 1 / $0 }
+                nb_scale_rows(out.baseAddress! + qOffset, Int32(s), Int32(d), Int32(d), inverse)
+            }
+            let rowBase = index * s
+            for row in 0..<s { logsumexp[rowBase + row] = maxima[row] + log(sums[row]) }
+        }
+    }
+
+    private func runFused(_ q: [Float], _ k: [Float], _ v: [Float]) {
+        let blocksPerHead = (shape.seq + HostAttentionBackend.queryBlock - 1) / HostAttentionBackend.queryBlock
+        let tasks = shape.batch * shape.heads * blocksPerHead
+        let threads = BLAS.identity.threads
+        // Each block's sgemms are small: one thread each, the blocks side by side on the cores.
+        BLAS.setThreads(1)
+        defer { BLAS.setThreads(threads) }
+        output.withUnsafeMutableBufferPointer { out in
+            logsumexp.withUnsafeMutableBufferPointer { lse in
+                q.withUnsafeBufferPointer { q in
+                    k.withUnsafeBufferPointer { k in
+                        v.withUnsafeBufferPointer { v in
+                            let pointers = FusedPointers(q: q.baseAddress!, k: k.baseAddress!, v: v.baseAddress!, out: out.baseAddress!, lse: lse.baseAddress!)
+                            let shape = shape
+                            DispatchQueue.concurrentPerform(iterations: tasks) { task in
+                                Self.runFusedBlock(task / blocksPerHead, queryBlock: task % blocksPerHead, shape, pointers)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    private struct FusedPointers: @unchecked Sendable {
+        let q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>
+        /// Each task writes only its own rows.
+        let out: UnsafeMutablePointer<Float>, lse: UnsafeMutablePointer<Float>
+    }
+
+    /// One query block of one head: stream key/value blocks, online softmax, normalize once.
+    private static func runFusedBlock(_ headIndex: Int, queryBlock: Int, _ shape: AttentionShape, _ p: FusedPointers) {
+        let (s, d) = (shape.seq, shape.headDim)
+        let scale = 1 / Float(d).squareRoot()
+        let row0 = queryBlock * HostAttentionBackend.queryBlock
+        let rows = min(HostAttentionBackend.queryBlock, s - row0)
+        let (qOffset, kvOffset) = heads(headIndex, shape)
+        let keyBlock = HostAttentionBackend.keyBlock
+        var scores = [Float](repeating: 0, count: rows * keyBlock)
+        var accumulator = [Float](repeating: 0, count: rows * d)
+        var maxima = [Float](repeating: -.infinity, count: rows), sums = [Float](repeating: 0, count: rows)
+        var corrections = [Float](repeating: 0, count: rows)
+        var valid = [Int32](repeating: 0, count: rows)
+        // Causal: keys past the block's last query are masked for every row; skip them.
+        let keyEnd = shape.causal ? row0 + rows : s
+        var key0 = 0
+        while key0 < keyEnd {
+            let keys = min(keyBlock, keyEnd - key0)
+            for r in 0..<rows { valid[r] = Int32(shape.causal ? max(0, min(keys, row0 + r - key0 + 1)) : keys) }
+            BLAS.sgemm(
+                BLASKit.GEMMShape(m: rows, n: keys, k: d, transB: .transpose), alpha: scale,
+                a: p.q + qOffset + row0 * d, b: p.k + kvOffset + key0 * d, c: &scores)
+            nb_softmax_block(&scores, Int32(rows), Int32(keys), Int32(keys), valid, &maxima, &sums, &corrections)
+            nb_scale_rows(&accumulator, Int32(rows), Int32(d), Int32(d), corrections)
+            BLAS.sgemm(BLASKit.GEMMShape(m: rows, n: d, k: keys), a: scores, b: p.v + kvOffset + key0 * d, beta: 1, c: &accumulator)
+            key0 += keys
+        }
+        let inverse = sums.map { 1 / $0 }
+        nb_scale_rows(&accumulator, Int32(rows), Int32(d), Int32(d), inverse)
+        (p.out + qOffset + row0 * d).update(from: accumulator, count: rows * d)
+        let rowBase = headIndex * s + row0
+        for r in 0..<rows { p.lse[rowBase + r] = maxima[r] + log(sums[r]) }
+    }
+}

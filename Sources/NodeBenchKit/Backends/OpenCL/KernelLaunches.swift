@@ -1,0 +1,30 @@
+import OpenCLKit
+
+/// Kernels that run one after another on a queue as one timed execution (packing, then compute).
+struct KernelLaunches {
+    struct Launch {
+        let kernel: Kernel
+        let global: [Int]
+        /// nil: the driver chooses.
+        let local: [Int]?
+    }
+
+    let queue: CommandQueue
+    let launches: [Launch]
+
+    /// Enqueues every launch, waits for the last; device time is the sum of their profiled times.
+    func execute() throws -> SampleTime {
+        let (events, wallSeconds) = try MonotonicClock.time { () throws -> [Event] in
+            let events = try launches.map { launch in
+                try queue.enqueue(launch.kernel, globalSize: launch.global, localSize: launch.local)
+            }
+            try events.last!.wait()
+            return events
+        }
+        let kernelSeconds = try events.reduce(0.0) { total, event in total + (try event.deviceSeconds()) }
+        return SampleTime(kernelSeconds: kernelSeconds, wallSeconds: wallSeconds)
+    }
+}
+
+/// `value` rounded up to a multiple of `multiple`.
+func roundUp(_ value: Int, _ multiple: Int) -> Int { (value + multiple - 1) / multiple * multiple }

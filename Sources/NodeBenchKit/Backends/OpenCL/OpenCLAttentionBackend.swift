@@ -1,0 +1,196 @@
+import Foundation
+import OpenCLKit
+
+/// One OpenCL device running attention: `naive` (materialized scores) or `flash` (fused).
+final class OpenCLAttentionBackend: AttentionBackend {
+    let device: DeviceDescriptor
+    let flash: Bool
+    var implementation: String { flash ? Implementation.flash.rawValue : Implementation.naive.rawValue }
+    let openCLDevice: Device
+    private let queue: CommandQueue
+    private var programs: [String: Result<Program, OpenCLError>] = [:]
+    private let programCache: ProgramCache
+
+    init(
+        device: Device, descriptor: DeviceDescriptor, flash: Bool,
+        programCache: ProgramCache = ProgramCache(directory: nil, warn: { _ in })
+    ) throws(OpenCLError) {
+        self.device = descriptor
+        openCLDevice = device
+        self.flash = flash
+        self.programCache = programCache
+        queue = try CommandQueue(context: try Context(device: device))
+    }
+
+    func parameters(for attention: AttentionCase) -> FlashKernelParameters {
+        var parameters = FlashKernelParameters.defaults(isCPU: openCLDevice.kind == .cpu, headDim: attention.shape.headDim)
+        parameters.groupSize = min(parameters.groupSize, openCLDevice.maxWorkGroupSize)
+        return parameters
+    }
+
+    /// Device buffers as (name, bytes): inputs and output as stored, plus the scores (naive) or
+    /// the fp32 packed copies and logsumexps (flash).
+    func buffers(_ attention: AttentionCase) -> [(String, Double)] {
+        let shape = attention.shape
+        let storage = Double(attention.dtype.storageBytes)
+        var buffers = [
+            ("Q", Double(shape.queryElements) * storage), ("K", Double(shape.keyElements) * storage),
+            ("V", Double(shape.keyElements) * storage), ("O", Double(shape.queryElements) * storage),
+            ("logsumexp", Double(shape.queryRows) * 4),
+        ]
+        if flash {
+            let parameters = parameters(for: attention)
+            let headDim = Double(parameters.paddedHeadDim(shape.headDim))
+            let rows = Double(roundUp(shape.seq, parameters.tileRows)), keys = Double(roundUp(shape.seq, parameters.vectorWidth))
+            buffers += [
+                ("packed Q", Double(shape.batch * shape.heads) * rows * headDim * 4),
+                ("packed K", Double(shape.batch * shape.kvHeads) * keys * headDim * 4),
+                ("packed V", Double(shape.batch * shape.kvHeads) * keys * headDim * 4),
+            ]
+        } else {
+            buffers.append(("scores", Double(shape.batch * shape.heads) * Double(shape.seq) * Double(shape.seq) * 4))
+        }
+        return buffers
+    }
+
+    func unsupportedReason(_ attention: AttentionCase) -> String? {
+        let buffers = buffers(attention)
+        let maxAllocation = Double(openCLDevice.maxAllocationBytes)
+        if let (name, bytes) = buffers.max(by: { $0.1 < $1.1 }), bytes > maxAllocation {
+            return "needs a \(formatBytes(bytes)) \(name) buffer; device allows \(formatBytes(maxAllocation))"
+        }
+        let total = buffers.reduce(0) { $0 + $1.1 }
+        if total > Double(openCLDevice.globalMemoryBytes) {
+            return "needs \(formatBytes(total)) of device memory; device has \(formatBytes(Double(openCLDevice.globalMemoryBytes)))"
+        }
+        return nil
+    }
+
+    func prepare(_ inputs: AttentionInputs) throws -> PreparedKernel {
+        let attention = inputs.attention
+        let shape = attention.shape
+        var options = "-D NB_\(attention.dtype.rawValue.uppercased()) -D HD=\(shape.headDim) -D CAUSAL=\(shape.causal ? 1 : 0)"
+        let parameters = flash ? parameters(for: attention) : nil
+        if let parameters {
+            options += " -D FLASH -D TM=\(parameters.tileRows) -D VW=\(parameters.vectorWidth) -D WG=\(parameters.groupSize)"
+                + " -D HDP=\(parameters.paddedHeadDim(shape.headDim))"
+        }
+        let program = try self.program(options)
+        return try OpenCLPreparedAttention(inputs, program: program, queue: queue, flash: parameters)
+    }
+
+    private func program(_ options: String) throws(OpenCLError) -> Program {
+        if programs[options] == nil {
+            programs[options] = Result { () throws(OpenCLError) in
+                try programCache.program(source: AttentionKernelSource.text, options: options, context: queue.context)
+            }
+        }
+        return try programs[options]!.get()
+    }
+}
+
+final class OpenCLPreparedAttention: PreparedKernel {
+    let notes: [String]
+    private let launches: KernelLaunches
+    private let queue: CommandQueue
+    private let output: Buffer
+    private let logsumexpBuffer: Buffer
+    private let shape: AttentionShape
+    private let dtype: DType
+
+    /// `flash` nil: the naive kernels.
+    init(_ inputs: AttentionInputs, program: Program, queue: CommandQueue, flash: FlashKernelParameters?) throws {
+        shape = inputs.attention.shape
+        dtype = inputs.attention.dtype
+        self.queue = queue
+        let context = queue.context
+        let q = try upload(StoredElements(inputs.q, as: dtype), queue)
+        let k = try upload(StoredElements(inputs.k, as: dtype), queue)
+        let v = try upload(StoredElements(inputs.v, as: dtype), queue)
+        output = try context.makeBuffer(byteCount: shape.queryElements * dtype.storageBytes)
+        logsumexpBuffer = try context.makeBuffer(byteCount: shape.queryRows * 4)
+        let (s, heads) = (shape.seq, shape.batch * shape.heads)
+        let (h, hkv) = (Int32(shape.heads), Int32(shape.kvHeads))
+        if let flash {
+            let headDim = flash.paddedHeadDim(shape.headDim)
+            let rows = roundUp(s, flash.tileRows), keys = roundUp(s, flash.vectorWidth)
+            let packedQ = try context.makeBuffer(byteCount: heads * rows * headDim * 4)
+            let packedK = try context.makeBuffer(byteCount: shape.batch * shape.kvHeads * keys * headDim * 4)
+            let packedV = try context.makeBuffer(byteCount: shape.batch * shape.kvHeads * keys * headDim * 4)
+            let packQ = try program.makeKernel(named: "flash_pack_q")
+            try packQ.setArgument(0, Int32(s))
+            try packQ.setArgument(1, Int32(rows))
+            try packQ.setArgument(2, Float(1.4426950408889634 / Double(shape.headDim).squareRoot()))
+            try packQ.setArgument(3, q)
+            try packQ.setArgument(4, packedQ)
+            let packKV = try program.makeKernel(named: "flash_pack_kv")
+            try packKV.setArgument(0, Int32(s))
+            try packKV.setArgument(1, Int32(keys))
+            try packKV.setArgument(2, k)
+            try packKV.setArgument(3, v)
+            try packKV.setArgument(4, packedK)
+            try packKV.setArgument(5, packedV)
+            let fused = try program.makeKernel(named: "flash")
+            try fused.setArgument(0, Int32(s))
+            try fused.setArgument(1, h)
+            try fused.setArgument(2, hkv)
+            try fused.setArgument(3, packedQ)
+            try fused.setArgument(4, packedK)
+            try fused.setArgument(5, packedV)
+            try fused.setArgument(6, output)
+            try fused.setArgument(7, logsumexpBuffer)
+            let blocks = (s + flash.tileRows - 1) / flash.tileRows
+            launches = KernelLaunches(queue: queue, launches: [
+                .init(kernel: packQ, global: [headDim, rows, heads], local: nil),
+                .init(kernel: packKV, global: [headDim, keys, shape.batch * shape.kvHeads], local: nil),
+                .init(kernel: fused, global: [roundUp(blocks, flash.groupSize), heads], local: [flash.groupSize, 1]),
+            ])
+            notes = [
+                "flash kernel \(flash) (default for \(queue.context.device.kind.rawValue)): fused, online softmax, no S x S matrix",
+                "Q, K, V widened to fp32 and packed by two kernels before each pass, timed with it; fp32 scores and sums",
+            ]
+        } else {
+            let scores = try context.makeBuffer(byteCount: heads * s * s * 4)
+            let scoresKernel = try program.makeKernel(named: "naive_scores")
+            try scoresKernel.setArgument(0, Int32(s))
+            try scoresKernel.setArgument(1, h)
+            try scoresKernel.setArgument(2, hkv)
+            try scoresKernel.setArgument(3, Float(1 / Double(shape.headDim).squareRoot()))
+            try scoresKernel.setArgument(4, q)
+            try scoresKernel.setArgument(5, k)
+            try scoresKernel.setArgument(6, scores)
+            let softmax = try program.makeKernel(named: "naive_softmax")
+            try softmax.setArgument(0, Int32(s))
+            try softmax.setArgument(1, scores)
+            try softmax.setArgument(2, logsumexpBuffer)
+            let pv = try program.makeKernel(named: "naive_pv")
+            try pv.setArgument(0, Int32(s))
+            try pv.setArgument(1, h)
+            try pv.setArgument(2, hkv)
+            try pv.setArgument(3, scores)
+            try pv.setArgument(4, v)
+            try pv.setArgument(5, output)
+            launches = KernelLaunches(queue: queue, launches: [
+                .init(kernel: scoresKernel, global: [s, s, heads], local: nil),
+                .init(kernel: softmax, global: [s, heads], local: nil),
+                .init(kernel: pv, global: [shape.headDim, s, heads], local: nil),
+            ])
+            notes = [
+                "naive: one work-item per score writes the B·H·S·S fp32 score matrix, one per row applies softmax, one per output element multiplies by V",
+            ]
+        }
+    }
+
+    func execute() throws -> SampleTime {
+        try launches.execute()
+    }
+
+    func result() throws -> [Double] {
+        try readResult(output, count: shape.queryElements, dtype: dtype, queue: queue)
+    }
+
+    /// The logsumexp of every query row, as the last execution stored it for a backward pass.
+    func logsumexp() throws -> [Double] {
+        try queue.read(Float.self, count: shape.queryRows, from: logsumexpBuffer).map(Double.init)
+    }
+}

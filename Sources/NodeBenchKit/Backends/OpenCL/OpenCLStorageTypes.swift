@@ -1,0 +1,55 @@
+/// The OpenCL C every NodeBench kernel starts with: the storage type (`-D NB_FP32`, `NB_FP64`,
+/// `NB_FP16` or `NB_BF16`), the accumulation type, and loads that widen and stores that round
+/// (to nearest even) between them, one element (`LOAD1`, `STORE1`) or `VW` at a time (`LOADV`,
+/// `STOREV`). fp16 uses vload_half/vstore_half, so it needs no cl_khr_fp16; bf16 is a ushort.
+enum OpenCLStorageTypes {
+    static let text = #"""
+        #define CAT_(a, b) a##b
+        #define CAT(a, b) CAT_(a, b)
+
+        #if defined(NB_FP64)
+        #pragma OPENCL EXTENSION cl_khr_fp64 : enable
+        #define ACC double
+        typedef double storage_t;
+        #else
+        #define ACC float
+        #if defined(NB_FP32)
+        typedef float storage_t;
+        #elif defined(NB_FP16)
+        typedef half storage_t;
+        #elif defined(NB_BF16)
+        typedef ushort storage_t;
+        #else
+        #error "define one of NB_FP64, NB_FP32, NB_FP16, NB_BF16"
+        #endif
+        #endif
+        typedef ACC acc_t;
+        #ifdef VW
+        typedef CAT(ACC, VW) accv_t;
+        #endif
+
+        /* Loads widen to the accumulation type; stores narrow, rounding to nearest even. */
+        #if defined(NB_FP16)
+        #define LOAD1(p, i) vload_half((i), (p))
+        #define STORE1(p, i, v) vstore_half_rte((v), (i), (p))
+        #define LOADV(p, i) CAT(vload_half, VW)(0, (p) + (i))
+        #define STOREV(p, i, v) CAT(CAT(vstore_half, VW), _rte)((v), 0, (p) + (i))
+        #elif defined(NB_BF16)
+        #define LOAD1(p, i) as_float((uint)(p)[i] << 16)
+        inline ushort bf16_round(float v) {
+            uint u = as_uint(v);
+            return isnan(v) ? (ushort)0x7fc0 : (ushort)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+        }
+        #define STORE1(p, i, v) ((p)[i] = bf16_round(v))
+        #define LOADV(p, i) CAT(as_float, VW)(CAT(convert_uint, VW)(CAT(vload, VW)(0, (p) + (i))) << 16)
+        #define STOREV(p, i, v) do { float l_[VW]; CAT(vstore, VW)((v), 0, l_); \
+            for (int j_ = 0; j_ < VW; ++j_) (p)[(i) + j_] = bf16_round(l_[j_]); } while (0)
+        #else
+        #define LOAD1(p, i) ((p)[i])
+        #define STORE1(p, i, v) ((p)[i] = (v))
+        #define LOADV(p, i) CAT(vload, VW)(0, (p) + (i))
+        #define STOREV(p, i, v) CAT(vstore, VW)((v), 0, (p) + (i))
+        #endif
+
+        """#
+}
