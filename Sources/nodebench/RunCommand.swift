@@ -43,6 +43,9 @@ struct RunCommand: ParsableCommand {
         help: "Implementation: nodebench, clblast, openblas (GEMM); naive, flash (attention) (repeatable; default: all that apply).")
     var implementations: [Implementation] = []
 
+    @OptionGroup(title: "Transformer model")
+    var modelOptions: ModelOptions
+
     @Option(help: "Seed of the random inputs.")
     var seed: UInt64 = 42
 
@@ -80,11 +83,13 @@ struct RunCommand: ParsableCommand {
     }
 
     func run() throws {
-        let selected = Suite.named(suite).selecting(
+        let step = try modelOptions.trainingStep(seqs: attention.seqs, dtypes: dtypes)
+        let selected = try step?.suite(sampling: Suite.named(suite).sampling) ?? Suite.named(suite).selecting(
             kernels: selectedKernels, shapes: shapes, layouts: layouts, dtypes: dtypes, alpha: alpha, beta: beta,
             attentionShapes: try attention.shapes())
         let tuned = try TuningFiles.parameters(importing: tunedParams)
         let (session, devices, _) = try output.startSession(suite: selected, seed: seed)
+        session.trainingStep = step
         if !noPeak { session.measurePeaks(on: devices, policy: selected.peakPolicy) }
         let chosenImplementations = implementations.isEmpty ? Set(Implementation.allCases) : Set(implementations)
         session.runCases(selected, on: devices, implementations: chosenImplementations, tuned: tuned)
@@ -94,6 +99,7 @@ struct RunCommand: ParsableCommand {
         try output.finish(session) { document in
             (document.peaks.isEmpty ? "" : PeakReport.table(document.peaks, theoretical: document.theoreticalPeaks) + "\n")
                 + RunReport.table(document.results)
+                + (document.training ?? []).map { "\n" + TrainingReport.text($0) }.joined()
         }
     }
 

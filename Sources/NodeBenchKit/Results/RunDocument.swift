@@ -24,6 +24,8 @@ public struct RunDocument: Codable, Sendable {
     public var findings: [Finding]
     /// Roofline pictures written beside this file, one per device.
     public var figures: [String]
+    /// `run --model`: the training step's breakdown on each device.
+    public var training: [TrainingBreakdown]?
 
     public init(tool: ToolInfo, suite: String, seed: UInt64, sampling: SamplingPolicy, node: NodeDescription) {
         schemaVersion = RunDocument.currentSchemaVersion

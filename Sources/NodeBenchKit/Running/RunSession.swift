@@ -9,6 +9,8 @@ public final class RunSession {
     private let file: ResultsFile
     private let log: (String) -> Void
     private var writeError: Error?
+    /// Set by `run --model`: the cases are this step's, and the end of the run breaks it down per device.
+    public var trainingStep: TrainingStep?
 
     public struct WriteError: Error, CustomStringConvertible {
         public let description: String
@@ -70,6 +72,11 @@ public final class RunSession {
             document.results[index].efficiency = rooflines[document.results[index].device]?.efficiency(of: document.results[index])
         }
         document.findings = Diagnosis(document).findings
+        if let trainingStep {
+            document.training = Set(document.results.map(\.device)).sorted().map { device in
+                TrainingBreakdown(step: trainingStep, device: device, results: document.results, roofline: rooflines[device]!)
+            }
+        }
         for (device, roofline) in rooflines.sorted(by: { $0.key < $1.key })
         where !roofline.compute.isEmpty || document.results.contains(where: { $0.device == device && $0.gflops != nil }) {
             let figure = url.deletingPathExtension().appendingPathExtension("roofline-\(device.replacingOccurrences(of: ":", with: "-")).svg")
