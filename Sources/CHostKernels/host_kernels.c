@@ -15,7 +15,8 @@
 // Below -87 the result flushes to 0, as exp underflows there anyway.
 static inline float nb_exp_nonpositive(float x) {
     x = x < -87.0f ? -87.0f : x;
-    const float n = __builtin_roundevenf(x * 1.44269504088896341f);
+    // Adding and subtracting 1.5 * 2^23 rounds to the nearest integer without a libm call.
+    const float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
     const float r = (x - n * 0.693145751953125f) - n * 1.42860682030941723212e-6f;
     float p = 1.0f / 720;
     p = p * r + 1.0f / 120;
@@ -30,26 +31,55 @@ static inline float nb_exp_nonpositive(float x) {
     return p * scale;
 }
 
+// Maximum and sum in NB_LANES independent lanes: the compiler vectorizes them without being
+// allowed to reassociate floating-point arithmetic in general.
+#define NB_LANES 16
+
+static inline float nb_row_max(const float *row, int n) {
+    float lanes[NB_LANES];
+    for (int l = 0; l < NB_LANES; ++l) lanes[l] = -INFINITY;
+    int j = 0;
+    for (; j + NB_LANES <= n; j += NB_LANES)
+        for (int l = 0; l < NB_LANES; ++l) lanes[l] = row[j + l] > lanes[l] ? row[j + l] : lanes[l];
+    float result = -INFINITY;
+    for (; j < n; ++j) result = row[j] > result ? row[j] : result;
+    for (int l = 0; l < NB_LANES; ++l) result = lanes[l] > result ? lanes[l] : result;
+    return result;
+}
+
+// Replaces row[j] by exp(row[j] - max) for j < n and returns their sum.
+static inline float nb_exp_row(float *row, int n, float max) {
+    float lanes[NB_LANES] = {0};
+    int j = 0;
+    for (; j + NB_LANES <= n; j += NB_LANES)
+        for (int l = 0; l < NB_LANES; ++l) {
+            const float p = nb_exp_nonpositive(row[j + l] - max);
+            row[j + l] = p;
+            lanes[l] += p;
+        }
+    float sum = 0;
+    for (; j < n; ++j) {
+        row[j] = nb_exp_nonpositive(row[j] - max);
+        sum += row[j];
+    }
+    for (int l = 0; l < NB_LANES; ++l) sum += lanes[l];
+    return sum;
+}
+
 NB_CLONES
 void nb_softmax_block(float *scores, int rows, int cols, int ld, const int *valid, float *max, float *sum,
                       float *correction) {
     for (int r = 0; r < rows; ++r) {
         float *row = scores + (long)r * ld;
         const int n = valid[r] < cols ? valid[r] : cols;
-        float blockMax = -INFINITY;
-        for (int j = 0; j < n; ++j) blockMax = row[j] > blockMax ? row[j] : blockMax;
+        const float blockMax = nb_row_max(row, n);
         const float newMax = blockMax > max[r] ? blockMax : max[r];
         if (newMax == -INFINITY) {  // nothing valid yet in this row
             for (int j = 0; j < cols; ++j) row[j] = 0;
             correction[r] = 1;
             continue;
         }
-        float blockSum = 0;
-        for (int j = 0; j < n; ++j) {
-            const float p = nb_exp_nonpositive(row[j] - newMax);
-            row[j] = p;
-            blockSum += p;
-        }
+        const float blockSum = nb_exp_row(row, n, newMax);
         for (int j = n; j < cols; ++j) row[j] = 0;
         correction[r] = max[r] == -INFINITY ? 0 : nb_exp_nonpositive(max[r] - newMax);
         sum[r] = sum[r] * correction[r] + blockSum;

@@ -11,9 +11,10 @@ final class HostAttentionBackend: AttentionBackend {
     let fused: Bool
     var implementation: String { fused ? Implementation.flash.rawValue : Implementation.naive.rawValue }
 
-    /// Query rows and keys per block of the fused loop: a block's scores (128 x 256 floats) and
-    /// its Q, K, V and output tiles stay in a core's L2 cache.
-    static let queryBlock = 128, keyBlock = 256
+    /// Query rows and keys per block of the fused loop: a block's scores (256 x 512 floats) and
+    /// its Q, K, V and output tiles stay in a core's L2 cache. Measured on a 2-core Zen 4 at
+    /// S=2048, D=64: 64-256 rows x 128-1024 keys are all within 10% of each other.
+    static let queryBlock = 256, keyBlock = 512
 
     init(device: DeviceDescriptor, fused: Bool) {
         self.device = device
