@@ -4,7 +4,7 @@ import HwlocKit
 /// A result file: what produced it, on which node, and every case measured so far.
 public struct RunDocument: Codable, Sendable {
     /// Bumped whenever a field changes meaning or a required field is added.
-    public static let currentSchemaVersion = 1
+    public static let currentSchemaVersion = 2
 
     public var schemaVersion: Int
     public var tool: ToolInfo
