@@ -49,28 +49,16 @@ public struct AttentionReference: Sendable {
         let shape = attention.shape
         precondition(result.count == shape.queryElements, "result has \(result.count) elements")
         let accumulation = attention.dtype.accumulation.unitRoundoff, storage = attention.dtype.unitRoundoff
-        let nonFinite = result.reduce(0) { $0 + ($1.isFinite ? 0 : 1) }
-        var maxAbsError = 0.0, maxReference = 0.0, worstRatio = -1.0, toleranceAtWorst = 0.0
+        var tally = ErrorTally()
         for (position, row) in rows.enumerated() {
             for d in 0..<shape.headDim {
                 let reference = outputs[position][d]
-                let error = abs(result[row * shape.headDim + d] - reference)
-                let tolerance = accumulation * rowFactors[position] * weights[position][d] + storage * abs(reference)
-                    + .leastNormalMagnitude
-                let ratio = error.isNaN ? .infinity : error / tolerance
-                maxAbsError = max(maxAbsError, error.isNaN ? .infinity : error)
-                maxReference = max(maxReference, abs(reference))
-                if ratio > worstRatio {
-                    worstRatio = ratio
-                    toleranceAtWorst = tolerance
-                }
+                tally.add(
+                    result[row * shape.headDim + d], reference: reference,
+                    tolerance: accumulation * rowFactors[position] * weights[position][d] + storage * abs(reference))
             }
         }
-        return Verification(
-            passed: nonFinite == 0 && worstRatio <= 1, method: method, checkedElements: rows.count * shape.headDim,
-            maxAbsError: maxAbsError, maxRelError: maxReference > 0 ? maxAbsError / maxReference : maxAbsError,
-            tolerance: toleranceAtWorst, worstErrorToTolerance: max(worstRatio, 0), nonFiniteElements: nonFinite,
-            toleranceModel: AttentionReference.toleranceModel)
+        return tally.verification(method: method, output: result, toleranceModel: AttentionReference.toleranceModel)
     }
 
     /// The largest difference between `logsumexp` (one per query row) and the reference's, on the

@@ -44,27 +44,14 @@ public struct GEMMReference: Sendable {
         precondition(result.count == shape.m * shape.n, "result has \(result.count) elements")
         let accumulationFactor = 4 * Double(shape.k).squareRoot() * gemm.dtype.accumulation.unitRoundoff
         let storageFactor = gemm.dtype.unitRoundoff
-        let nonFinite = result.reduce(0) { $0 + ($1.isFinite ? 0 : 1) }
-
-        var maxAbsError = 0.0, maxReference = 0.0, worstRatio = -1.0, toleranceAtWorst = 0.0
+        var tally = ErrorTally()
         for (position, index) in indices.enumerated() {
             let reference = values[position]
-            let error = abs(result[index] - reference)
-            let tolerance =
-                accumulationFactor * absoluteSums[position] + storageFactor * abs(reference) + .leastNormalMagnitude
-            let ratio = error.isNaN ? .infinity : error / tolerance
-            maxAbsError = max(maxAbsError, error.isNaN ? .infinity : error)
-            maxReference = max(maxReference, abs(reference))
-            if ratio > worstRatio {
-                worstRatio = ratio
-                toleranceAtWorst = tolerance
-            }
+            tally.add(
+                result[index], reference: reference,
+                tolerance: accumulationFactor * absoluteSums[position] + storageFactor * abs(reference))
         }
-        return Verification(
-            passed: nonFinite == 0 && worstRatio <= 1, method: method, checkedElements: indices.count,
-            maxAbsError: maxAbsError, maxRelError: maxReference > 0 ? maxAbsError / maxReference : maxAbsError,
-            tolerance: toleranceAtWorst, worstErrorToTolerance: max(worstRatio, 0), nonFiniteElements: nonFinite,
-            toleranceModel: GEMMReference.toleranceModel)
+        return tally.verification(method: method, output: result, toleranceModel: GEMMReference.toleranceModel)
     }
 
     /// All rows when the full reference fits the budget; otherwise a sample of rows and columns.
