@@ -5,7 +5,7 @@ import NodeBenchKit
 struct TuneCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tune",
-        abstract: "Search the GEMM kernel's parameters on an OpenCL device and keep the fastest correct ones.",
+        abstract: "Search the GEMM or flash attention kernel's parameters on an OpenCL device and keep the fastest correct ones.",
         discussion: """
             Results go to the tuning cache ($XDG_CACHE_HOME/nodebench/tuned-gemm.json or \
             ~/.cache/nodebench/tuned-gemm.json), which `run` reads; --tuned-params FILE also writes \
@@ -14,6 +14,12 @@ struct TuneCommand: ParsableCommand {
 
     @Option(help: "OpenCL device id from `nodebench devices`.")
     var device: String
+
+    @Option(help: "Kernel to tune: gemm, or attention (the flash kernel).")
+    var kernel: KernelKind = .gemm
+
+    @Option(name: .customLong("head-dim"), help: "Attention head dimensions to tune (repeatable; default 64, 128).")
+    var headDims: [Int] = [64, 128]
 
     @Option(name: .customLong("dtype"), help: "Element types to tune (repeatable; default fp32).")
     var dtypes: [DType] = [.fp32]
@@ -32,44 +38,97 @@ struct TuneCommand: ParsableCommand {
 
     func validate() throws {
         guard budget > 0, budget.isFinite else { throw ValidationError("--budget must be a positive number of seconds") }
+        if kernel == .attention {
+            guard dtypes.allSatisfy(AttentionCase.dtypes.contains) else { throw ValidationError("attention runs fp32, fp16 and bf16") }
+            for headDim in headDims {
+                do { _ = try FlashTuner.tuningShape(headDim: headDim) } catch { throw ValidationError(error.description) }
+            }
+        }
     }
 
     func run() throws {
         Interruption.stopOnSignals()
         let inventory = NodeInventory.discover()
         guard let chosen = try inventory.devices(withIDs: [device]).first else { return }
+        var files = try TuningTargets(exportPath: tunedParams)
+        if kernel == .attention {
+            try tuneFlash(chosen, inventory, &files)
+        } else {
+            try tuneGEMM(chosen, inventory, &files)
+        }
+        Console.note("tuning cache: \(TunedParameters.defaultURL.path)" + (tunedParams.map { "; exported to \($0)" } ?? ""))
+    }
+
+    private func tuneGEMM(_ chosen: DeviceDescriptor, _ inventory: NodeInventory, _ files: inout TuningTargets) throws {
         let tuner = try GEMMTuner(device: chosen, inventory: inventory)
-        var cache = TunedParameters.loadCache(from: TunedParameters.defaultURL) { Console.note("warning: \($0)") }
-        var exported = try tunedParams.map { try TuningFiles.load(URL(fileURLWithPath: $0)) } ?? TunedParameters()
         let targets = dtypes.flatMap { dtype in layouts.flatMap { layout in sizeClasses.map { (dtype, layout, $0) } } }
         var table = TextTable([
             ("dtype", .left), ("layout", .left), ("size", .left), ("parameters", .left), ("GFLOP/s", .right), ("tuning shape", .left),
         ])
         for (dtype, layout, sizeClass) in targets {
             Console.note("[tune] \(chosen.id) \(dtype.rawValue) \(layout.rawValue) \(sizeClass.rawValue) on \(sizeClass.tuningShape)")
-            let entry = tuner.tune(dtype: dtype, layout: layout, sizeClass: sizeClass, budgetSeconds: budget / Double(targets.count)) { step in
-                let outcome: String
-                switch step.outcome {
-                case .success(let gflops): outcome = String(format: "%.1f GFLOP/s", gflops)
-                case .failure(let error): outcome = "dropped: \(error)"
-                }
-                Console.note("  [\(step.index)/\(step.total)] \(step.parameters): \(outcome)")
+            let entry = tuner.tune(dtype: dtype, layout: layout, sizeClass: sizeClass, budgetSeconds: budget / Double(targets.count)) {
+                report($0)
             }
             guard let entry else {
                 Console.note("  no candidate ran correctly for \(dtype.rawValue) \(layout.rawValue) \(sizeClass.rawValue)")
                 continue
             }
-            cache.record(entry)
-            exported.record(entry)
+            try files.record { $0.record(entry) }
             table.add([
                 dtype.rawValue, layout.rawValue, sizeClass.rawValue, entry.parameters.description, String(format: "%.1f", entry.gflops),
                 sizeClass.tuningShape.description,
             ])
-            try TuningFiles.save(cache, to: TunedParameters.defaultURL)
-            if let tunedParams { try TuningFiles.save(exported, to: URL(fileURLWithPath: tunedParams)) }
         }
         print(table.render(), terminator: "")
-        Console.note("tuning cache: \(TunedParameters.defaultURL.path)" + (tunedParams.map { "; exported to \($0)" } ?? ""))
+    }
+
+    private func tuneFlash(_ chosen: DeviceDescriptor, _ inventory: NodeInventory, _ files: inout TuningTargets) throws {
+        let tuner = try FlashTuner(device: chosen, inventory: inventory)
+        let targets = dtypes.flatMap { dtype in headDims.map { (dtype, $0) } }
+        var table = TextTable([("dtype", .left), ("head dim", .right), ("parameters", .left), ("GFLOP/s", .right), ("tuning case", .left)])
+        for (dtype, headDim) in targets {
+            let shape = try FlashTuner.tuningShape(headDim: headDim)
+            Console.note("[tune] \(chosen.id) flash attention \(dtype.rawValue) on \(shape)")
+            let entry = try tuner.tune(dtype: dtype, headDim: headDim, budgetSeconds: budget / Double(targets.count)) { report($0) }
+            guard let entry else {
+                Console.note("  no candidate ran correctly for \(dtype.rawValue) d\(headDim)")
+                continue
+            }
+            try files.record { $0.record(entry) }
+            table.add([dtype.rawValue, String(headDim), entry.parameters.description, String(format: "%.1f", entry.gflops), shape.description])
+        }
+        print(table.render(), terminator: "")
+    }
+
+    private func report<Parameters>(_ step: TuningProgress<Parameters>) {
+        let outcome: String
+        switch step.outcome {
+        case .success(let gflops): outcome = String(format: "%.1f GFLOP/s", gflops)
+        case .failure(let error): outcome = "dropped: \(error)"
+        }
+        Console.note("  [\(step.index)/\(step.total)] \(step.parameters): \(outcome)")
+    }
+}
+
+/// Where tuning results go: the cache, and the exported file when one is named; both are saved
+/// after every result so an interrupted tuning keeps what it found.
+struct TuningTargets {
+    private var cache: TunedParameters
+    private var exported: TunedParameters
+    private let exportPath: String?
+
+    init(exportPath: String?) throws {
+        cache = TunedParameters.loadCache(from: TunedParameters.defaultURL) { Console.note("warning: \($0)") }
+        exported = try exportPath.map { try TuningFiles.load(URL(fileURLWithPath: $0)) } ?? TunedParameters()
+        self.exportPath = exportPath
+    }
+
+    mutating func record(_ add: (inout TunedParameters) -> Void) throws {
+        add(&cache)
+        add(&exported)
+        try TuningFiles.save(cache, to: TunedParameters.defaultURL)
+        if let exportPath { try TuningFiles.save(exported, to: URL(fileURLWithPath: exportPath)) }
     }
 }
 

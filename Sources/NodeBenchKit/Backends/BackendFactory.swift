@@ -27,7 +27,7 @@ struct BackendFactory {
             return try CLBlastGEMMBackend(device: openCLDevice, descriptor: device)
         case .naive, .flash:
             return try OpenCLAttentionBackend(
-                device: openCLDevice, descriptor: device, flash: implementation == .flash, programCache: programs)
+                device: openCLDevice, descriptor: device, flash: implementation == .flash, tuned: tuned, programCache: programs)
         case .openblas:
             throw UsageError("openblas runs on the host only")
         }

@@ -36,18 +36,7 @@ public final class GEMMTuner {
         return space.filter { $0.violation(maxWorkGroupSize: maxWorkGroupSize) == nil }
     }
 
-    public struct Progress: Sendable {
-        public var index: Int
-        public var total: Int
-        public var parameters: GEMMKernelParameters
-        /// GFLOP/s on the tuning shape, or why the candidate was dropped.
-        public var outcome: Result<Double, CandidateError>
-        public var best: Double?
-    }
-
-    public struct CandidateError: Error, CustomStringConvertible, Sendable {
-        public let description: String
-    }
+    public typealias Progress = TuningProgress<GEMMKernelParameters>
 
     /// Tunes one type, layout and size class within `budgetSeconds`; nil if no candidate passed.
     public func tune(
@@ -65,7 +54,11 @@ public final class GEMMTuner {
             isCPU: backend.openCLDevice.kind == .cpu, dtype: dtype, maxWorkGroupSize: backend.openCLDevice.maxWorkGroupSize)
         var best: (GEMMKernelParameters, Double)?
         for (index, parameters) in space.enumerated() where MonotonicClock.now() < deadline {
-            let outcome = measure(parameters, check: (checkInputs, checkReference), timed: timedInputs, deadline: deadline)
+            let outcome = tryCandidate(
+                check: { try backend.prepare(checkInputs, parameters: parameters, parameterSource: "candidate") },
+                verify: checkReference.verify,
+                timed: { try backend.prepare(timedInputs, parameters: parameters, parameterSource: "candidate") },
+                flops: timedCase.shape.flops, deadline: deadline)
             if case .success(let gflops) = outcome, gflops > (best?.1 ?? 0) { best = (parameters, gflops) }
             progress(Progress(index: index + 1, total: space.count, parameters: parameters, outcome: outcome, best: best?.1))
         }
@@ -73,28 +66,5 @@ public final class GEMMTuner {
         return TunedParameters.Entry(
             device: backend.openCLDevice.name, driver: backend.openCLDevice.driverVersion, dtype: dtype, layout: layout,
             sizeClass: sizeClass, parameters: parameters, gflops: gflops, tunedAt: Timestamp.now())
-    }
-
-    /// Verified on the small odd shape, then the best of up to three timed runs.
-    private func measure(
-        _ parameters: GEMMKernelParameters, check: (GEMMInputs, GEMMReference), timed: GEMMInputs, deadline: Double
-    ) -> Result<Double, CandidateError> {
-        do {
-            let small = try backend.prepare(check.0, parameters: parameters, parameterSource: "candidate")
-            _ = try small.execute()
-            let verification = check.1.verify(try small.result())
-            guard verification.passed else {
-                return .failure(CandidateError(description: "wrong result (error \(verification.maxAbsError), tolerance \(verification.tolerance))"))
-            }
-            let prepared = try backend.prepare(timed, parameters: parameters, parameterSource: "candidate")
-            var fastest = Double.infinity
-            for _ in 0..<3 {
-                fastest = min(fastest, try prepared.execute().kernelSeconds)
-                if MonotonicClock.now() > deadline { break }
-            }
-            return .success(timed.gemm.shape.flops / fastest / 1e9)
-        } catch {
-            return .failure(CandidateError(description: Runner.describe(error)))
-        }
     }
 }

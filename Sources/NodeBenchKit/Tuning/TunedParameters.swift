@@ -20,12 +20,26 @@ public enum SizeClass: String, Codable, Sendable, CaseIterable {
     }
 }
 
-/// Tuning results per device fingerprint: device name and driver, type, layout and size class.
+/// Tuning results per device fingerprint: for GEMM device name and driver, type, layout and size
+/// class; for flash attention device name and driver, type and head dimension.
 public struct TunedParameters: Codable, Sendable, Equatable {
     public static let currentSchemaVersion = 1
 
     public var schemaVersion: Int
     public var entries: [Entry]
+    /// Flash attention kernel shapes (absent from files written before attention was tunable).
+    public var flash: [FlashEntry]
+
+    public struct FlashEntry: Codable, Sendable, Equatable {
+        public var device: String
+        public var driver: String
+        public var dtype: DType
+        public var headDim: Int
+        public var parameters: FlashKernelParameters
+        /// What the tuner measured on the tuning case (b1 h8 s1024, causal, this head dimension).
+        public var gflops: Double
+        public var tunedAt: String
+    }
 
     public struct Entry: Codable, Sendable, Equatable {
         public var device: String
@@ -41,9 +55,30 @@ public struct TunedParameters: Codable, Sendable, Equatable {
         func matches(device: String, driver: String) -> Bool { self.device == device && self.driver == driver }
     }
 
-    public init(entries: [Entry] = []) {
+    public init(entries: [Entry] = [], flash: [FlashEntry] = []) {
         schemaVersion = TunedParameters.currentSchemaVersion
         self.entries = entries
+        self.flash = flash
+    }
+
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        schemaVersion = try container.decode(Int.self, forKey: .schemaVersion)
+        entries = try container.decode([Entry].self, forKey: .entries)
+        flash = try container.decodeIfPresent([FlashEntry].self, forKey: .flash) ?? []
+    }
+
+    /// The flash kernel shape for this case on this device: the same type and head dimension, or
+    /// else the same head dimension tuned in another type (the kernel works in fp32 whatever the
+    /// storage; only packing differs).
+    public func lookup(device: String, driver: String, attention: AttentionCase) -> FlashEntry? {
+        let candidates = flash.filter { $0.device == device && $0.driver == driver && $0.headDim == attention.shape.headDim }
+        return candidates.first { $0.dtype == attention.dtype } ?? candidates.first
+    }
+
+    public mutating func record(_ entry: FlashEntry) {
+        flash.removeAll { $0.device == entry.device && $0.driver == entry.driver && $0.dtype == entry.dtype && $0.headDim == entry.headDim }
+        flash.append(entry)
     }
 
     /// The entry for this case on this device: the exact layout, or else the same type and size
@@ -65,6 +100,7 @@ public struct TunedParameters: Codable, Sendable, Equatable {
 
     public mutating func merge(_ other: TunedParameters) {
         other.entries.forEach { record($0) }
+        other.flash.forEach { record($0) }
     }
 
     // MARK: Files

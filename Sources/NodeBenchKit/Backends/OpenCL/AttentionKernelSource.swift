@@ -202,15 +202,29 @@ enum AttentionKernelSource {
         """#
 }
 
-/// The compile-time shape of the flash kernel, per device type.
-struct FlashKernelParameters: Codable, Sendable, Hashable, CustomStringConvertible {
+/// The compile-time shape of the flash kernel, per device: defaults per device type, or tuned.
+public struct FlashKernelParameters: Codable, Sendable, Hashable, CustomStringConvertible {
     /// Query rows per work-item.
-    var tileRows: Int
+    public var tileRows: Int
     /// Keys per panel: one vector of this many lanes (8 or 16).
-    var vectorWidth: Int
-    var groupSize: Int
+    public var vectorWidth: Int
+    public var groupSize: Int
 
-    var description: String { "TM=\(tileRows) VW=\(vectorWidth) WG=\(groupSize)" }
+    public init(tileRows: Int, vectorWidth: Int, groupSize: Int) {
+        self.tileRows = tileRows
+        self.vectorWidth = vectorWidth
+        self.groupSize = groupSize
+    }
+
+    public var description: String { "TM=\(tileRows) VW=\(vectorWidth) WG=\(groupSize)" }
+
+    /// Why these parameters cannot run on a device with this work-group limit, or nil.
+    func violation(maxWorkGroupSize: Int) -> String? {
+        if ![8, 16].contains(vectorWidth) { return "vector width \(vectorWidth) is not 8 or 16" }
+        if !(1...16).contains(tileRows) { return "tile rows \(tileRows) outside 1...16" }
+        if groupSize < 1 || groupSize > maxWorkGroupSize { return "work-group \(groupSize) exceeds the device's \(maxWorkGroupSize)" }
+        return nil
+    }
 
     /// CPUs (PoCL): few work-items, wide vectors, several rows per work-item; the accumulator
     /// (`TM` x head dim floats) must stay in vector registers, so larger heads take fewer rows.

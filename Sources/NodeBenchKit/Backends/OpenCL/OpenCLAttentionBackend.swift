@@ -10,22 +10,29 @@ final class OpenCLAttentionBackend: AttentionBackend {
     private let queue: CommandQueue
     private var programs: [String: Result<Program, OpenCLError>] = [:]
     private let programCache: ProgramCache
+    /// Tuned flash kernel shapes; cases without an entry get the device type's defaults.
+    private let tuned: TunedParameters
 
     init(
-        device: Device, descriptor: DeviceDescriptor, flash: Bool,
+        device: Device, descriptor: DeviceDescriptor, flash: Bool, tuned: TunedParameters = TunedParameters(),
         programCache: ProgramCache = ProgramCache(directory: nil, warn: { _ in })
     ) throws(OpenCLError) {
         self.device = descriptor
         openCLDevice = device
         self.flash = flash
+        self.tuned = tuned
         self.programCache = programCache
         queue = try CommandQueue(context: try Context(device: device))
     }
 
-    func parameters(for attention: AttentionCase) -> FlashKernelParameters {
+    /// Tuned flash parameters for this device and case if there are any, else the device type's defaults.
+    func parameters(for attention: AttentionCase) -> (FlashKernelParameters, source: String) {
+        if let entry = tuned.lookup(device: openCLDevice.name, driver: openCLDevice.driverVersion, attention: attention) {
+            return (entry.parameters, "tuned for \(entry.dtype.rawValue) d\(entry.headDim) at \(entry.tunedAt)")
+        }
         var parameters = FlashKernelParameters.defaults(isCPU: openCLDevice.kind == .cpu, headDim: attention.shape.headDim)
         parameters.groupSize = min(parameters.groupSize, openCLDevice.maxWorkGroupSize)
-        return parameters
+        return (parameters, "default for \(openCLDevice.kind.rawValue)")
     }
 
     /// Device buffers as (name, bytes): inputs and output as stored, plus the scores (naive) or
@@ -39,7 +46,7 @@ final class OpenCLAttentionBackend: AttentionBackend {
             ("logsumexp", Double(shape.queryRows) * 4),
         ]
         if flash {
-            let parameters = parameters(for: attention)
+            let parameters = parameters(for: attention).0
             let headDim = Double(parameters.paddedHeadDim(shape.headDim))
             let rows = Double(roundUp(shape.seq, parameters.tileRows)), keys = Double(roundUp(shape.seq, parameters.vectorWidth))
             buffers += [
@@ -67,16 +74,24 @@ final class OpenCLAttentionBackend: AttentionBackend {
     }
 
     func prepare(_ inputs: AttentionInputs) throws -> PreparedKernel {
+        let (parameters, source) = parameters(for: inputs.attention)
+        return try prepare(inputs, flashParameters: flash ? parameters : nil, parameterSource: source)
+    }
+
+    /// Prepares with explicit flash parameters (the tuner's candidates); nil runs the naive kernels.
+    func prepare(_ inputs: AttentionInputs, flashParameters parameters: FlashKernelParameters?, parameterSource: String) throws -> PreparedKernel {
         let attention = inputs.attention
         let shape = attention.shape
         var options = "-D NB_\(attention.dtype.rawValue.uppercased()) -D HD=\(shape.headDim) -D CAUSAL=\(shape.causal ? 1 : 0)"
-        let parameters = flash ? parameters(for: attention) : nil
         if let parameters {
+            if let violation = parameters.violation(maxWorkGroupSize: openCLDevice.maxWorkGroupSize) {
+                throw KernelParameterError(description: "flash parameters \(parameters): \(violation)")
+            }
             options += " -D FLASH -D TM=\(parameters.tileRows) -D VW=\(parameters.vectorWidth) -D WG=\(parameters.groupSize)"
                 + " -D HDP=\(parameters.paddedHeadDim(shape.headDim))"
         }
         let program = try self.program(options)
-        return try OpenCLPreparedAttention(inputs, program: program, queue: queue, flash: parameters)
+        return try OpenCLPreparedAttention(inputs, program: program, queue: queue, flash: parameters, parameterSource: parameterSource)
     }
 
     private func program(_ options: String) throws(OpenCLError) -> Program {
@@ -99,7 +114,9 @@ final class OpenCLPreparedAttention: PreparedKernel {
     private let dtype: DType
 
     /// `flash` nil: the naive kernels.
-    init(_ inputs: AttentionInputs, program: Program, queue: CommandQueue, flash: FlashKernelParameters?) throws {
+    init(
+        _ inputs: AttentionInputs, program: Program, queue: CommandQueue, flash: FlashKernelParameters?, parameterSource: String
+    ) throws {
         shape = inputs.attention.shape
         dtype = inputs.attention.dtype
         self.queue = queue
@@ -146,7 +163,7 @@ final class OpenCLPreparedAttention: PreparedKernel {
                 .init(kernel: fused, global: [roundUp(blocks, flash.groupSize), heads], local: [flash.groupSize, 1]),
             ])
             notes = [
-                "flash kernel \(flash) (default for \(queue.context.device.kind.rawValue)): fused, online softmax, no S x S matrix",
+                "flash kernel \(flash) (\(parameterSource)): fused, online softmax, no S x S matrix",
                 "Q, K, V widened to fp32 and packed by two kernels before each pass, timed with it; fp32 scores and sums",
             ]
         } else {

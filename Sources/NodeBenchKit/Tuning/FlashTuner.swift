@@ -1,0 +1,67 @@
+import Foundation
+
+/// Searches the flash attention kernel's shape on one OpenCL device: every candidate that fits the
+/// device is first verified on an odd causal case with grouped-query heads, then timed on
+/// b1 h8 s1024 causal at the head dimension being tuned; the fastest correct one wins.
+public final class FlashTuner {
+    private let backend: OpenCLAttentionBackend
+    private let seed: UInt64
+
+    public init(device: DeviceDescriptor, inventory: NodeInventory, seed: UInt64 = 42) throws {
+        guard let openCLDevice = inventory.openCLDevices[device.id] else {
+            throw UsageError("tuning applies to OpenCL devices; \(device.id) is not one (OpenCL devices: "
+                + inventory.devices.filter { $0.backend == "opencl" }.map(\.id).joined(separator: ", ") + ")")
+        }
+        backend = try OpenCLAttentionBackend(device: openCLDevice, descriptor: device, flash: true)
+        self.seed = seed
+    }
+
+    /// The device type's default first, then the rest of the space for that type.
+    static func searchSpace(isCPU: Bool, headDim: Int, maxWorkGroupSize: Int) -> [FlashKernelParameters] {
+        let rows = isCPU ? [1, 2, 4, 8] : [1, 2, 4]
+        let groups = isCPU ? [1, 2, 4, 8] : [32, 64, 128, 256]
+        var space = [FlashKernelParameters.defaults(isCPU: isCPU, headDim: headDim)]
+        for width in [16, 8] {
+            for tileRows in rows {
+                for groupSize in groups {
+                    let candidate = FlashKernelParameters(tileRows: tileRows, vectorWidth: width, groupSize: groupSize)
+                    if !space.contains(candidate) { space.append(candidate) }
+                }
+            }
+        }
+        return space.filter { $0.violation(maxWorkGroupSize: maxWorkGroupSize) == nil }
+    }
+
+    public typealias Progress = TuningProgress<FlashKernelParameters>
+
+    public static func tuningShape(headDim: Int) throws(UsageError) -> AttentionShape {
+        try AttentionShape(batch: 1, heads: 8, kvHeads: 8, seq: 1024, headDim: headDim, causal: true)
+    }
+
+    /// Tunes one type and head dimension within `budgetSeconds`; nil if no candidate passed.
+    public func tune(dtype: DType, headDim: Int, budgetSeconds: Double, progress: (Progress) -> Void) throws -> TunedParameters.FlashEntry? {
+        let deadline = MonotonicClock.now() + budgetSeconds
+        let checkCase = AttentionCase(shape: try AttentionShape(batch: 1, heads: 2, kvHeads: 1, seq: 67, headDim: headDim, causal: true), dtype: dtype)
+        let checkInputs = AttentionInputs(attention: checkCase, seed: seed)
+        let checkReference = AttentionReference(checkInputs)
+        let timedCase = AttentionCase(shape: try Self.tuningShape(headDim: headDim), dtype: dtype)
+        if backend.unsupportedReason(timedCase) != nil { return nil }
+        let timedInputs = AttentionInputs(attention: timedCase, seed: seed)
+        let device = backend.openCLDevice
+        let space = Self.searchSpace(isCPU: device.kind == .cpu, headDim: headDim, maxWorkGroupSize: device.maxWorkGroupSize)
+        var best: (FlashKernelParameters, Double)?
+        for (index, parameters) in space.enumerated() where MonotonicClock.now() < deadline {
+            let outcome = tryCandidate(
+                check: { try backend.prepare(checkInputs, flashParameters: parameters, parameterSource: "candidate") },
+                verify: checkReference.verify,
+                timed: { try backend.prepare(timedInputs, flashParameters: parameters, parameterSource: "candidate") },
+                flops: timedCase.shape.flops, deadline: deadline)
+            if case .success(let gflops) = outcome, gflops > (best?.1 ?? 0) { best = (parameters, gflops) }
+            progress(Progress(index: index + 1, total: space.count, parameters: parameters, outcome: outcome, best: best?.1))
+        }
+        guard let (parameters, gflops) = best else { return nil }
+        return TunedParameters.FlashEntry(
+            device: device.name, driver: device.driverVersion, dtype: dtype, headDim: headDim, parameters: parameters,
+            gflops: gflops, tunedAt: Timestamp.now())
+    }
+}

@@ -1,0 +1,70 @@
+import Foundation
+import Testing
+
+@testable import NodeBenchKit
+
+/// The flash kernel's tunable shapes on the real PoCL device: every candidate either space can
+/// pick is correct on odd, grouped-query, causal and non-causal cases; tuning finds a verified one,
+/// `run` uses it, and tuning files keep it.
+@Suite(.serialized) struct FlashTuningTests {
+    static func backend(tuned: TunedParameters = TunedParameters()) throws -> OpenCLAttentionBackend {
+        let inventory = AttentionTests.inventory
+        let device = try #require(inventory.devices.first { $0.backend == "opencl" }, "scripts/setup installs PoCL")
+        return try OpenCLAttentionBackend(device: inventory.openCLDevices[device.id]!, descriptor: device, flash: true, tuned: tuned)
+    }
+
+    @Test(arguments: [true, false])
+    func everyCandidateIsCorrectOnOddCases(causal: Bool) throws {
+        let backend = try Self.backend()
+        let space = FlashTuner.searchSpace(isCPU: true, headDim: 40, maxWorkGroupSize: 4096)
+            + FlashTuner.searchSpace(isCPU: false, headDim: 40, maxWorkGroupSize: 4096)
+        let inputs = AttentionInputs(
+            attention: AttentionCase(shape: AttentionTests.shape(1, 4, 2, 29, 40, causal: causal), dtype: .bf16), seed: 2)
+        let reference = AttentionReference(inputs)
+        for parameters in Set(space) {
+            let prepared = try backend.prepare(inputs, flashParameters: parameters, parameterSource: "test")
+            _ = try prepared.execute()
+            let verification = reference.verify(try prepared.result())
+            #expect(verification.passed, "\(parameters): error \(verification.maxAbsError)")
+        }
+    }
+
+    @Test func searchSpacesRespectTheDeviceAndBadParametersAreRefused() throws {
+        let space = FlashTuner.searchSpace(isCPU: false, headDim: 128, maxWorkGroupSize: 64)
+        #expect(!space.isEmpty && space.allSatisfy { $0.groupSize <= 64 })
+        #expect(FlashTuner.searchSpace(isCPU: true, headDim: 128, maxWorkGroupSize: 4096).first == .defaults(isCPU: true, headDim: 128))
+        let inputs = AttentionInputs(attention: AttentionCase(shape: AttentionTests.shape(1, 1, 1, 8, 16, causal: false), dtype: .fp32), seed: 1)
+        #expect {
+            try Self.backend().prepare(inputs, flashParameters: FlashKernelParameters(tileRows: 2, vectorWidth: 4, groupSize: 1), parameterSource: "test")
+        } throws: { "\($0)".contains("vector width 4 is not 8 or 16") }
+    }
+
+    @Test func theTunerFindsAVerifiedShapeThatRunUses() throws {
+        let inventory = AttentionTests.inventory
+        let device = try #require(inventory.devices.first { $0.backend == "opencl" })
+        var steps: [FlashTuner.Progress] = []
+        let entry = try #require(try FlashTuner(device: device, inventory: inventory).tune(dtype: .fp32, headDim: 64, budgetSeconds: 3) { steps.append($0) })
+        #expect(!steps.isEmpty && entry.gflops > 0 && entry.headDim == 64)
+        #expect(steps.contains { step in if case .success = step.outcome { step.parameters == entry.parameters } else { false } })
+        var tuned = TunedParameters()
+        tuned.record(entry)
+        // Another storage type of the same head dimension uses it too; another head dimension does not.
+        let backend = try Self.backend(tuned: tuned)
+        let bf16 = AttentionCase(shape: AttentionTests.shape(1, 1, 1, 8, 64, causal: true), dtype: .bf16)
+        #expect(backend.parameters(for: bf16).0 == entry.parameters && backend.parameters(for: bf16).source.hasPrefix("tuned"))
+        let other = AttentionCase(shape: AttentionTests.shape(1, 1, 1, 8, 128, causal: true), dtype: .fp32)
+        #expect(backend.parameters(for: other).source.hasPrefix("default"))
+    }
+
+    @Test func tuningFilesKeepFlashEntriesAndOlderFilesStillRead() throws {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("flash-tuned-\(UUID()).json")
+        defer { try? FileManager.default.removeItem(at: url) }
+        let entry = TunedParameters.FlashEntry(
+            device: "d", driver: "1", dtype: .fp16, headDim: 128, parameters: FlashKernelParameters(tileRows: 2, vectorWidth: 16, groupSize: 4),
+            gflops: 10, tunedAt: "2026-01-01T00:00:00Z")
+        try TunedParameters(flash: [entry]).save(to: url)
+        #expect(try TunedParameters.load(from: url).flash == [entry])
+        try Data(#"{"schemaVersion": 1, "entries": []}"#.utf8).write(to: url)
+        #expect(try TunedParameters.load(from: url).flash.isEmpty)
+    }
+}
