@@ -28,9 +28,9 @@ public enum RooflineSVG {
 
         var svg = """
             <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(totalHeight))" viewBox="0 0 \(Int(width)) \(Int(totalHeight))" font-family="sans-serif" font-size="11">
-            <title>Roofline of \(escape(roofline.device)) (\(escape(deviceName)))</title>
+            <title>Roofline of \(xmlEscaped(roofline.device)) (\(xmlEscaped(deviceName)))</title>
             <rect width="100%" height="100%" fill="white"/>
-            <text x="\(left)" y="20" font-size="14">Roofline: \(escape(roofline.device)) — \(escape(deviceName))</text>
+            <text x="\(left)" y="20" font-size="14">Roofline: \(xmlEscaped(roofline.device)) — \(xmlEscaped(deviceName))</text>
 
             """
         // Axes with a tick per decade.
@@ -69,7 +69,7 @@ public enum RooflineSVG {
         }
         for (index, point) in points.enumerated() {
             let (x, y) = (px(point.x), py(point.y))
-            svg += "<g class=\"point\"><circle cx=\"\(fmt(x))\" cy=\"\(fmt(y))\" r=\"3.5\" fill=\"black\"><title>\(escape(point.label))</title></circle>"
+            svg += "<g class=\"point\"><circle cx=\"\(fmt(x))\" cy=\"\(fmt(y))\" r=\"3.5\" fill=\"black\"><title>\(xmlEscaped(point.label))</title></circle>"
             svg += text(x + 5, y - 4, "\(index + 1)", anchor: "start") + "</g>\n"
             key("\(index + 1): \(point.label) — \(String(format: "%.1f", point.y)) GFLOP/s at \(String(format: "%.1f", point.x)) FLOP/byte")
         }
@@ -83,15 +83,10 @@ public enum RooflineSVG {
     }
 
     private static func text(_ x: Double, _ y: Double, _ content: String, anchor: String, fill: String = "black") -> String {
-        "<text x=\"\(fmt(x))\" y=\"\(fmt(y))\" text-anchor=\"\(anchor)\" fill=\"\(fill)\">\(escape(content))</text>"
+        "<text x=\"\(fmt(x))\" y=\"\(fmt(y))\" text-anchor=\"\(anchor)\" fill=\"\(fill)\">\(xmlEscaped(content))</text>"
     }
 
     private static func formatDecade(_ decade: Int) -> String {
         decade >= 0 ? String(Int(pow(10, Double(decade)))) : String(pow(10, Double(decade)))
-    }
-
-    static func escape(_ text: String) -> String {
-        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
     }
 }

@@ -37,3 +37,47 @@ extension RunDocument {
         return encoder
     }
 }
+
+extension RunDocument {
+    public struct LoadError: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// A result file written by this version of the schema; the error says what is wrong with it.
+    public static func load(from url: URL) throws(LoadError) -> RunDocument {
+        guard FileManager.default.fileExists(atPath: url.path) else { throw LoadError(description: "no result file at \(url.path)") }
+        guard let data = try? Data(contentsOf: url),
+            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+        else {
+            throw LoadError(description: "\(url.path) is not a NodeBench result file (not a JSON object)")
+        }
+        guard let version = object["schemaVersion"] as? Int else {
+            throw LoadError(description: "\(url.path) is not a NodeBench result file (no schemaVersion)")
+        }
+        guard version == currentSchemaVersion else {
+            throw LoadError(
+                description: "\(url.path) has result schema \(version); this nodebench reads \(currentSchemaVersion): re-run it to make a new one")
+        }
+        let decoder = JSONDecoder()
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+        do {
+            return try decoder.decode(RunDocument.self, from: data)
+        } catch {
+            let path = (error as? DecodingError).map(RunDocument.codingPath) ?? ""
+            throw LoadError(description: "\(url.path) is a corrupt NodeBench result file (it does not decode as schema \(version)\(path))")
+        }
+    }
+}
+
+extension RunDocument {
+    /// " at results.3.stats" for a decoding error.
+    static func codingPath(_ error: DecodingError) -> String {
+        let path: [CodingKey]
+        switch error {
+        case .keyNotFound(let key, let context): path = context.codingPath + [key]
+        case .typeMismatch(_, let context), .valueNotFound(_, let context), .dataCorrupted(let context): path = context.codingPath
+        @unknown default: path = []
+        }
+        return path.isEmpty ? "" : " at " + path.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".")
+    }
+}
