@@ -8,7 +8,10 @@ struct NodeBench: ParsableCommand {
         commandName: "nodebench",
         abstract: "How fast, and how correctly, does this node run the kernels of LLM training?",
         version: ToolInfo.version,
-        subcommands: [DevicesCommand.self, RunCommand.self, PeakCommand.self, TuneCommand.self])
+        subcommands: [
+            DevicesCommand.self, RunCommand.self, PeakCommand.self, TuneCommand.self, CompareCommand.self, CheckCommand.self,
+            BaselineCommand.self,
+        ])
 
     /// Parses and runs like ArgumentParser's own `main`, but reports errors in one line
     /// (`nodebench: error: ...`) with the exit codes the README documents.

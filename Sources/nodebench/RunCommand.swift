@@ -62,6 +62,14 @@ struct RunCommand: ParsableCommand {
         help: "GEMM kernel parameters from `nodebench tune --tuned-params FILE` (default: the tuning cache).")
     var tunedParams: String?
 
+    @Option(
+        name: .customLong("debug-slowdown"),
+        help: ArgumentHelp("Debug only: run IMPL's kernel FACTOR times per sample (IMPL=FACTOR), to prove a regression gate.", visibility: .hidden),
+        transform: { text in
+            do { return try InjectedSlowdown(parsing: text) } catch { throw ValidationError("\(error)") }
+        })
+    var debugSlowdown: InjectedSlowdown?
+
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
@@ -92,7 +100,10 @@ struct RunCommand: ParsableCommand {
         session.trainingStep = step
         if !noPeak { session.measurePeaks(on: devices, policy: selected.peakPolicy) }
         let chosenImplementations = implementations.isEmpty ? Set(Implementation.allCases) : Set(implementations)
-        session.runCases(selected, on: devices, implementations: chosenImplementations, tuned: tuned)
+        if let debugSlowdown {
+            Console.note("warning: --debug-slowdown makes \(debugSlowdown.implementation.rawValue) \(debugSlowdown.factor)x slower on purpose")
+        }
+        session.runCases(selected, on: devices, implementations: chosenImplementations, tuned: tuned, slowdown: debugSlowdown)
         if let blasCoreType, devices.contains(where: { $0.id == DeviceDescriptor.hostID }), chosenImplementations.contains(.openblas) {
             try rerunHost(with: blasCoreType, session)
         }

@@ -137,7 +137,7 @@ func jsonObject(_ data: Data) throws -> [String: Any] {
         }
         #expect(rows.count == 8)  // 2 devices x 2 layouts x 2 types
         #expect(rows.allSatisfy { $0.contains("passed (full)") && $0.hasSuffix("ok") })
-        #expect(outcome.stderr.contains("[8/8]"))
+        #expect(outcome.stderr.contains("[8/8 ") && outcome.stderr.contains(" elapsed"))
 
         let document = try jsonObject(Data(contentsOf: file))
         #expect(document["complete"] as? Bool == true)

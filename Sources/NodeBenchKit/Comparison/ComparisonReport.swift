@@ -6,7 +6,8 @@ import Foundation
 public enum ComparisonReport {
     public static func table(_ comparison: RunComparison) -> String {
         var table = TextTable([
-            ("case", .left), ("baseline ms", .right), ("current ms", .right), ("time ratio", .right), ("p", .right), ("verdict", .left),
+            ("case", .left), ("baseline ms", .right), ("current ms", .right), ("time ratio", .right), ("allowed", .right), ("p", .right),
+            ("verdict", .left),
         ])
         for row in rows(comparison) { table.add(row) }
         var text = "\(comparison.currentName) against \(comparison.baselineName) (threshold \(percent(comparison.threshold)))\n"
@@ -24,9 +25,9 @@ public enum ComparisonReport {
         if !comparison.environmentChanges.isEmpty {
             text += "**Environment changed:** " + comparison.environmentChanges.map { "`\($0)`" }.joined(separator: ", ") + "\n\n"
         }
-        text += "| case | baseline ms | current ms | time ratio | p | verdict |\n| --- | ---: | ---: | ---: | ---: | --- |\n"
+        text += "| case | baseline ms | current ms | time ratio | allowed | p | verdict |\n| --- | ---: | ---: | ---: | ---: | ---: | --- |\n"
         for row in rows(comparison) {
-            let cells = row.enumerated().map { index, cell in index == 5 && cell == "slower" ? "**slower**" : cell }
+            let cells = row.enumerated().map { index, cell in index == 6 && cell == "slower" ? "**slower**" : cell }
             text += "| " + cells.map { $0.replacingOccurrences(of: "|", with: "\\|") }.joined(separator: " | ") + " |\n"
         }
         let unmatched = comparison.onlyInBaseline.map { "only in baseline: \($0)" } + comparison.onlyInCurrent.map { "only in current: \($0)" }
@@ -78,7 +79,7 @@ public enum ComparisonReport {
         comparison.cases.map { entry in
             [
                 entry.key.description, milliseconds(entry.baseline), milliseconds(entry.current), format(entry.timeRatio),
-                entry.pValue.map { String(format: "%.3f", $0) } ?? "-", entry.verdict.rawValue,
+                entry.allowedChange.map { "±" + percent($0) } ?? "-", entry.pValue.map { String(format: "%.3f", $0) } ?? "-", entry.verdict.rawValue,
             ]
         }
     }
@@ -89,5 +90,5 @@ public enum ComparisonReport {
 
     private static func format(_ value: Double?) -> String { value.map { String(format: "%.3f", $0) } ?? "-" }
 
-    private static func percent(_ fraction: Double) -> String { String(format: "%g%%", fraction * 100) }
+    private static func percent(_ fraction: Double) -> String { String(format: "%.0f%%", fraction * 100) }
 }

@@ -7,7 +7,7 @@ public struct RunComparison: Sendable {
         /// Significantly slower, by more than the threshold: a regression.
         case slower
         case faster
-        /// The medians differ by no more than the threshold.
+        /// The medians differ by no more than the case's allowed band.
         case same
         /// A difference beyond the threshold that the samples cannot tell from noise.
         case inconclusive
@@ -23,6 +23,9 @@ public struct RunComparison: Sendable {
         public var timeRatio: Double?
         /// One-sided Mann-Whitney U p-value in the direction the medians moved.
         public var pValue: Double?
+        /// The change of the median that counts for this case: the threshold, or twice the larger
+        /// coefficient of variation of the two runs when that is wider.
+        public var allowedChange: Double?
         public var verdict: Verdict
     }
 
@@ -67,15 +70,17 @@ public struct RunComparison: Sendable {
         let slower = ratio > 1
         // One-sided: are the current samples larger (slower) or smaller (faster) than the baseline's?
         let p = MannWhitney.pValue(slower ? new.samples : old.samples, greaterThan: slower ? old.samples : new.samples)
+        // Timings that scatter within a run scatter between runs at least as much.
+        let allowed = max(threshold, 2 * max(old.cv, new.cv))
         let verdict: Verdict
-        if abs(ratio - 1) <= threshold {
+        if abs(ratio - 1) <= allowed {
             verdict = .same
         } else if p < alpha {
             verdict = slower ? .slower : .faster
         } else {
             verdict = .inconclusive
         }
-        return Case(key: key, baseline: baseline, current: current, timeRatio: ratio, pValue: p, verdict: verdict)
+        return Case(key: key, baseline: baseline, current: current, timeRatio: ratio, pValue: p, allowedChange: allowed, verdict: verdict)
     }
 }
 

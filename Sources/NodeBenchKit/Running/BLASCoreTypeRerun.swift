@@ -18,21 +18,10 @@ public struct BLASCoreTypeRerun {
 
     /// The child's host results, marked with the variant; a warning when OpenBLAS chose another core.
     public func run() throws -> (results: [CaseResult], warning: String?) {
-        let output = FileManager.default.temporaryDirectory.appendingPathComponent("nodebench-coretype-\(UUID()).json")
-        defer { try? FileManager.default.removeItem(at: output) }
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = ["run", "--device", DeviceDescriptor.hostID, "--no-peak", "--output", output.path] + caseArguments
-        process.environment = ProcessInfo.processInfo.environment.merging(["OPENBLAS_CORETYPE": coreType]) { $1 }
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        // 0: all ok; 1: some case failed, which its results say. Anything else: no usable results.
-        guard process.terminationStatus <= ExitStatus.caseFailed.rawValue else {
-            throw RerunError(description: "the child run exited with status \(process.terminationStatus)")
-        }
-        let child = try JSONDecoder().decode(RunDocument.self, from: Data(contentsOf: output))
+        let child = try ChildRun(
+            executable: executable, arguments: ["--device", DeviceDescriptor.hostID, "--no-peak"] + caseArguments,
+            environment: ["OPENBLAS_CORETYPE": coreType]
+        ).run().document
         let chosen = child.node.blas.coreName
         let warning = chosen.lowercased() == coreType.lowercased()
             ? nil : "OpenBLAS did not take OPENBLAS_CORETYPE=\(coreType): it chose \(chosen) (names: Haswell, SkylakeX, Cooperlake, Zen, ...)"
@@ -43,9 +32,5 @@ public struct BLASCoreTypeRerun {
             return marked
         }
         return (results, warning)
-    }
-
-    struct RerunError: Error, CustomStringConvertible {
-        let description: String
     }
 }

@@ -43,13 +43,21 @@ public final class RunSession {
     }
 
     public func runCases(
-        _ suite: Suite, on devices: [DeviceDescriptor], implementations: Set<Implementation>, tuned: TunedParameters
+        _ suite: Suite, on devices: [DeviceDescriptor], implementations: Set<Implementation>, tuned: TunedParameters,
+        slowdown: InjectedSlowdown? = nil
     ) {
+        let start = MonotonicClock.now()
         Runner(
             suite: suite, devices: devices, inventory: inventory, seed: document.seed, implementations: implementations,
-            tuned: tuned
+            tuned: tuned, slowdown: slowdown
         ).run(
-            onStart: { log("[\($0.index)/\($0.total)] \($0.device) \($0.implementation.rawValue) \($0.workload)") },
+            onStart: { progress in
+                let elapsed = MonotonicClock.now() - start
+                let done = progress.index - 1
+                let left = done > 0 ? ", ~\(clock(elapsed / Double(done) * Double(progress.total - done))) left" : ""
+                log("[\(progress.index)/\(progress.total) \(clock(elapsed)) elapsed\(left)] \(progress.device) "
+                    + "\(progress.implementation.rawValue) \(progress.workload)")
+            },
             onResult: { append([$0]) })
     }
 
@@ -101,4 +109,10 @@ public final class RunSession {
     private func save() {
         do { try file.write(document) } catch { writeError = error }
     }
+}
+
+/// "1:05" for 65 seconds.
+private func clock(_ seconds: Double) -> String {
+    let whole = Int(seconds.rounded())
+    return String(format: "%d:%02d", whole / 60, whole % 60)
 }

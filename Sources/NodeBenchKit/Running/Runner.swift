@@ -20,19 +20,22 @@ public final class Runner {
     private let seed: UInt64
     private let backends: [DeviceBackend]
     private let hostMemoryBytes: Double
+    private let slowdown: InjectedSlowdown?
 
-    public init(suite: Suite, backends: [DeviceBackend], hostMemoryBytes: UInt64, seed: UInt64) {
+    public init(suite: Suite, backends: [DeviceBackend], hostMemoryBytes: UInt64, seed: UInt64, slowdown: InjectedSlowdown? = nil) {
         self.suite = suite
         self.seed = seed
         self.backends = backends
         self.hostMemoryBytes = Double(hostMemoryBytes)
+        self.slowdown = slowdown
     }
 
     /// Runs on these devices of the node, each with its own backend per implementation the suite's
     /// kernels need; OpenCL GEMM uses `tuned` parameters where it has them.
     public convenience init(
         suite: Suite, devices: [DeviceDescriptor], inventory: NodeInventory, seed: UInt64,
-        implementations: Set<Implementation> = Set(Implementation.allCases), tuned: TunedParameters = TunedParameters()
+        implementations: Set<Implementation> = Set(Implementation.allCases), tuned: TunedParameters = TunedParameters(),
+        slowdown: InjectedSlowdown? = nil
     ) {
         let kernels = Set(suite.workloads.map(\.kernel))
         let backends = devices.flatMap { device in
@@ -44,7 +47,7 @@ public final class Runner {
                 })
             }
         }
-        self.init(suite: suite, backends: backends, hostMemoryBytes: inventory.host.physicalMemoryBytes, seed: seed)
+        self.init(suite: suite, backends: backends, hostMemoryBytes: inventory.host.physicalMemoryBytes, seed: seed, slowdown: slowdown)
     }
 
     public var caseCount: Int {
@@ -87,7 +90,8 @@ public final class Runner {
         }
         if material == nil { material = CaseMaterial(workload, seed: seed) }
         do {
-            let prepared = try material!.prepare(on: backend)
+            var prepared = try material!.prepare(on: backend)
+            if let slowdown, slowdown.implementation == implementation { prepared = slowdown.applied(to: prepared) }
             result.notes = prepared.notes
             _ = try prepared.execute()
             let output = try prepared.result()

@@ -1,0 +1,60 @@
+import ArgumentParser
+import Foundation
+import NodeBenchKit
+
+struct BaselineCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "baseline",
+        abstract: "Keep baselines for `check`: one result file per machine type under results/baselines/.",
+        subcommands: [Save.self])
+
+    struct Save: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Save a run as results/baselines/NAME.json (a result file, or a run made now).",
+            discussion: "Name baselines by machine type, e.g. h100-sxm-driver550 or zen4-2core-pocl3.1; commit them.")
+
+        @Argument(help: "Baseline name: letters, digits, '-', '_' and '.'.")
+        var name: String
+
+        @Option(name: .customLong("from"), help: "A result file to keep (default: run the standard suite now).")
+        var from: String?
+
+        @Option(help: "Folder of the baselines.")
+        var directory = "results/baselines"
+
+        @Argument(parsing: .postTerminator, help: "`nodebench run` options for the run it makes.")
+        var runArguments: [String] = []
+
+        func validate() throws {
+            guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }), !name.hasPrefix(".") else {
+                throw ValidationError("baseline name '\(name)' may use only letters, digits, '-', '_' and '.'")
+            }
+        }
+
+        func run() throws {
+            let document: RunDocument
+            if let from {
+                document = try loadRun(from, role: "--from")
+            } else {
+                let arguments = runArguments.isEmpty ? ["--no-peak"] : runArguments
+                Console.note("[baseline] nodebench run \(arguments.joined(separator: " "))")
+                do {
+                    document = try ChildRun(executable: ChildRun.currentExecutable, arguments: arguments, progress: FileHandle.standardError).run().document
+                } catch let failure as ChildRun.Failure {
+                    throw CommandFailure(status: ExitStatus(rawValue: failure.status) ?? .caseFailed, message: failure.description)
+                }
+            }
+            if document.tool.buildConfiguration == "debug" {
+                Console.note("warning: this baseline was measured by a debug build; its timings are not representative")
+            }
+            let url = URL(fileURLWithPath: directory).appendingPathComponent("\(name).json")
+            do {
+                try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+                try RunDocument.encoder.encode(document).write(to: url, options: .atomic)
+            } catch {
+                throw CommandFailure(status: .ioError, message: "cannot write \(url.path): \(error.localizedDescription)")
+            }
+            print("baseline saved: \(url.path) (\(document.results.count) cases, suite \(document.suite))")
+        }
+    }
+}

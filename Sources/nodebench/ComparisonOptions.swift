@@ -1,0 +1,53 @@
+import ArgumentParser
+import Foundation
+import NodeBenchKit
+
+/// How `compare` and `check` judge and where they write what CI systems read.
+struct ComparisonOptions: ParsableArguments {
+    @Option(help: "Smallest change of a median that counts, in percent (e.g. 5%).", transform: parsePercent)
+    var threshold: Double = 0.05
+
+    @Option(help: "Also write the comparison as Markdown (a CI job summary or pull-request comment).")
+    var markdown: String?
+
+    @Option(help: "Also write the comparison as JUnit XML: each case a test, a regression a failure.")
+    var junit: String?
+
+    @Option(name: .customLong("benchmark-json"), help: "Also write the current run for github-action-benchmark (customBiggerIsBetter).")
+    var benchmarkJSON: String?
+
+    /// Prints the table and writes the requested files.
+    func report(_ comparison: RunComparison, current: RunDocument) throws {
+        print(ComparisonReport.table(comparison), terminator: "")
+        try write(markdown, Data(ComparisonReport.markdown(comparison).utf8))
+        try write(junit, Data(ComparisonReport.junit(comparison).utf8))
+        try write(benchmarkJSON, try ComparisonReport.benchmarkJSON(current))
+    }
+
+    private func write(_ path: String?, _ data: Data) throws {
+        guard let path else { return }
+        do {
+            try data.write(to: URL(fileURLWithPath: path), options: .atomic)
+        } catch {
+            throw CommandFailure(status: .ioError, message: "cannot write \(path): \(error.localizedDescription)")
+        }
+    }
+}
+
+/// "5%", "5" or "0.5%" as a fraction.
+func parsePercent(_ text: String) throws -> Double {
+    let number = text.hasSuffix("%") ? String(text.dropLast()) : text
+    guard let value = Double(number), value >= 0, value.isFinite else {
+        throw ValidationError("--threshold '\(text)' must be a percentage such as 5%")
+    }
+    return value / 100
+}
+
+/// A result file, or a one-line error with the exit code that says why it cannot be used.
+func loadRun(_ path: String, role: String) throws -> RunDocument {
+    do {
+        return try RunDocument.load(from: URL(fileURLWithPath: path))
+    } catch {
+        throw CommandFailure(status: .usage, message: "\(role): \(error.description)")
+    }
+}
