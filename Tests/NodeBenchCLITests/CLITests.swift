@@ -498,3 +498,55 @@ func jsonObject(_ data: Data) throws -> [String: Any] {
         #expect(results.allSatisfy { (($0["notes"] as? [String])?.first ?? "").contains("TM=8 VW=16 WG=2x2 (tuned") })
     }
 }
+
+/// The regression gate end to end: identical reruns pass, an injected slowdown of one
+/// implementation fails with exit 2 naming exactly its cases, a bad baseline is a usage error.
+@Suite(.serialized) struct RegressionGateTests {
+    /// Cases of a few milliseconds: sub-millisecond ones are dominated by thread wake-ups and vary
+    /// by 2x between runs on a small VM.
+    static let cases = [
+        "--suite", "quick", "--shape", "384x384x384", "--shape", "512x256x512", "--layout", "NN", "--layout", "TN", "--dtype", "fp32",
+        "--impl", "openblas", "--impl", "nodebench", "--no-peak",
+    ]
+
+    @Test func identicalRerunsPassAndAnInjectedSlowdownFailsNamingItsCases() throws {
+        let directory = temporaryFile("gate")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let saved = try NodeBenchProcess.run(["baseline", "save", "this-node", "--directory", directory.path, "--"] + Self.cases)
+        #expect(saved.status == 0, "\(saved.stderr)")
+        let baseline = directory.appendingPathComponent("this-node.json")
+        #expect(try NodeBenchProcess.validate(baseline).status == 0)
+
+        // On a 2-core VM PoCL runs a small kernel on one or both of its worker threads, so the
+        // same case can take 2.3x as long in one run as in another: the gate here allows 150%
+        // (a time ratio of 2.5), and the slowdown is 6x.
+        let junit = directory.appendingPathComponent("gate.xml")
+        let same = try NodeBenchProcess.run(["check", "--baseline", baseline.path, "--threshold", "150%", "--"] + Self.cases)
+        #expect(same.status == 0, "\(same.stdout)\n\(same.stderr)")
+        #expect(same.stdout.contains(" 0 slower"))
+
+        let slowed = try NodeBenchProcess.run(
+            ["check", "--baseline", baseline.path, "--threshold", "150%", "--junit", junit.path, "--"] + Self.cases
+                + ["--debug-slowdown", "openblas=6"])
+        #expect(slowed.status == 2, "\(slowed.stdout)\n\(slowed.stderr)")
+        let slowedRows = slowed.stdout.split(separator: "\n").filter { $0.hasSuffix(" slower") }
+        #expect(slowedRows.count == 4 && slowedRows.allSatisfy { $0.hasPrefix("host openblas gemm") })
+        let verdictLine = try #require(slowed.stderr.split(separator: "\n").first { $0.hasPrefix("check: ") })
+        #expect(verdictLine.contains("4 case(s) slower") && !verdictLine.contains("nodebench gemm"))
+        #expect(try String(contentsOf: junit, encoding: .utf8).contains(#"failures="4""#))
+    }
+
+    @Test(arguments: [
+        ("missing.json", "", "no result file"),
+        ("corrupt.json", "{\"schemaVersion\": 2, \"results\": [1]}", "corrupt NodeBench result file"),
+        ("old.json", "{\"schemaVersion\": 1}", "has result schema 1; this nodebench reads 2"),
+    ])
+    func aBaselineThatCannotBeReadIsAUsageError(name: String, contents: String, expected: String) throws {
+        let file = temporaryFile(name)
+        defer { try? FileManager.default.removeItem(at: file) }
+        if !contents.isEmpty { try Data(contents.utf8).write(to: file) }
+        let outcome = try NodeBenchProcess.run(["check", "--baseline", file.path, file.path])
+        #expect(outcome.status == 64)
+        #expect(outcome.stderrLines.count == 1 && outcome.stderr.contains(expected), "\(outcome.stderr)")
+    }
+}
