@@ -536,6 +536,27 @@ func jsonObject(_ data: Data) throws -> [String: Any] {
         #expect(try String(contentsOf: junit, encoding: .utf8).contains(#"failures="4""#))
     }
 
+    @Test func theHTMLReportStandsAloneAndHoldsEverySection() throws {
+        let file = temporaryFile("report-run.json"), html = temporaryFile("report.html")
+        defer { [file, html].forEach { try? FileManager.default.removeItem(at: $0) } }
+        let run = try NodeBenchProcess.run([
+            "run", "--output", file.path, "--device", "host", "--suite", "quick", "--kernel", "gemm", "--kernel", "attention",
+            "--shape", "64x64x64", "--shape", "128x128x128", "--layout", "NN", "--dtype", "fp32", "--seq", "64", "--head-dim", "64",
+        ])
+        #expect(run.status == 0, "\(run.stderr)")
+        let report = try NodeBenchProcess.run(["report", file.path, file.path, "--html", html.path])
+        #expect(report.status == 0, "\(report.stderr)")
+        let page = try String(contentsOf: html, encoding: .utf8)
+        for section in ["<h2>Node</h2>", "<h2>Findings</h2>", "<h2>Peaks</h2>", "<h2>Rooflines</h2>", "<h2>GEMM sweeps</h2>",
+                        "<h2>Attention sweeps</h2>", "<h2>Devices side by side</h2>", "<h2>Against the baseline</h2>"] {
+            #expect(page.contains(section), "\(section)")
+        }
+        // Nothing to fetch: no scripts, stylesheets or images from elsewhere.
+        #expect(!page.contains("<script") && !page.contains("src=") && !page.contains("href="))
+        #expect(page.components(separatedBy: "http").count - 1 == page.components(separatedBy: "http://www.w3.org/2000/svg").count - 1)
+        #expect(page.contains(" same</span>") || page.contains(">same</span>"))
+    }
+
     @Test(arguments: [
         ("missing.json", "", "no result file"),
         ("corrupt.json", "{\"schemaVersion\": 2, \"results\": [1]}", "corrupt NodeBench result file"),

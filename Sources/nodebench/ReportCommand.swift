@@ -1,0 +1,40 @@
+import ArgumentParser
+import Foundation
+import NodeBenchKit
+
+struct ReportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "Read a result file: every case's devices side by side, or one self-contained HTML page.",
+        discussion: "With BASELINE, the report also compares the run with it. The HTML page needs no network to open.")
+
+    @Argument(help: "The result file.")
+    var runFile: String
+
+    @Argument(help: "A baseline result file to compare with.")
+    var baseline: String?
+
+    @Option(help: "Write the HTML report here instead of printing the table.")
+    var html: String?
+
+    @Option(help: "Smallest change of a median that counts, in percent.", transform: parsePercent)
+    var threshold: Double = 0.05
+
+    func run() throws {
+        let document = try loadRun(runFile, role: "run")
+        let comparison = try baseline.map {
+            RunComparison(baseline: try loadRun($0, role: "baseline"), named: $0, current: document, named: runFile, threshold: threshold)
+        }
+        guard let html else {
+            print(RunReport.table(document.results), terminator: "")
+            if let comparison { print("\n" + ComparisonReport.table(comparison), terminator: "") }
+            return
+        }
+        do {
+            try Data(HTMLReport.render(document, comparison: comparison).utf8).write(to: URL(fileURLWithPath: html), options: .atomic)
+        } catch {
+            throw CommandFailure(status: .ioError, message: "cannot write \(html): \(error.localizedDescription)")
+        }
+        Console.note("report written to \(html)")
+    }
+}
