@@ -36,13 +36,7 @@ struct BaselineCommand: ParsableCommand {
             if let from {
                 document = try loadRun(from, role: "--from")
             } else {
-                let arguments = runArguments.isEmpty ? ["--no-peak"] : runArguments
-                Console.note("[baseline] nodebench run \(arguments.joined(separator: " "))")
-                do {
-                    document = try ChildRun(executable: ChildRun.currentExecutable, arguments: arguments, progress: FileHandle.standardError).run().document
-                } catch let failure as ChildRun.Failure {
-                    throw CommandFailure(status: ExitStatus(rawValue: failure.status) ?? .caseFailed, message: failure.description)
-                }
+                document = try runInChild(runArguments.isEmpty ? ["--no-peak"] : runArguments, tag: "baseline")
             }
             if document.tool.buildConfiguration == "debug" {
                 Console.note("warning: this baseline was measured by a debug build; its timings are not representative")

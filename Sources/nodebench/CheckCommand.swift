@@ -47,12 +47,6 @@ struct CheckCommand: ParsableCommand {
 
     /// The suite in a child process (its progress on stderr), by default the baseline's without peaks.
     private func runNow(suite: String) throws -> RunDocument {
-        let arguments = runArguments.isEmpty ? ["--suite", suite, "--no-peak"] : runArguments
-        Console.note("[check] nodebench run \(arguments.joined(separator: " "))")
-        do {
-            return try ChildRun(executable: ChildRun.currentExecutable, arguments: arguments, progress: FileHandle.standardError).run().document
-        } catch let failure as ChildRun.Failure {
-            throw CommandFailure(status: ExitStatus(rawValue: failure.status) ?? .caseFailed, message: failure.description)
-        }
+        try runInChild(runArguments.isEmpty ? ["--suite", suite, "--no-peak"] : runArguments, tag: "check")
     }
 }

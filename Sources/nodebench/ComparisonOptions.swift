@@ -51,3 +51,14 @@ func loadRun(_ path: String, role: String) throws -> RunDocument {
         throw CommandFailure(status: .usage, message: "\(role): \(error.description)")
     }
 }
+
+/// `nodebench run ARGUMENTS` in a child process, its progress on stderr; a run that could not
+/// finish is an error with the child's exit status.
+func runInChild(_ arguments: [String], tag: String) throws -> RunDocument {
+    Console.note("[\(tag)] nodebench run \(arguments.joined(separator: " "))")
+    do {
+        return try ChildRun(executable: ChildRun.currentExecutable, arguments: arguments, progress: FileHandle.standardError).run().document
+    } catch let failure as ChildRun.Failure {
+        throw CommandFailure(status: ExitStatus(rawValue: failure.status) ?? .caseFailed, message: failure.description)
+    }
+}

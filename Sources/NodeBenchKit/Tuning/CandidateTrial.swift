@@ -36,3 +36,20 @@ func tryCandidate(
         return .failure(TuningCandidateError(description: Runner.describe(error)))
     }
 }
+
+/// Tries `space` in order until `deadline` with `trial` (prepare the check case, verify, prepare the
+/// timed case, with these parameters), reporting each; the fastest correct candidate and its GFLOP/s.
+func fastestCandidate<Parameters: Sendable>(
+    _ space: [Parameters], deadline: Double, flops: Double, verify: ([Double]) -> Verification,
+    check: (Parameters) throws -> PreparedKernel, timed: (Parameters) throws -> PreparedKernel,
+    progress: (TuningProgress<Parameters>) -> Void
+) -> (Parameters, Double)? {
+    var best: (Parameters, Double)?
+    for (index, parameters) in space.enumerated() where MonotonicClock.now() < deadline {
+        let outcome = tryCandidate(
+            check: { try check(parameters) }, verify: verify, timed: { try timed(parameters) }, flops: flops, deadline: deadline)
+        if case .success(let gflops) = outcome, gflops > (best?.1 ?? 0) { best = (parameters, gflops) }
+        progress(TuningProgress(index: index + 1, total: space.count, parameters: parameters, outcome: outcome, best: best?.1))
+    }
+    return best
+}

@@ -49,16 +49,10 @@ public final class FlashTuner {
         let timedInputs = AttentionInputs(attention: timedCase, seed: seed)
         let device = backend.openCLDevice
         let space = Self.searchSpace(isCPU: device.kind == .cpu, headDim: headDim, maxWorkGroupSize: device.maxWorkGroupSize)
-        var best: (FlashKernelParameters, Double)?
-        for (index, parameters) in space.enumerated() where MonotonicClock.now() < deadline {
-            let outcome = tryCandidate(
-                check: { try backend.prepare(checkInputs, flashParameters: parameters, parameterSource: "candidate") },
-                verify: checkReference.verify,
-                timed: { try backend.prepare(timedInputs, flashParameters: parameters, parameterSource: "candidate") },
-                flops: timedCase.shape.flops, deadline: deadline)
-            if case .success(let gflops) = outcome, gflops > (best?.1 ?? 0) { best = (parameters, gflops) }
-            progress(Progress(index: index + 1, total: space.count, parameters: parameters, outcome: outcome, best: best?.1))
-        }
+        let best = fastestCandidate(
+            space, deadline: deadline, flops: timedCase.shape.flops, verify: checkReference.verify,
+            check: { try backend.prepare(checkInputs, flashParameters: $0, parameterSource: "candidate") },
+            timed: { try backend.prepare(timedInputs, flashParameters: $0, parameterSource: "candidate") }, progress: progress)
         guard let (parameters, gflops) = best else { return nil }
         return TunedParameters.FlashEntry(
             device: device.name, driver: device.driverVersion, dtype: dtype, headDim: headDim, parameters: parameters,

@@ -52,16 +52,10 @@ public final class GEMMTuner {
 
         let space = Self.searchSpace(
             isCPU: backend.openCLDevice.kind == .cpu, dtype: dtype, maxWorkGroupSize: backend.openCLDevice.maxWorkGroupSize)
-        var best: (GEMMKernelParameters, Double)?
-        for (index, parameters) in space.enumerated() where MonotonicClock.now() < deadline {
-            let outcome = tryCandidate(
-                check: { try backend.prepare(checkInputs, parameters: parameters, parameterSource: "candidate") },
-                verify: checkReference.verify,
-                timed: { try backend.prepare(timedInputs, parameters: parameters, parameterSource: "candidate") },
-                flops: timedCase.shape.flops, deadline: deadline)
-            if case .success(let gflops) = outcome, gflops > (best?.1 ?? 0) { best = (parameters, gflops) }
-            progress(Progress(index: index + 1, total: space.count, parameters: parameters, outcome: outcome, best: best?.1))
-        }
+        let best = fastestCandidate(
+            space, deadline: deadline, flops: timedCase.shape.flops, verify: checkReference.verify,
+            check: { try backend.prepare(checkInputs, parameters: $0, parameterSource: "candidate") },
+            timed: { try backend.prepare(timedInputs, parameters: $0, parameterSource: "candidate") }, progress: progress)
         guard let (parameters, gflops) = best else { return nil }
         return TunedParameters.Entry(
             device: backend.openCLDevice.name, driver: backend.openCLDevice.driverVersion, dtype: dtype, layout: layout,
