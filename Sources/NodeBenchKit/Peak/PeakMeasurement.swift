@@ -76,6 +76,6 @@ public struct PeakPolicy: Sendable, Equatable {
     public var sampleSeconds: Double
     public var samples: Int
 
-    public static let quick = PeakPolicy(sampleSeconds: 0.05, samples: 3)
+    public static let quick = PeakPolicy(sampleSeconds: 0.15, samples: 3)
     public static let standard = PeakPolicy(sampleSeconds: 0.2, samples: 5)
 }
