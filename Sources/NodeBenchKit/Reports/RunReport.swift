@@ -1,13 +1,14 @@
 import Foundation
 
 /// The table `nodebench run` prints: one row per case and device, cases of the same shape
-/// together so devices read side by side.
+/// together so devices read side by side, with the largest difference of each output from the
+/// first device's ("max diff").
 public enum RunReport {
     public static func table(_ results: [CaseResult]) -> String {
         var table = TextTable([
             ("device", .left), ("impl", .left), ("kernel", .left), ("dtype", .left), ("layout", .left),
             ("shape", .left), ("GFLOP/s", .right), ("% peak", .right), ("median ms", .right), ("CV %", .right),
-            ("verify", .left),
+            ("max diff", .right), ("verify", .left),
             ("status", .left),
         ])
         for result in results {
@@ -18,6 +19,7 @@ public enum RunReport {
                 percentCell(result.efficiency),
                 result.stats.map { String(format: "%.3f", $0.kernel.median * 1e3) } ?? "-",
                 result.stats.map { String(format: "%.1f", $0.kernel.cv * 100) } ?? "-",
+                result.crossCheck.map { String(format: "%.1e", $0.maxAbsDifference) } ?? "-",
                 verificationCell(result.verification),
                 result.status == .ok ? "ok" : "\(result.status.rawValue): \(result.reason ?? "")",
             ])

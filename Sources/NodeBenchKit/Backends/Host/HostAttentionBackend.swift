@@ -29,7 +29,9 @@ final class HostAttentionBackend: AttentionBackend {
         let shape = attention.shape
         let copies = Double(2 * shape.queryElements + 2 * shape.keyElements) * (4 + Double(attention.dtype.storageBytes))
         let seq = Double(shape.seq)
-        let scores = fused ? Double(Self.queryBlock * (Self.keyBlock + 2 * shape.headDim) * 64) * 4 : seq * seq * 4
+        // Fused: each concurrent block holds its scores and output accumulator.
+        let blocks = Double(ProcessInfo.processInfo.activeProcessorCount * Self.queryBlock * (Self.keyBlock + shape.headDim))
+        let scores = fused ? blocks * 4 : seq * seq * 4
         return copies + scores
     }
 
