@@ -1,3 +1,5 @@
+import OpenCLKit
+
 /// What a tuner reports after each candidate.
 public struct TuningProgress<Parameters: Sendable>: Sendable {
     public var index: Int
@@ -52,4 +54,15 @@ func fastestCandidate<Parameters: Sendable>(
         progress(TuningProgress(index: index + 1, total: space.count, parameters: parameters, outcome: outcome, best: best?.1))
     }
     return best
+}
+
+extension NodeInventory {
+    /// The OpenCL device a tuner works on; the host and unknown ids are refused, naming the OpenCL devices.
+    func tunableDevice(_ device: DeviceDescriptor) throws(UsageError) -> Device {
+        guard let openCLDevice = openCLDevices[device.id] else {
+            throw UsageError("tuning applies to OpenCL devices; \(device.id) is not one (OpenCL devices: "
+                + devices.filter { $0.backend == "opencl" }.map(\.id).joined(separator: ", ") + ")")
+        }
+        return openCLDevice
+    }
 }

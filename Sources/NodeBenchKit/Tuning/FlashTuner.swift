@@ -8,11 +8,7 @@ public final class FlashTuner {
     private let seed: UInt64
 
     public init(device: DeviceDescriptor, inventory: NodeInventory, seed: UInt64 = 42) throws {
-        guard let openCLDevice = inventory.openCLDevices[device.id] else {
-            throw UsageError("tuning applies to OpenCL devices; \(device.id) is not one (OpenCL devices: "
-                + inventory.devices.filter { $0.backend == "opencl" }.map(\.id).joined(separator: ", ") + ")")
-        }
-        backend = try OpenCLAttentionBackend(device: openCLDevice, descriptor: device, flash: true)
+        backend = try OpenCLAttentionBackend(device: try inventory.tunableDevice(device), descriptor: device, flash: true)
         self.seed = seed
     }
 

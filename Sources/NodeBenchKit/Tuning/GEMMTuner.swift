@@ -10,11 +10,7 @@ public final class GEMMTuner {
 
     /// Sets up the device; fails only if the device cannot be used at all.
     public init(device: DeviceDescriptor, inventory: NodeInventory, seed: UInt64 = 42) throws {
-        guard let openCLDevice = inventory.openCLDevices[device.id] else {
-            throw UsageError("tuning applies to OpenCL devices; \(device.id) is not one (OpenCL devices: "
-                + inventory.devices.filter { $0.backend == "opencl" }.map(\.id).joined(separator: ", ") + ")")
-        }
-        backend = try OpenCLGEMMBackend(device: openCLDevice, descriptor: device)
+        backend = try OpenCLGEMMBackend(device: try inventory.tunableDevice(device), descriptor: device)
         self.seed = seed
     }
 
