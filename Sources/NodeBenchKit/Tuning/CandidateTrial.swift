@@ -16,7 +16,7 @@ public struct TuningCandidateError: Error, CustomStringConvertible, Sendable {
 
 /// One candidate's trial: verified on a small odd case first, then the best of up to three timed
 /// runs of the tuning case; a wrong or failing candidate is dropped with the reason.
-func tryCandidate(
+private func tryCandidate(
     check: () throws -> PreparedKernel, verify: ([Double]) -> Verification, timed: () throws -> PreparedKernel, flops: Double,
     deadline: Double
 ) -> Result<Double, TuningCandidateError> {

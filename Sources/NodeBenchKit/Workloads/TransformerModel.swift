@@ -68,6 +68,8 @@ public struct TrainingStep: Sendable {
     public let microBatch: Int
     public let tensorParallel: Int
     public let dtype: DType
+    /// Causal self-attention over the device's share of the heads.
+    public let attention: AttentionCase
 
     /// One linear layer: `out = in · Wᵀ` for every token; `perLayer` false for the LM head (once per model).
     public struct Linear: Sendable, Equatable {
@@ -92,7 +94,10 @@ public struct TrainingStep: Sendable {
         self.microBatch = microBatch
         self.tensorParallel = tensorParallel
         self.dtype = dtype
-        _ = try attentionShape()
+        let shape = try AttentionShape(
+            batch: microBatch, heads: model.heads / tensorParallel, kvHeads: max(1, model.kvHeads / tensorParallel), seq: seq,
+            headDim: model.headDim, causal: true)
+        attention = AttentionCase(shape: shape, dtype: dtype)
     }
 
     public var tokens: Int { microBatch * seq }
@@ -125,14 +130,6 @@ public struct TrainingStep: Sendable {
         ]
     }
 
-    /// Causal self-attention over the device's share of the heads.
-    public func attentionShape() throws(UsageError) -> AttentionShape {
-        try AttentionShape(
-            batch: microBatch, heads: model.heads / tensorParallel, kvHeads: max(1, model.kvHeads / tensorParallel), seq: seq,
-            headDim: model.headDim, causal: true)
-    }
-
-    public var attention: AttentionCase { AttentionCase(shape: try! attentionShape(), dtype: dtype) }
 
     /// FlashAttention-2's backward pass does 2.5 times the forward's matrix FLOPs (five products
     /// against two); until a backward kernel exists its time is estimated with this factor.

@@ -28,3 +28,27 @@ struct KernelLaunches {
 
 /// `value` rounded up to a multiple of `multiple`.
 func roundUp(_ value: Int, _ multiple: Int) -> Int { (value + multiple - 1) / multiple * multiple }
+
+/// One argument of a kernel, in its OpenCL C type.
+enum KernelArgument {
+    case int(Int32)
+    case float(Float)
+    case double(Double)
+    case buffer(Buffer)
+}
+
+extension Program {
+    /// The kernel `name` with its arguments set in order.
+    func makeKernel(named name: String, arguments: [KernelArgument]) throws(OpenCLError) -> Kernel {
+        let kernel = try makeKernel(named: name)
+        for (index, argument) in arguments.enumerated() {
+            switch argument {
+            case .int(let value): try kernel.setArgument(index, value)
+            case .float(let value): try kernel.setArgument(index, value)
+            case .double(let value): try kernel.setArgument(index, value)
+            case .buffer(let buffer): try kernel.setArgument(index, buffer)
+            }
+        }
+        return kernel
+    }
+}

@@ -134,28 +134,17 @@ final class OpenCLPreparedAttention: PreparedKernel {
             let packedQ = try context.makeBuffer(byteCount: heads * rows * headDim * 4)
             let packedK = try context.makeBuffer(byteCount: shape.batch * shape.kvHeads * keys * headDim * 4)
             let packedV = try context.makeBuffer(byteCount: shape.batch * shape.kvHeads * keys * headDim * 4)
-            let packQ = try program.makeKernel(named: "flash_pack_q")
-            try packQ.setArgument(0, Int32(s))
-            try packQ.setArgument(1, Int32(rows))
-            try packQ.setArgument(2, Float(1.4426950408889634 / Double(shape.headDim).squareRoot()))
-            try packQ.setArgument(3, q)
-            try packQ.setArgument(4, packedQ)
-            let packKV = try program.makeKernel(named: "flash_pack_kv")
-            try packKV.setArgument(0, Int32(s))
-            try packKV.setArgument(1, Int32(keys))
-            try packKV.setArgument(2, k)
-            try packKV.setArgument(3, v)
-            try packKV.setArgument(4, packedK)
-            try packKV.setArgument(5, packedV)
-            let fused = try program.makeKernel(named: "flash")
-            try fused.setArgument(0, Int32(s))
-            try fused.setArgument(1, h)
-            try fused.setArgument(2, hkv)
-            try fused.setArgument(3, packedQ)
-            try fused.setArgument(4, packedK)
-            try fused.setArgument(5, packedV)
-            try fused.setArgument(6, output)
-            try fused.setArgument(7, logsumexpBuffer)
+            let packQ = try program.makeKernel(named: "flash_pack_q", arguments: [
+                .int(Int32(s)), .int(Int32(rows)), .float(Float(1.4426950408889634 / Double(shape.headDim).squareRoot())),
+                .buffer(q), .buffer(packedQ),
+            ])
+            let packKV = try program.makeKernel(named: "flash_pack_kv", arguments: [
+                .int(Int32(s)), .int(Int32(keys)), .buffer(k), .buffer(v), .buffer(packedK), .buffer(packedV),
+            ])
+            let fused = try program.makeKernel(named: "flash", arguments: [
+                .int(Int32(s)), .int(h), .int(hkv), .buffer(packedQ), .buffer(packedK), .buffer(packedV), .buffer(output),
+                .buffer(logsumexpBuffer),
+            ])
             let blocks = (s + flash.tileRows - 1) / flash.tileRows
             launches = KernelLaunches(queue: queue, launches: [
                 .init(kernel: packQ, global: [headDim, rows, heads], local: nil),
@@ -168,25 +157,14 @@ final class OpenCLPreparedAttention: PreparedKernel {
             ]
         } else {
             let scores = try context.makeBuffer(byteCount: heads * s * s * 4)
-            let scoresKernel = try program.makeKernel(named: "naive_scores")
-            try scoresKernel.setArgument(0, Int32(s))
-            try scoresKernel.setArgument(1, h)
-            try scoresKernel.setArgument(2, hkv)
-            try scoresKernel.setArgument(3, Float(1 / Double(shape.headDim).squareRoot()))
-            try scoresKernel.setArgument(4, q)
-            try scoresKernel.setArgument(5, k)
-            try scoresKernel.setArgument(6, scores)
-            let softmax = try program.makeKernel(named: "naive_softmax")
-            try softmax.setArgument(0, Int32(s))
-            try softmax.setArgument(1, scores)
-            try softmax.setArgument(2, logsumexpBuffer)
-            let pv = try program.makeKernel(named: "naive_pv")
-            try pv.setArgument(0, Int32(s))
-            try pv.setArgument(1, h)
-            try pv.setArgument(2, hkv)
-            try pv.setArgument(3, scores)
-            try pv.setArgument(4, v)
-            try pv.setArgument(5, output)
+            let scoresKernel = try program.makeKernel(named: "naive_scores", arguments: [
+                .int(Int32(s)), .int(h), .int(hkv), .float(Float(1 / Double(shape.headDim).squareRoot())), .buffer(q), .buffer(k),
+                .buffer(scores),
+            ])
+            let softmax = try program.makeKernel(named: "naive_softmax", arguments: [.int(Int32(s)), .buffer(scores), .buffer(logsumexpBuffer)])
+            let pv = try program.makeKernel(named: "naive_pv", arguments: [
+                .int(Int32(s)), .int(h), .int(hkv), .buffer(scores), .buffer(v), .buffer(output),
+            ])
             launches = KernelLaunches(queue: queue, launches: [
                 .init(kernel: scoresKernel, global: [s, s, heads], local: nil),
                 .init(kernel: softmax, global: [s, heads], local: nil),

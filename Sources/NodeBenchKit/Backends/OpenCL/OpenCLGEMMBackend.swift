@@ -107,30 +107,16 @@ private final class OpenCLPreparedGEMM: PreparedKernel {
         let packedB = try queue.context.makeBuffer(byteCount: columnPanels * vw * shape.k * accumulationBytes)
         c = try upload(StoredElements(inputs.initialC, as: dtype), queue)
 
-        let packA = try program.makeKernel(named: "pack_a")
-        try packA.setArgument(0, Int32(shape.m))
-        try packA.setArgument(1, Int32(shape.k))
-        try packA.setArgument(2, a)
-        try packA.setArgument(3, packedA)
-        let packB = try program.makeKernel(named: "pack_b")
-        try packB.setArgument(0, Int32(shape.k))
-        try packB.setArgument(1, Int32(shape.n))
-        try packB.setArgument(2, b)
-        try packB.setArgument(3, packedB)
-        let gemm = try program.makeKernel(named: "gemm")
-        try gemm.setArgument(0, Int32(shape.m))
-        try gemm.setArgument(1, Int32(shape.n))
-        try gemm.setArgument(2, Int32(shape.k))
-        if dtype == .fp64 {
-            try gemm.setArgument(3, inputs.gemm.alpha)
-            try gemm.setArgument(4, inputs.gemm.beta)
-        } else {
-            try gemm.setArgument(3, Float(inputs.gemm.alpha))
-            try gemm.setArgument(4, Float(inputs.gemm.beta))
-        }
-        try gemm.setArgument(5, packedA)
-        try gemm.setArgument(6, packedB)
-        try gemm.setArgument(7, c)
+        let packA = try program.makeKernel(named: "pack_a", arguments: [.int(Int32(shape.m)), .int(Int32(shape.k)), .buffer(a), .buffer(packedA)])
+        let packB = try program.makeKernel(named: "pack_b", arguments: [.int(Int32(shape.k)), .int(Int32(shape.n)), .buffer(b), .buffer(packedB)])
+        // alpha and beta are in the accumulation type.
+        let scale: (KernelArgument, KernelArgument) = dtype == .fp64
+            ? (.double(inputs.gemm.alpha), .double(inputs.gemm.beta))
+            : (.float(Float(inputs.gemm.alpha)), .float(Float(inputs.gemm.beta)))
+        let gemm = try program.makeKernel(named: "gemm", arguments: [
+            .int(Int32(shape.m)), .int(Int32(shape.n)), .int(Int32(shape.k)), scale.0, scale.1, .buffer(packedA), .buffer(packedB),
+            .buffer(c),
+        ])
 
         var side = 16
         while side > 1 && side * side > maxWorkGroupSize { side /= 2 }
