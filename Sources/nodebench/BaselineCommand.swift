@@ -16,8 +16,13 @@ struct BaselineCommand: ParsableCommand {
         @Argument(help: "Baseline name: letters, digits, '-', '_' and '.'.")
         var name: String
 
-        @Option(name: .customLong("from"), help: "A result file to keep (default: run the standard suite now).")
-        var from: String?
+        @Option(
+            name: .customLong("from"), parsing: .upToNextOption,
+            help: "Result files of runs to keep as one baseline (default: run the standard suite --runs times now).")
+        var from: [String] = []
+
+        @Option(help: "Runs to make, each its own process: the more, the better the baseline knows its noise between runs.")
+        var runs = 10
 
         @Option(help: "Folder of the baselines.")
         var directory = "results/baselines"
@@ -26,18 +31,16 @@ struct BaselineCommand: ParsableCommand {
         var runArguments: [String] = []
 
         func validate() throws {
+            guard (1...100).contains(runs) else { throw ValidationError("--runs must be from 1 to 100") }
             guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }), !name.hasPrefix(".") else {
                 throw ValidationError("baseline name '\(name)' may use only letters, digits, '-', '_' and '.'")
             }
         }
 
         func run() throws {
-            let document: RunDocument
-            if let from {
-                document = try loadRun(from, role: "--from")
-            } else {
-                document = try runInChild(runArguments.isEmpty ? ["--no-peak"] : runArguments, tag: "baseline")
-            }
+            let document = from.isEmpty
+                ? try runInChildren(runArguments.isEmpty ? ["--no-peak"] : runArguments, runs: runs, tag: "baseline")
+                : try loadRuns(from, role: "--from")
             if document.tool.buildConfiguration == "debug" {
                 Console.note("warning: this baseline was measured by a debug build; its timings are not representative")
             }
@@ -48,7 +51,9 @@ struct BaselineCommand: ParsableCommand {
             } catch {
                 throw CommandFailure(status: .ioError, message: "cannot write \(url.path): \(error.localizedDescription)")
             }
-            print("baseline saved: \(url.path) (\(document.results.count) cases, suite \(document.suite))")
+            print(ComparisonReport.protection(document, currentRuns: CheckCommand.defaultRuns, threshold: ComparisonOptions.defaultThreshold), terminator: "")
+            if document.runCount == 1 { Console.note("warning: \(ComparisonReport.caveat(runs: 1)!)") }
+            print("baseline saved: \(url.path) (\(document.results.count) cases, \(document.runCount) run(s), suite \(document.suite))")
         }
     }
 }

@@ -7,8 +7,9 @@ struct CheckCommand: ParsableCommand {
         commandName: "check",
         abstract: "Gate on a baseline: exit 2 when a case is slower beyond the threshold.",
         discussion: """
-            Compares CURRENT (a result file) with the baseline, or runs the baseline's suite first \
-            (`run` options after `--` replace that: `check --baseline B.json -- --suite quick --device host`). \
+            Compares --current result files with the baseline, or first runs the baseline's suite --runs \
+            times, each in its own process (`run` options after `--` replace the suite: \
+            `check --baseline B.json -- --suite quick --device host`). \
             Exit status: 0 nothing regressed, 2 a case is slower, 1 a case failed or could not be \
             verified, 64 usage error (including a missing, corrupt or incompatible baseline).
             """)
@@ -16,18 +17,26 @@ struct CheckCommand: ParsableCommand {
     @Option(help: "The baseline result file (e.g. results/baselines/<machine type>.json).")
     var baseline: String
 
-    @Argument(help: "The current result file; without it, the baseline's suite runs now.")
-    var current: String?
+    @Option(
+        parsing: .upToNextOption,
+        help: "Current result files (several are one measurement of several runs); without them, the baseline's suite runs now.")
+    var current: [String] = []
 
-    @Argument(parsing: .postTerminator, help: "`nodebench run` options for the run check makes.")
+    static let defaultRuns = 4
+
+    @Option(help: "Runs the measurement check makes is made of, each its own process.")
+    var runs = CheckCommand.defaultRuns
+
+    @Argument(parsing: .postTerminator, help: "`nodebench run` options for the runs check makes.")
     var runArguments: [String] = []
 
     @OptionGroup var options: ComparisonOptions
 
     func run() throws {
         let baselineDocument = try loadRun(baseline, role: "baseline")
-        let (currentDocument, currentName) = try current.map { (try loadRun($0, role: "current run"), $0) }
-            ?? (try runNow(suite: baselineDocument.suite), "this run")
+        let (currentDocument, currentName) = current.isEmpty
+            ? (try runNow(suite: baselineDocument.suite), "this run")
+            : (try loadRuns(current, role: "current run"), current.joined(separator: " + "))
         let comparison = RunComparison(
             baseline: baselineDocument, named: baseline, current: currentDocument, named: currentName, threshold: options.threshold)
         try options.report(comparison, current: currentDocument)
@@ -45,8 +54,12 @@ struct CheckCommand: ParsableCommand {
         }
     }
 
-    /// The suite in a child process (its progress on stderr), by default the baseline's without peaks.
+    func validate() throws {
+        guard (1...100).contains(runs) else { throw ValidationError("--runs must be from 1 to 100") }
+    }
+
+    /// The suite in child processes (their progress on stderr), by default the baseline's without peaks.
     private func runNow(suite: String) throws -> RunDocument {
-        try runInChild(runArguments.isEmpty ? ["--suite", suite, "--no-peak"] : runArguments, tag: "check")
+        try runInChildren(runArguments.isEmpty ? ["--suite", suite, "--no-peak"] : runArguments, runs: runs, tag: "check")
     }
 }

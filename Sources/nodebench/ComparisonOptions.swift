@@ -4,8 +4,10 @@ import NodeBenchKit
 
 /// How `compare` and `check` judge and where they write what CI systems read.
 struct ComparisonOptions: ParsableArguments {
-    @Option(help: "Smallest change of a median that counts, in percent (e.g. 5%).", transform: parsePercent)
-    var threshold: Double = 0.05
+    static let defaultThreshold = 0.05
+
+    @Option(help: "Smallest change of a case's time that counts, in percent (e.g. 5%).", transform: parsePercent)
+    var threshold: Double = ComparisonOptions.defaultThreshold
 
     @Option(help: "Also write the comparison as Markdown (a CI job summary or pull-request comment).")
     var markdown: String?
@@ -52,13 +54,30 @@ func loadRun(_ path: String, role: String) throws -> RunDocument {
     }
 }
 
-/// `nodebench run ARGUMENTS` in a child process, its progress on stderr; a run that could not
-/// finish is an error with the child's exit status.
-func runInChild(_ arguments: [String], tag: String) throws -> RunDocument {
-    Console.note("[\(tag)] nodebench run \(arguments.joined(separator: " "))")
+/// Result files merged into one document of several runs.
+func loadRuns(_ paths: [String], role: String) throws -> RunDocument {
     do {
-        return try ChildRun(executable: ChildRun.currentExecutable, arguments: arguments, progress: FileHandle.standardError).run().document
-    } catch let failure as ChildRun.Failure {
-        throw CommandFailure(status: ExitStatus(rawValue: failure.status) ?? .caseFailed, message: failure.description)
+        return try RunDocument.merging(try paths.map { try loadRun($0, role: role) }, names: paths)
+    } catch let error as RunDocument.MergeError {
+        throw CommandFailure(status: .usage, message: "\(role): \(error.description)")
+    }
+}
+
+/// `nodebench run ARGUMENTS` in `runs` child processes one after another, their progress on
+/// stderr, merged into one document; a run that could not finish is an error with its exit status.
+func runInChildren(_ arguments: [String], runs: Int, tag: String) throws -> RunDocument {
+    var documents: [RunDocument] = []
+    for run in 1...runs {
+        Console.note("[\(tag) \(run)/\(runs)] nodebench run \(arguments.joined(separator: " "))")
+        do {
+            documents.append(try ChildRun(executable: ChildRun.currentExecutable, arguments: arguments, progress: FileHandle.standardError).run().document)
+        } catch let failure as ChildRun.Failure {
+            throw CommandFailure(status: ExitStatus(rawValue: failure.status) ?? .caseFailed, message: failure.description)
+        }
+    }
+    do {
+        return try RunDocument.merging(documents, names: (1...runs).map { "run \($0)" })
+    } catch {
+        throw CommandFailure(status: .caseFailed, message: "\(tag): \(error.description)")
     }
 }

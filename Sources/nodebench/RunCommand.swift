@@ -46,6 +46,9 @@ struct RunCommand: ParsableCommand {
     @OptionGroup(title: "Transformer model")
     var modelOptions: ModelOptions
 
+    @Option(help: "Times each case is measured, spread over the run in shuffled rounds (default: the suite's).")
+    var repetitions: Int?
+
     @Option(help: "Seed of the random inputs.")
     var seed: UInt64 = 42
 
@@ -64,7 +67,9 @@ struct RunCommand: ParsableCommand {
 
     @Option(
         name: .customLong("debug-slowdown"),
-        help: ArgumentHelp("Debug only: run IMPL's kernel FACTOR times per sample (IMPL=FACTOR), to prove a regression gate.", visibility: .hidden),
+        help: ArgumentHelp(
+            "Debug only: make an implementation or one case FACTOR times slower (SELECTOR=FACTOR), to prove a regression gate.",
+            visibility: .hidden),
         transform: { text in
             do { return try InjectedSlowdown(parsing: text) } catch { throw ValidationError("\(error)") }
         })
@@ -73,6 +78,7 @@ struct RunCommand: ParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
+        if let repetitions, !(1...1000).contains(repetitions) { throw ValidationError("--repetitions must be from 1 to 1000") }
         guard alpha.isFinite, beta.isFinite else { throw ValidationError("--alpha and --beta must be finite numbers") }
         if selectedKernels.contains(.attention) && !dtypes.isEmpty && !dtypes.contains(where: AttentionCase.dtypes.contains) {
             throw ValidationError("attention runs fp32, fp16 and bf16; --dtype \(dtypes.map(\.rawValue).joined(separator: ", ")) leaves it nothing")
@@ -92,16 +98,17 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         let step = try modelOptions.trainingStep(seqs: attention.seqs, dtypes: dtypes)
-        let selected = try step?.suite(sampling: Suite.named(suite).sampling) ?? Suite.named(suite).selecting(
+        let sampling = Suite.named(suite).sampling.repeated(repetitions ?? Suite.named(suite).sampling.repetitions)
+        let selected = try step?.suite(sampling: sampling) ?? Suite.named(suite).selecting(
             kernels: selectedKernels, shapes: shapes, layouts: layouts, dtypes: dtypes, alpha: alpha, beta: beta,
-            attentionShapes: try attention.shapes())
+            attentionShapes: try attention.shapes(), sampling: sampling)
         let tuned = try TuningFiles.parameters(importing: tunedParams)
         let (session, devices, _) = try output.startSession(suite: selected, seed: seed)
         session.trainingStep = step
         if !noPeak { session.measurePeaks(on: devices, policy: selected.peakPolicy) }
         let chosenImplementations = implementations.isEmpty ? Set(Implementation.allCases) : Set(implementations)
         if let debugSlowdown {
-            Console.note("warning: --debug-slowdown makes \(debugSlowdown.implementation.rawValue) \(debugSlowdown.factor)x slower on purpose")
+            Console.note("warning: --debug-slowdown makes '\(debugSlowdown.selector)' \(debugSlowdown.factor)x slower on purpose")
         }
         session.runCases(selected, on: devices, implementations: chosenImplementations, tuned: tuned, slowdown: debugSlowdown)
         if let blasCoreType, devices.contains(where: { $0.id == DeviceDescriptor.hostID }), chosenImplementations.contains(.openblas) {
@@ -117,7 +124,7 @@ struct RunCommand: ParsableCommand {
     /// The host cases again in a child process whose OpenBLAS loads with another core type.
     private func rerunHost(with coreType: String, _ session: RunSession) throws {
         Console.note("[blas] re-running the host cases with OPENBLAS_CORETYPE=\(coreType)")
-        var caseArguments = ["--suite", suite.rawValue, "--seed", String(seed)]
+        var caseArguments = ["--suite", suite.rawValue, "--seed", String(seed)] + (repetitions.map { ["--repetitions", String($0)] } ?? [])
         caseArguments += shapes.flatMap { ["--shape", $0.description] }
         caseArguments += layouts.flatMap { ["--layout", $0.rawValue] }
         caseArguments += dtypes.flatMap { ["--dtype", $0.rawValue] }

@@ -77,7 +77,7 @@ func jsonObject(_ data: Data) throws -> [String: Any] {
         let outcome = try NodeBenchProcess.run(["devices", "--json"])
         #expect(outcome.status == 0)
         let document = try jsonObject(Data(outcome.stdout.utf8))
-        #expect(document["schemaVersion"] as? Int == 2)
+        #expect(document["schemaVersion"] as? Int == 3)
         let devices = try #require(document["devices"] as? [[String: Any]])
         #expect(devices.first?["id"] as? String == "host")
         #expect(devices.first?["backend"] as? String == "blas")
@@ -502,38 +502,86 @@ func jsonObject(_ data: Data) throws -> [String: Any] {
 /// The regression gate end to end: identical reruns pass, an injected slowdown of one
 /// implementation fails with exit 2 naming exactly its cases, a bad baseline is a usage error.
 @Suite(.serialized) struct RegressionGateTests {
-    /// Cases of a few milliseconds: sub-millisecond ones are dominated by thread wake-ups and vary
-    /// by 2x between runs on a small VM.
     static let cases = [
-        "--suite", "quick", "--shape", "384x384x384", "--shape", "512x256x512", "--layout", "NN", "--layout", "TN", "--dtype", "fp32",
-        "--impl", "openblas", "--impl", "nodebench", "--no-peak",
+        "--suite", "quick", "--device", "host", "--shape", "64x64x64", "--shape", "96x64x32", "--layout", "NN", "--layout", "TN",
+        "--dtype", "fp32", "--impl", "openblas", "--repetitions", "2", "--no-peak",
     ]
 
-    @Test func identicalRerunsPassAndAnInjectedSlowdownFailsNamingItsCases() throws {
+    /// The result file at `source` with every case's repetitions replaced by synthetic ones: each
+    /// case at its own speed times `factor(case)`, wobbling by ±1% from run to run and repetition
+    /// to repetition, so the verdicts depend on no real timing.
+    static func synthetic(from source: URL, run: Int, to file: URL, factor: (String) -> Double = { _ in 1 }) throws {
+        var document = try jsonObject(Data(contentsOf: source))
+        var results = try #require(document["results"] as? [[String: Any]])
+        for index in results.indices {
+            var stats = try #require(results[index]["stats"] as? [String: Any])
+            let shape = results[index]["shape"] as? [String: Int] ?? [:]
+            let name = "host openblas gemm fp32 \(results[index]["layout"] as? String ?? "") \(shape["m"] ?? 0)x\(shape["n"] ?? 0)x\(shape["k"] ?? 0)"
+            stats["repetitions"] = (1...10).map { round -> [String: Any] in
+                let wobble = 1 + 0.01 * Double((run * 7 + round * 3 + index) % 5 - 2) / 2
+                let median = 1e-3 * Double(index + 1) * wobble * factor(name)
+                return ["run": 0, "kernelMedian": median, "wallMedian": median, "samples": 3, "warmupRuns": 1, "round": round, "disturbed": false]
+            }
+            results[index]["stats"] = stats
+        }
+        document["results"] = results
+        try JSONSerialization.data(withJSONObject: document).write(to: file)
+    }
+
+    @Test func identicalRunsPassAndASlowdownFailsNamingItsCase() throws {
         let directory = temporaryFile("gate")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
-        let saved = try NodeBenchProcess.run(["baseline", "save", "this-node", "--directory", directory.path, "--"] + Self.cases)
+        let measured = directory.appendingPathComponent("measured.json")
+        let run = try NodeBenchProcess.run(["run", "--output", measured.path] + Self.cases)
+        #expect(run.status == 0, "\(run.stderr)")
+        let file = { (name: String) in directory.appendingPathComponent(name) }
+        for index in 0..<5 { try Self.synthetic(from: measured, run: index, to: file("base\(index).json")) }
+        for index in 0..<4 { try Self.synthetic(from: measured, run: 10 + index, to: file("same\(index).json")) }
+        let slowCase = "host openblas gemm fp32 TN 96x64x32"
+        for index in 0..<4 {
+            try Self.synthetic(from: measured, run: 20 + index, to: file("slow\(index).json")) { $0 == slowCase ? 1.5 : 1 }
+        }
+
+        let saved = try NodeBenchProcess.run(
+            ["baseline", "save", "this-node", "--directory", directory.path, "--from"] + (0..<5).map { file("base\($0).json").path })
         #expect(saved.status == 0, "\(saved.stderr)")
-        let baseline = directory.appendingPathComponent("this-node.json")
+        #expect(saved.stdout.contains("(4 cases, 5 run(s), suite quick)") && saved.stdout.contains("detectable"), "\(saved.stdout)")
+        let baseline = file("this-node.json")
         #expect(try NodeBenchProcess.validate(baseline).status == 0)
 
-        // On a 2-core VM PoCL runs a small kernel on one or both of its worker threads, so the
-        // same case can take 2.3x as long in one run as in another: the gate here allows 150%
-        // (a time ratio of 2.5), and the slowdown is 6x.
-        let junit = directory.appendingPathComponent("gate.xml")
-        let same = try NodeBenchProcess.run(["check", "--baseline", baseline.path, "--threshold", "150%", "--"] + Self.cases)
+        let same = try NodeBenchProcess.run(["check", "--baseline", baseline.path, "--current"] + (0..<4).map { file("same\($0).json").path })
         #expect(same.status == 0, "\(same.stdout)\n\(same.stderr)")
-        #expect(same.stdout.contains(" 0 slower"))
+        #expect(same.stdout.contains("4 same, 0 slower, 0 faster, 0 ambiguous"), "\(same.stdout)")
 
+        let junit = file("gate.xml")
         let slowed = try NodeBenchProcess.run(
-            ["check", "--baseline", baseline.path, "--threshold", "150%", "--junit", junit.path, "--"] + Self.cases
-                + ["--debug-slowdown", "openblas=6"])
+            ["check", "--baseline", baseline.path, "--junit", junit.path, "--current"] + (0..<4).map { file("slow\($0).json").path })
         #expect(slowed.status == 2, "\(slowed.stdout)\n\(slowed.stderr)")
         let slowedRows = slowed.stdout.split(separator: "\n").filter { $0.hasSuffix(" slower") }
-        #expect(slowedRows.count == 4 && slowedRows.allSatisfy { $0.hasPrefix("host openblas gemm") })
+        #expect(slowedRows.count == 1 && slowedRows[0].hasPrefix(slowCase), "\(slowed.stdout)")
         let verdictLine = try #require(slowed.stderr.split(separator: "\n").first { $0.hasPrefix("check: ") })
-        #expect(verdictLine.contains("4 case(s) slower") && !verdictLine.contains("nodebench gemm"))
-        #expect(try String(contentsOf: junit, encoding: .utf8).contains(#"failures="4""#))
+        #expect(verdictLine.contains("1 case(s) slower") && verdictLine.hasSuffix(slowCase), "\(verdictLine)")
+        #expect(try String(contentsOf: junit, encoding: .utf8).contains(#"failures="1""#))
+
+        let mixed = try NodeBenchProcess.run(["check", "--baseline", baseline.path, "--current", file("same0.json").path, file("other.json").path])
+        #expect(mixed.status == 64 && mixed.stderrLines.count == 1, "\(mixed.stderr)")
+    }
+
+    @Test func anInjectedSlowdownReachesOnlyTheCaseItNames() throws {
+        let output = temporaryFile("slowed.json")
+        defer { try? FileManager.default.removeItem(at: output) }
+        let selected = "host openblas gemm fp32 NN 64x64x64"
+        let run = try NodeBenchProcess.run(["run", "--output", output.path, "--debug-slowdown", "\(selected)=1.10"] + Self.cases)
+        #expect(run.status == 0, "\(run.stderr)")
+        let results = try #require(try jsonObject(Data(contentsOf: output))["results"] as? [[String: Any]])
+        let slowed = results.filter { ($0["notes"] as? [String] ?? []).contains { $0.contains("slowed down 1.1x") } }
+        #expect(slowed.count == 1 && slowed[0]["layout"] as? String == "NN" && (slowed[0]["shape"] as? [String: Int])?["k"] == 64)
+
+        let nothing = try NodeBenchProcess.run(["run", "--output", output.path, "--debug-slowdown", "host openblas gemm fp64=2"] + Self.cases)
+        #expect(nothing.stderr.contains("warning: --debug-slowdown 'host openblas gemm fp64' matched no case"))
+        let bad = try NodeBenchProcess.run(["run", "--output", output.path, "--debug-slowdown", "openblas=0.5"] + Self.cases)
+        #expect(bad.status == 64 && bad.stderr.contains("a factor above 1"))
     }
 
     @Test func theHTMLReportStandsAloneAndHoldsEverySection() throws {
@@ -559,14 +607,14 @@ func jsonObject(_ data: Data) throws -> [String: Any] {
 
     @Test(arguments: [
         ("missing.json", "", "no result file"),
-        ("corrupt.json", "{\"schemaVersion\": 2, \"results\": [1]}", "corrupt NodeBench result file"),
-        ("old.json", "{\"schemaVersion\": 1}", "has result schema 1; this nodebench reads 2"),
+        ("corrupt.json", "{\"schemaVersion\": 3, \"results\": [1]}", "corrupt NodeBench result file"),
+        ("old.json", "{\"schemaVersion\": 2}", "has result schema 2; this nodebench reads 3"),
     ])
     func aBaselineThatCannotBeReadIsAUsageError(name: String, contents: String, expected: String) throws {
         let file = temporaryFile(name)
         defer { try? FileManager.default.removeItem(at: file) }
         if !contents.isEmpty { try Data(contents.utf8).write(to: file) }
-        let outcome = try NodeBenchProcess.run(["check", "--baseline", file.path, file.path])
+        let outcome = try NodeBenchProcess.run(["check", "--baseline", file.path, "--current", file.path])
         #expect(outcome.status == 64)
         #expect(outcome.stderrLines.count == 1 && outcome.stderr.contains(expected), "\(outcome.stderr)")
     }

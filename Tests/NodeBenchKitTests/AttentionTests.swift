@@ -161,7 +161,7 @@ import Testing
             var result = CaseResult(workload, device: device, implementation: "scripted", status: .ok)
             let median = 1e-3
             result.stats = CaseResult.TimingStats(
-                unit: "s", kernel: Statistics([median, median, median])!, wall: Statistics([median, median, median])!)
+                unit: "s", kernel: Statistics([median, median, median])!, wall: Statistics([median, median, median])!, repetitions: [])
             return result
         }
         let breakdown = TrainingBreakdown(step: step, device: device.id, results: results, roofline: Roofline(device: device.id, peaks: [], theoretical: []))

@@ -6,56 +6,199 @@ import Testing
 
 @testable import NodeBenchKit
 
-@Suite struct ComparisonTests {
-    @Test func mannWhitneyMatchesHandComputedValues() {
-        // U = 9 of 9, n = m = 3: z = (9 - 4.5 - 0.5) / sqrt(3·3·7/12) = 1.746, p = 0.0404.
-        #expect(abs(MannWhitney.pValue([4, 5, 6], greaterThan: [1, 2, 3]) - 0.0404) < 1e-3)
-        #expect(MannWhitney.pValue([1, 2, 3], greaterThan: [4, 5, 6]) > 0.95)
-        #expect(MannWhitney.pValue([1, 1, 1], greaterThan: [1, 1, 1]) == 1)  // all tied: no evidence
+/// Result files made of synthetic timings with known noise: log-normal repetition medians, a
+/// between-run shift per run and case, and a within-run scatter per repetition.
+struct SyntheticRuns {
+    var generator: SplitMix64
+
+    init(seed: UInt64) { generator = SplitMix64(seed: seed) }
+
+    /// A standard normal deviate (Box-Muller).
+    mutating func normal() -> Double {
+        let u = max(Double(generator.next() >> 11) / Double(1 << 53), 1e-300)
+        let v = Double(generator.next() >> 11) / Double(1 << 53)
+        return (-2 * log(u)).squareRoot() * cos(2 * .pi * v)
     }
 
-    static func document(_ medians: [String: [Double]], blasCore: String = "Haswell") -> RunDocument {
-        let inventory = AttentionTests.inventory
-        var document = RunDocument(
-            tool: .current, suite: "test", seed: 1, sampling: Suite.named(.quick).sampling, node: NodeDescription(inventory))
-        document.node.blas.coreName = blasCore
-        for (name, samples) in medians.sorted(by: { $0.key < $1.key }) {
-            var device = inventory.devices[0]
-            device.id = name
-            var result = CaseResult(
-                gemm: GEMMCase(shape: GEMMShape(m: 8, n: 8, k: 8), layout: .nn, dtype: .fp32), device: device, implementation: "openblas",
-                status: .ok)
-            result.stats = CaseResult.TimingStats(unit: "s", kernel: Statistics(samples)!, wall: Statistics(samples)!)
+    /// One case's stats over `runs` runs of `repetitions` repetitions around `seconds`.
+    mutating func stats(seconds: Double, runs: Int, repetitions: Int = 10, betweenRuns: Double, withinRun: Double) -> CaseResult.TimingStats {
+        var summaries: [CaseResult.RepetitionSummary] = []
+        for run in 0..<runs {
+            let shift = betweenRuns * normal()
+            for round in 1...repetitions {
+                let median = seconds * exp(shift + withinRun * normal())
+                summaries.append(.init(run: run, kernelMedian: median, wallMedian: median, samples: 10, warmupRuns: 1, round: round))
+            }
+        }
+        let all = Statistics(summaries.map(\.kernelMedian))!
+        return CaseResult.TimingStats(unit: "s", kernel: all, wall: all, repetitions: summaries)
+    }
+
+    /// A document whose case `i` runs at `seconds[i]` (each on a device of its own name).
+    mutating func document(_ seconds: [String: Double], runs: Int, betweenRuns: Double = 0.01, withinRun: Double = 0.01) -> RunDocument {
+        var document = ComparisonTests.emptyDocument()
+        for (name, time) in seconds.sorted(by: { $0.key < $1.key }) {
+            var result = ComparisonTests.result(device: name)
+            result.stats = stats(seconds: time, runs: runs, betweenRuns: betweenRuns, withinRun: withinRun)
             result.gflops = result.flops / result.stats!.kernel.median / 1e9
             document.results.append(result)
         }
+        document.runs = runs > 1 ? (0..<runs).map { _ in RunDocument.RunSpan(startedAt: document.startedAt, finishedAt: nil) } : nil
+        return document
+    }
+}
+
+@Suite struct ComparisonTests {
+    static func emptyDocument(blasCore: String = "Haswell") -> RunDocument {
+        var document = RunDocument(
+            tool: .current, suite: "test", seed: 1, sampling: Suite.named(.quick).sampling, node: NodeDescription(AttentionTests.inventory))
+        document.node.blas.coreName = blasCore
         return document
     }
 
-    @Test func verdictsNeedAnEffectBeyondTheNoiseAndTheSamplesToAgree() {
-        let steady = [1.0, 1.01, 0.99, 1.0, 1.02, 0.98]
-        let baseline = Self.document(["same": steady, "slower": steady, "faster": steady, "noisy": [1, 1.5, 0.6, 1.2, 0.8, 1], "gone": steady])
-        let current = Self.document(
-            ["same": steady.map { $0 * 1.03 }, "slower": steady.map { $0 * 1.5 }, "faster": steady.map { $0 * 0.5 },
-             "noisy": [1.3, 1.9, 0.9, 1.5, 1.1, 1.3], "new": steady],
-            blasCore: "SkylakeX")
+    static func result(device name: String, status: CaseResult.Status = .ok) -> CaseResult {
+        var device = AttentionTests.inventory.devices[0]
+        device.id = name
+        return CaseResult(
+            gemm: GEMMCase(shape: GEMMShape(m: 8, n: 8, k: 8), layout: .nn, dtype: .fp32), device: device, implementation: "openblas", status: status)
+    }
+
+    static let twentyCases = Dictionary(uniqueKeysWithValues: (0..<20).map { ("case\($0)", 1e-3 * Double($0 + 1)) })
+
+    @Test func studentTMatchesTables() {
+        #expect(abs(StudentT.quantile(0.975, df: 10) - 2.228_139) < 1e-5)
+        #expect(abs(StudentT.quantile(0.975, df: 1) - 12.706_205) < 1e-4)
+        #expect(abs(StudentT.quantile(0.95, df: 4) - 2.131_847) < 1e-5)
+        #expect(abs(StudentT.quantile(0.975, df: 1e6) - 1.959_966) < 1e-4)
+        #expect(abs(StudentT.cdf(0, df: 3) - 0.5) < 1e-12)
+        #expect(abs(StudentT.cdf(-2.228_139, df: 10) - 0.025) < 1e-6)
+    }
+
+    @Test func holmAdjustsStepDown() {
+        // Sorted: 0.005·4 = 0.02, 0.01·3 = 0.03, 0.03·2 = 0.06, then 0.04·1 is raised to 0.06.
+        let adjusted = Holm.adjusted([0.01, 0.04, 0.03, 0.005])
+        #expect(zip(adjusted, [0.03, 0.06, 0.06, 0.02]).allSatisfy { abs($0 - $1) < 1e-12 })
+    }
+
+    @Test func identicalMachinesRarelyCryWolfAndNeverClaimSpeedups() {
+        // 200 comparisons of a 20-case suite with no change: the family-wise rate is 1%.
+        var synthetic = SyntheticRuns(seed: 7)
+        var alarms = 0
+        var faster = 0
+        for _ in 0..<200 {
+            let baseline = synthetic.document(Self.twentyCases, runs: 10, betweenRuns: 0.02)
+            let current = synthetic.document(Self.twentyCases, runs: 4, betweenRuns: 0.02)
+            let comparison = RunComparison(baseline: baseline, named: "b", current: current, named: "c", threshold: 0.05)
+            alarms += comparison.regressions.isEmpty ? 0 : 1
+            faster += comparison.cases.filter { $0.verdict == .faster }.count
+        }
+        #expect(alarms <= 4, "\(alarms) of 200 comparisons named a slower case")
+        #expect(faster <= 4)
+    }
+
+    @Test func aSlowdownBeyondTheDetectableChangeIsCaughtAndNamedAlone() throws {
+        var synthetic = SyntheticRuns(seed: 11)
+        var caught = 0
+        for _ in 0..<50 {
+            let baseline = synthetic.document(Self.twentyCases, runs: 10, betweenRuns: 0.01)
+            var slowed = Self.twentyCases
+            slowed["case3"]! *= 1.10
+            let current = synthetic.document(slowed, runs: 4, betweenRuns: 0.01)
+            let comparison = RunComparison(baseline: baseline, named: "b", current: current, named: "c", threshold: 0.05)
+            let target = try #require(comparison.cases.first { $0.key.device == "case3" })
+            #expect((target.detectableChange ?? 1) <= 0.10)
+            #expect(comparison.regressions.allSatisfy { $0.key.device == "case3" })
+            caught += comparison.regressions.isEmpty ? 0 : 1
+        }
+        #expect(caught >= 45, "a 10% slowdown caught in \(caught) of 50")
+    }
+
+    @Test func theDetectableChangeGrowsWithTheNoiseBetweenRuns() throws {
+        var synthetic = SyntheticRuns(seed: 3)
+        let quiet = synthetic.document(Self.twentyCases, runs: 10, betweenRuns: 0.005)
+        let noisy = synthetic.document(Self.twentyCases, runs: 10, betweenRuns: 0.08)
+        let quietChange = try #require(RunComparison.detectableChanges(of: quiet, currentRuns: 4, threshold: 0.05).first?.change)
+        let noisyChange = try #require(RunComparison.detectableChanges(of: noisy, currentRuns: 4, threshold: 0.05).first?.change)
+        // Never below the threshold, however quiet; several times larger with 8% between runs.
+        #expect(quietChange > 0.05 && quietChange < 0.10)
+        #expect(noisyChange > 3 * quietChange)
+        // One run: the between-run noise is unknown, and the report says so.
+        let single = synthetic.document(Self.twentyCases, runs: 1)
+        let comparison = RunComparison(baseline: single, named: "b", current: single, named: "c", threshold: 0.05)
+        #expect(comparison.baselineRuns == 1 && ComparisonReport.caveat(comparison)?.contains("one run") == true)
+    }
+
+    @Test func verdictsAdmitDoubt() {
+        var synthetic = SyntheticRuns(seed: 5)
+        let cases = ["same": 1e-3, "slower": 1e-3, "faster": 1e-3, "noisy": 1e-3, "gone": 1e-3]
+        var baseline = synthetic.document(cases, runs: 10, betweenRuns: 0.005, withinRun: 0.005)
+        var current = synthetic.document(
+            ["same": 1e-3, "slower": 1.5e-3, "faster": 0.5e-3, "noisy": 1.06e-3, "new": 1e-3], runs: 4, betweenRuns: 0.005, withinRun: 0.005)
+        for (index, result) in baseline.results.enumerated() where result.device == "noisy" {
+            baseline.results[index].stats = synthetic.stats(seconds: 1e-3, runs: 10, betweenRuns: 0.3, withinRun: 0.1)
+        }
+        current.node.blas.coreName = "SkylakeX"
         let comparison = RunComparison(baseline: baseline, named: "a", current: current, named: "b", threshold: 0.05)
         let verdicts = Dictionary(uniqueKeysWithValues: comparison.cases.map { ($0.key.device, $0.verdict) })
-        #expect(verdicts == ["same": .same, "slower": .slower, "faster": .faster, "noisy": .same])
+        #expect(verdicts == ["same": .same, "slower": .slower, "faster": .faster, "noisy": .ambiguous])
         #expect(comparison.regressions.map(\.key.device) == ["slower"])
+        let slower = comparison.cases.first { $0.key.device == "slower" }!
+        #expect(slower.ratioLow! > 1.4 && slower.ratioHigh! < 1.6 && slower.pValue! < RunComparison.alpha)
         #expect(comparison.onlyInBaseline.map(\.device) == ["gone"] && comparison.onlyInCurrent.map(\.device) == ["new"])
         #expect(comparison.environmentChanges.contains("BLAS core: Haswell -> SkylakeX"))
 
         let junit = ComparisonReport.junit(comparison)
-        let parser = XMLParser(data: Data(junit.utf8))
-        #expect(parser.parse())
+        #expect(XMLParser(data: Data(junit.utf8)).parse())
         #expect(junit.contains(#"failures="1""#) && junit.contains(#"type="regression""#))
         let markdown = ComparisonReport.markdown(comparison)
         #expect(markdown.contains("**slower**") && markdown.contains("only in baseline: gone") && markdown.contains("SkylakeX"))
+        #expect(ComparisonReport.table(comparison).contains("1 same, 1 slower, 1 faster, 1 ambiguous, 0 not comparable; 2 unmatched"))
+    }
+
+    @Test func aCaseThatFailedIsNotCompared() {
+        var synthetic = SyntheticRuns(seed: 9)
+        let baseline = synthetic.document(["a": 1e-3], runs: 3)
+        var current = baseline
+        current.results[0].status = .failed
+        current.results[0].reason = "result differs from the fp64 reference"
+        let comparison = RunComparison(baseline: baseline, named: "b", current: current, named: "c", threshold: 0.05)
+        #expect(comparison.cases.map(\.verdict) == [.notComparable])
+        #expect(ComparisonReport.junit(comparison).contains(#"type="case-failed""#))
+    }
+
+    @Test func runsMergeIntoOneDocumentThatKnowsItsRuns() throws {
+        var synthetic = SyntheticRuns(seed: 13)
+        let first = synthetic.document(["a": 1e-3, "b": 2e-3], runs: 1)
+        let second = synthetic.document(["a": 1e-3, "b": 2e-3], runs: 2)
+        let merged = try RunDocument.merging([first, second], names: ["first", "second"])
+        #expect(merged.runCount == 3)
+        let stats = try #require(merged.results[0].stats)
+        #expect(stats.repetitions.map(\.run) == Array(repeating: 0, count: 10) + Array(repeating: 1, count: 10) + Array(repeating: 2, count: 10))
+        #expect(stats.kernel.count == first.results[0].stats!.kernel.count + second.results[0].stats!.kernel.count)
+        #expect(merged.results[0].gflops == merged.results[0].flops / stats.kernel.median / 1e9)
+        #expect(RepetitionSpread(stats)?.runs == 3)
+
+        let other = synthetic.document(["a": 1e-3, "c": 2e-3], runs: 1)
+        #expect { try RunDocument.merging([first, other], names: ["first", "other"]) } throws: {
+            "\($0)" == "other measured other cases than first; merge runs of the same command"
+        }
+    }
+
+    @Test func disturbedRepetitionsAreNotCounted() throws {
+        var synthetic = SyntheticRuns(seed: 1)
+        var stats = synthetic.stats(seconds: 1e-3, runs: 1, betweenRuns: 0, withinRun: 0.001)
+        for index in 0..<4 {
+            stats.repetitions[index].kernelMedian *= 1.5
+            stats.repetitions[index].disturbed = true
+        }
+        let spread = try #require(RepetitionSpread(stats))
+        #expect(abs(exp(spread.center) / 1e-3 - 1) < 0.01)
+        #expect(spread.repetitions == 6)
     }
 
     @Test func benchmarkJSONIsWhatGithubActionBenchmarkReads() throws {
-        let data = try ComparisonReport.benchmarkJSON(Self.document(["host": [1e-3, 1e-3, 1e-3]]))
+        var synthetic = SyntheticRuns(seed: 2)
+        let data = try ComparisonReport.benchmarkJSON(synthetic.document(["host": 1e-3], runs: 1))
         let entries = try #require(try JSONSerialization.jsonObject(with: data) as? [[String: Any]])
         #expect(entries.count == 1)
         #expect(entries[0]["unit"] as? String == "GFLOP/s" && (entries[0]["value"] as? Double ?? 0) > 0)
@@ -68,9 +211,9 @@ import Testing
         #expect { try RunDocument.load(from: url) } throws: { "\($0)".contains("no result file") }
         try Data("{not json".utf8).write(to: url)
         #expect { try RunDocument.load(from: url) } throws: { "\($0)".contains("not a NodeBench result file") }
-        try Data(#"{"schemaVersion": 1}"#.utf8).write(to: url)
-        #expect { try RunDocument.load(from: url) } throws: { "\($0)".contains("has result schema 1; this nodebench reads 2") }
-        try Data(#"{"schemaVersion": 2, "results": 3}"#.utf8).write(to: url)
+        try Data(#"{"schemaVersion": 2}"#.utf8).write(to: url)
+        #expect { try RunDocument.load(from: url) } throws: { "\($0)".contains("has result schema 2; this nodebench reads 3") }
+        try Data(#"{"schemaVersion": 3, "results": 3}"#.utf8).write(to: url)
         #expect { try RunDocument.load(from: url) } throws: { "\($0)".contains("corrupt") }
     }
 }

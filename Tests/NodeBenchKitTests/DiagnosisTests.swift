@@ -34,7 +34,7 @@ import Testing
         var result = CaseResult(gemm: gemm, device: descriptor, implementation: "openblas", status: .ok)
         let median = gemm.shape.flops / gflops / 1e9
         let samples = [median * (1 - cv), median, median * (1 + cv)]
-        result.stats = .init(unit: "s", kernel: Statistics(samples)!, wall: Statistics(samples)!)
+        result.stats = .init(unit: "s", kernel: Statistics(samples)!, wall: Statistics(samples)!, repetitions: [])
         result.gflops = gflops
         result.variant = variant
         return result

@@ -3,14 +3,29 @@ import Testing
 
 @testable import NodeBenchKit
 
+/// Executions counted across every scripted kernel, so a test can make the whole machine slow for
+/// a while, as a neighbour's burst does.
+final class ScriptedMachine {
+    var executions = 0
+    var slowExecutions: Range<Int> = 0..<0
+
+    func execute() -> SampleTime {
+        defer { executions += 1 }
+        let seconds = slowExecutions.contains(executions) ? 1.5e-3 : 1e-3
+        return SampleTime(kernelSeconds: seconds, wallSeconds: 2 * seconds)
+    }
+}
+
 /// A backend whose results and failures the test chooses.
 final class ScriptedBackend: GEMMBackend {
     enum Behaviour { case correct, wrong, nan, outOfMemory, unsupported }
     let device: DeviceDescriptor
     let behaviour: Behaviour
+    let machine: ScriptedMachine
     var implementation: String { "scripted" }
 
-    init(_ behaviour: Behaviour, id: String) {
+    init(_ behaviour: Behaviour, id: String, machine: ScriptedMachine = ScriptedMachine()) {
+        self.machine = machine
         var device = DeviceDescriptor(hostCPU: "test", vendor: nil, blasBuild: "none", cores: 1, memoryBytes: 1 << 30)
         device.id = id
         self.device = device
@@ -24,14 +39,18 @@ final class ScriptedBackend: GEMMBackend {
         var result = VerificationTests.naive(inputs)
         if behaviour == .wrong { result[result.count - 1] += 1 }
         if behaviour == .nan { result[0] = .nan }
-        return Prepared(result)
+        return Prepared(result, machine: machine)
     }
 
     private final class Prepared: PreparedKernel {
         let output: [Double]
+        let machine: ScriptedMachine
         let notes = ["scripted"]
-        init(_ output: [Double]) { self.output = output }
-        func execute() throws -> SampleTime { SampleTime(kernelSeconds: 1e-3, wallSeconds: 2e-3) }
+        init(_ output: [Double], machine: ScriptedMachine) {
+            self.output = output
+            self.machine = machine
+        }
+        func execute() throws -> SampleTime { machine.execute() }
         func result() throws -> [Double] { output }
     }
 }
@@ -42,36 +61,66 @@ enum ScriptedError: Error, CustomStringConvertible {
 }
 
 @Suite struct RunnerTests {
+    static let sampling = SamplingPolicy(repetitions: 3, warmupRuns: 0, minSamples: 3, minSeconds: 0, maxSamples: 3, maxSeconds: 1)
     static let suite = Suite(
-        name: "test",
-        groups: [.init(shapes: [GEMMShape(m: 6, n: 5, k: 4), GEMMShape(m: 3, n: 3, k: 3)], layouts: [.nn], dtypes: [.fp32])],
-        sampling: SamplingPolicy(warmupRuns: 0, minSamples: 3, minSeconds: 0, maxSamples: 3, maxSeconds: 1))
+        name: "test", groups: [.init(shapes: [GEMMShape(m: 6, n: 5, k: 4), GEMMShape(m: 3, n: 3, k: 3)], layouts: [.nn], dtypes: [.fp32])],
+        sampling: sampling)
 
-    static func run(_ behaviours: [ScriptedBackend.Behaviour], hostMemory: UInt64 = 1 << 34) -> [CaseResult] {
+    /// The last results the runner reported, and the order it timed cases in.
+    static func run(
+        _ behaviours: [ScriptedBackend.Behaviour], suite: Suite = suite, hostMemory: UInt64 = 1 << 34, machine: ScriptedMachine = ScriptedMachine()
+    ) -> (results: [CaseResult], progress: [Runner.Progress]) {
         let backends: [Runner.DeviceBackend] = behaviours.enumerated().map { index, behaviour in
-            let backend = ScriptedBackend(behaviour, id: "opencl:0:\(index)")
+            let backend = ScriptedBackend(behaviour, id: "opencl:0:\(index)", machine: machine)
             return (backend.device, .nodebench, .success(backend))
         }
         var results: [CaseResult] = []
+        var progress: [Runner.Progress] = []
         Runner(suite: suite, backends: backends, hostMemoryBytes: hostMemory, seed: 1).run(
-            onStart: { _ in }, onResult: { results.append($0) })
-        return results
+            onStart: { progress.append($0) }, onResults: { results = $0 })
+        return (results, progress)
     }
 
     @Test func correctResultsAreTimedAndReported() throws {
-        let results = Self.run([.correct])
+        let (results, _) = Self.run([.correct])
         #expect(results.count == 2)
         let first = try #require(results.first)
         #expect(first.status == .ok)
         #expect(first.verification?.passed == true)
-        #expect(first.stats?.kernel.count == 3)
+        #expect(first.stats?.kernel.count == 9)  // 3 repetitions of 3 samples
+        #expect(first.stats?.repetitions.map(\.round) == [1, 2, 3])
         #expect(first.stats?.wall.median == 2e-3)
         #expect(first.gflops == 2.0 * 6 * 5 * 4 / 1e-3 / 1e9)
         #expect(first.notes == ["scripted"])
     }
 
+    @Test func everyCaseIsVerifiedFirstThenTimedInShuffledRounds() throws {
+        let shapes = (1...6).map { GEMMShape(m: $0, n: 4, k: 4) }
+        let suite = Suite(name: "test", groups: [.init(shapes: shapes, layouts: [.nn], dtypes: [.fp32])], sampling: Self.sampling)
+        let (_, progress) = Self.run([.correct], suite: suite)
+        #expect(progress.prefix(6).allSatisfy { $0.step == .verify })
+        let rounds = (1...3).map { round in progress.filter { $0.step == .repetition(round, of: 3) }.map { "\($0.workload)" } }
+        #expect(rounds.allSatisfy { Set($0) == Set(shapes.map { "\(Workload.gemm(GEMMCase(shape: $0, layout: .nn, dtype: .fp32)))" }) })
+        #expect(Set(rounds).count == 3, "each round has an order of its own")
+    }
+
+    @Test func aRoundTheWholeMachineRanSlowInIsMadeUpFor() throws {
+        let shapes = (1...10).map { GEMMShape(m: $0, n: 4, k: 4) }
+        let suite = Suite(name: "test", groups: [.init(shapes: shapes, layouts: [.nn], dtypes: [.fp32])], sampling: Self.sampling)
+        // 10 verifying executions, then 30 per round: the second round is slow throughout.
+        let machine = ScriptedMachine()
+        machine.slowExecutions = 40..<70
+        let (results, _) = Self.run([.correct], suite: suite, machine: machine)
+        for result in results {
+            let repetitions = try #require(result.stats?.repetitions)
+            #expect(repetitions.map(\.round) == [1, 2, 3, 4])
+            #expect(repetitions.map(\.disturbed) == [false, true, false, false])
+            #expect(result.stats?.kernel.median == 1e-3 && result.stats?.kernel.count == 9)
+        }
+    }
+
     @Test func eachFailureIsRecordedAndTheRunGoesOn() throws {
-        let results = Self.run([.wrong, .nan, .outOfMemory, .unsupported, .correct])
+        let (results, _) = Self.run([.wrong, .nan, .outOfMemory, .unsupported, .correct])
         #expect(results.count == 10)
         let byDevice = Dictionary(grouping: results, by: \.device).mapValues { $0[0] }
         let wrong = try #require(byDevice["opencl:0:0"])
@@ -88,7 +137,7 @@ enum ScriptedError: Error, CustomStringConvertible {
     }
 
     @Test func casesTooLargeForTheHostAreSkipped() throws {
-        let results = Self.run([.correct], hostMemory: 100)
+        let (results, _) = Self.run([.correct], hostMemory: 100)
         #expect(results.allSatisfy { $0.status == .skipped && $0.reason?.contains("of host memory") == true })
     }
 
@@ -97,7 +146,7 @@ enum ScriptedError: Error, CustomStringConvertible {
         let device = ScriptedBackend(.correct, id: "opencl:1:0").device
         var results: [CaseResult] = []
         Runner(suite: Self.suite, backends: [(device, .nodebench, .failure(NoContext()))], hostMemoryBytes: 1 << 34, seed: 1).run(
-            onStart: { _ in }, onResult: { results.append($0) })
+            onStart: { _ in }, onResults: { results = $0 })
         #expect(results.count == 2)
         #expect(results.allSatisfy { $0.status == .failed && $0.reason == "device unusable: clCreateContext failed: CL_DEVICE_NOT_AVAILABLE" })
     }
@@ -110,7 +159,7 @@ enum ScriptedError: Error, CustomStringConvertible {
             tool: .current, suite: "test", seed: 1, sampling: Self.suite.sampling,
             node: NodeDescription(BackendTests.inventory))
         try file.write(document)
-        for result in Self.run([.correct]) {
+        for result in Self.run([.correct]).results {
             document.results.append(result)
             try file.write(document)
             // What is on disk at any moment is a complete document: an interrupted run keeps it.

@@ -5,14 +5,12 @@ import Foundation
 /// `customBiggerIsBetter` JSON of github-action-benchmark.
 public enum ComparisonReport {
     public static func table(_ comparison: RunComparison) -> String {
-        var table = TextTable([
-            ("case", .left), ("baseline ms", .right), ("current ms", .right), ("time ratio", .right), ("allowed", .right), ("p", .right),
-            ("verdict", .left),
-        ])
+        var table = TextTable(columns.map { ($0, $0 == "case" || $0 == "verdict" ? .left : .right) })
         for row in rows(comparison) { table.add(row) }
         var text = "\(comparison.currentName) against \(comparison.baselineName) (threshold \(percent(comparison.threshold)))\n"
         text += table.render()
         text += summary(comparison) + "\n"
+        if let caveat = caveat(comparison) { text += "note: \(caveat)\n" }
         for key in comparison.onlyInBaseline { text += "only in \(comparison.baselineName): \(key)\n" }
         for key in comparison.onlyInCurrent { text += "only in \(comparison.currentName): \(key)\n" }
         for change in comparison.environmentChanges { text += "environment changed: \(change)\n" }
@@ -21,13 +19,15 @@ public enum ComparisonReport {
 
     public static func markdown(_ comparison: RunComparison) -> String {
         var text = "### NodeBench: \(comparison.currentName) against \(comparison.baselineName)\n\n"
-        text += "\(summary(comparison)) (threshold \(percent(comparison.threshold)), one-sided Mann-Whitney U, p < \(RunComparison.alpha)).\n\n"
+        text += "\(summary(comparison)) (threshold \(percent(comparison.threshold)); p Holm-adjusted over all cases, slower or faster "
+            + "needs p < \(RunComparison.alpha); detectable: the smallest slowdown this baseline catches 19 times in 20).\n\n"
+        if let caveat = caveat(comparison) { text += "**Note:** \(caveat)\n\n" }
         if !comparison.environmentChanges.isEmpty {
             text += "**Environment changed:** " + comparison.environmentChanges.map { "`\($0)`" }.joined(separator: ", ") + "\n\n"
         }
-        text += "| case | baseline ms | current ms | time ratio | allowed | p | verdict |\n| --- | ---: | ---: | ---: | ---: | ---: | --- |\n"
+        text += "| " + columns.joined(separator: " | ") + " |\n|" + columns.map { $0 == "case" || $0 == "verdict" ? " --- |" : " ---: |" }.joined() + "\n"
         for row in rows(comparison) {
-            let cells = row.enumerated().map { index, cell in index == 6 && cell == "slower" ? "**slower**" : cell }
+            let cells = row.map { $0 == "slower" ? "**slower**" : $0 }
             text += "| " + cells.map { $0.replacingOccurrences(of: "|", with: "\\|") }.joined(separator: " | ") + " |\n"
         }
         let unmatched = comparison.onlyInBaseline.map { "only in baseline: \($0)" } + comparison.onlyInCurrent.map { "only in current: \($0)" }
@@ -45,7 +45,8 @@ public enum ComparisonReport {
             let time = entry.current.stats?.kernel.median ?? 0
             xml += #" time="\#(String(format: "%.6f", time))">"# + "\n"
             if entry.verdict == .slower {
-                let message = "slower: time ratio \(format(entry.timeRatio)) beyond \(percent(comparison.threshold)), p \(format(entry.pValue))"
+                let message = "slower: time ratio \(format(entry.timeRatio)) (95% \(interval(entry))) beyond \(percent(comparison.threshold)), "
+                    + "p \(format(entry.pValue))"
                 xml += #"    <failure message="\#(xmlEscaped(message))" type="regression"/>"# + "\n"
             } else if entry.current.status == .failed {
                 xml += #"    <failure message="\#(xmlEscaped(entry.current.reason ?? "failed"))" type="case-failed"/>"# + "\n"
@@ -67,21 +68,50 @@ public enum ComparisonReport {
         return try JSONSerialization.data(withJSONObject: entries, options: [.prettyPrinted, .sortedKeys])
     }
 
-    /// "40 same, 2 slower, 1 faster, 0 inconclusive, 1 not comparable; 2 unmatched".
+    /// "36 same, 2 slower, 1 faster, 1 ambiguous, 1 not comparable; 2 unmatched".
     public static func summary(_ comparison: RunComparison) -> String {
         let counts = Dictionary(grouping: comparison.cases, by: \.verdict).mapValues(\.count)
-        let verdicts: [RunComparison.Verdict] = [.same, .slower, .faster, .inconclusive, .notComparable]
+        let verdicts: [RunComparison.Verdict] = [.same, .slower, .faster, .ambiguous, .notComparable]
         let unmatched = comparison.onlyInBaseline.count + comparison.onlyInCurrent.count
         return verdicts.map { "\(counts[$0] ?? 0) \($0.rawValue)" }.joined(separator: ", ") + "; \(unmatched) unmatched"
     }
 
-    private static func rows(_ comparison: RunComparison) -> [[String]] {
+    /// A baseline's cases with the slowdown `check` catches in each, best first, so a team knows
+    /// what the gate protects and which cases need more runs or repetitions.
+    public static func protection(_ baseline: RunDocument, currentRuns: Int, threshold: Double) -> String {
+        let changes = RunComparison.detectableChanges(of: baseline, currentRuns: currentRuns, threshold: threshold)
+            .sorted { ($0.change ?? .infinity) < ($1.change ?? .infinity) }
+        var table = TextTable([("case", .left), ("detectable", .right)])
+        for (key, change) in changes { table.add([key.description, change.map(percent) ?? "-"]) }
+        let caught = changes.filter { ($0.change ?? .infinity) <= 0.1 }.count
+        return table.render()
+            + "\(caught) of \(changes.count) cases: a 10% slowdown is caught 19 times in 20 by `check` (\(currentRuns) runs, threshold \(percent(threshold)))\n"
+    }
+
+    /// What limits the verdicts, when something does.
+    static func caveat(_ comparison: RunComparison) -> String? { caveat(runs: comparison.baselineRuns) }
+
+    /// The caveat of a baseline of `runs` runs.
+    public static func caveat(runs: Int) -> String? {
+        guard runs == 1 else { return nil }
+        return "the baseline holds one run, so the noise between runs is unknown and only the repetitions within a run are counted; "
+            + "save baselines from several runs (`nodebench baseline save NAME --runs 10`)"
+    }
+
+    static let columns = ["case", "baseline ms", "current ms", "time ratio", "95% interval", "detectable", "p", "verdict"]
+
+    static func rows(_ comparison: RunComparison) -> [[String]] {
         comparison.cases.map { entry in
             [
-                entry.key.description, milliseconds(entry.baseline), milliseconds(entry.current), format(entry.timeRatio),
-                entry.allowedChange.map { "±" + percent($0) } ?? "-", entry.pValue.map { String(format: "%.3f", $0) } ?? "-", entry.verdict.rawValue,
+                entry.key.description, milliseconds(entry.baseline), milliseconds(entry.current), format(entry.timeRatio), interval(entry),
+                entry.detectableChange.map { percent($0) } ?? "-", entry.pValue.map { String(format: "%.3f", $0) } ?? "-", entry.verdict.rawValue,
             ]
         }
+    }
+
+    private static func interval(_ entry: RunComparison.Case) -> String {
+        guard let low = entry.ratioLow, let high = entry.ratioHigh else { return "-" }
+        return "\(format(low))-\(format(high))"
     }
 
     private static func milliseconds(_ result: CaseResult) -> String {
@@ -90,5 +120,7 @@ public enum ComparisonReport {
 
     private static func format(_ value: Double?) -> String { value.map { String(format: "%.3f", $0) } ?? "-" }
 
-    private static func percent(_ fraction: Double) -> String { String(format: "%.0f%%", fraction * 100) }
+    private static func percent(_ fraction: Double) -> String {
+        fraction < 10 ? String(format: "%.0f%%", fraction * 100) : ">999%"
+    }
 }

@@ -1,16 +1,23 @@
 import Foundation
 
 /// Two runs read against each other: cases matched by what they measured, a verdict per case from
-/// the raw samples, unmatched cases listed, and the differences between the environments.
+/// the repetitions' medians, unmatched cases listed, and the differences between the environments.
+///
+/// Each case's time ratio (current over baseline, from the centers of their runs) is judged against
+/// how much a whole run's center varies (`RunNoise`): a t-test on the log ratio gives a p-value,
+/// Holm's adjustment makes the p-values hold for all cases at once, and the 95% interval of the
+/// ratio says how sure the ratio is. Slower or faster also needs the current center beyond every
+/// run the baseline holds: a guard against the odd run a normal model does not expect.
 public struct RunComparison: Sendable {
     public enum Verdict: String, Codable, Sendable {
-        /// Significantly slower, by more than the threshold: a regression.
+        /// Slower by more than the threshold, beyond what the noise explains: a regression.
         case slower
         case faster
-        /// The medians differ by no more than the case's allowed band.
+        /// The ratio's interval lies inside the threshold: any change is smaller than it.
         case same
-        /// A difference beyond the threshold that the samples cannot tell from noise.
-        case inconclusive
+        /// Neither: the interval reaches past the threshold but the change is not significant; the
+        /// case's detectable change says what this baseline can resolve.
+        case ambiguous
         /// No timings to compare: the case failed or was skipped in either run.
         case notComparable = "not comparable"
     }
@@ -19,13 +26,18 @@ public struct RunComparison: Sendable {
         public var key: CaseKey
         public var baseline: CaseResult
         public var current: CaseResult
-        /// Current median time over the baseline's: above 1 is slower.
+        /// Current time over the baseline's: above 1 is slower.
         public var timeRatio: Double?
-        /// One-sided Mann-Whitney U p-value in the direction the medians moved.
+        /// 95% confidence interval of the time ratio.
+        public var ratioLow: Double?
+        public var ratioHigh: Double?
+        /// Two-sided p-value of "no change", Holm-adjusted over every comparable case.
         public var pValue: Double?
-        /// The change of the median that counts for this case: the threshold, or twice the larger
-        /// coefficient of variation of the two runs when that is wider.
-        public var allowedChange: Double?
+        /// The smallest slowdown this baseline catches 19 times in 20 in a current measurement of as
+        /// many runs as this one (0.1 is 10%).
+        public var detectableChange: Double?
+        /// The baseline's between-run spread, not its repetitions, set the noise.
+        public var noiseFromRuns: Bool
         public var verdict: Verdict
     }
 
@@ -38,9 +50,14 @@ public struct RunComparison: Sendable {
     public let onlyInCurrent: [CaseKey]
     /// Environment differences that can explain a change (driver, BLAS core, tool version...).
     public let environmentChanges: [String]
+    /// How many runs the baseline holds: with one, the noise between runs is unknown.
+    public let baselineRuns: Int
 
-    /// A change smaller than this is noise however significant; larger, it needs p below `alpha`.
-    public static let alpha = 0.05
+    /// The family-wise error rate: the chance that any case of an unchanged run is called slower or
+    /// faster, under the noise model. Timings have heavier tails than it assumes, so it is strict.
+    public static let alpha = 0.01
+    /// The detectable change is the slowdown caught with this probability.
+    public static let power = 0.95
 
     public init(baseline: RunDocument, named baselineName: String, current: RunDocument, named currentName: String, threshold: Double) {
         self.baselineName = baselineName
@@ -49,38 +66,81 @@ public struct RunComparison: Sendable {
         let baselineByKey = Dictionary(baseline.results.map { (CaseKey($0), $0) }, uniquingKeysWith: { first, _ in first })
         let currentByKey = Dictionary(current.results.map { (CaseKey($0), $0) }, uniquingKeysWith: { first, _ in first })
         let currentKeys = current.results.map(CaseKey.init)
-        cases = currentKeys.compactMap { key in
-            guard let old = baselineByKey[key], let new = currentByKey[key] else { return nil }
-            return RunComparison.compare(key, old, new, threshold: threshold)
-        }
+        let pairs = currentKeys.compactMap { key in baselineByKey[key].map { (key, $0, currentByKey[key]!) } }
+        cases = RunComparison.judge(pairs, threshold: threshold)
         onlyInBaseline = baseline.results.map(CaseKey.init).filter { currentByKey[$0] == nil }
         onlyInCurrent = currentKeys.filter { baselineByKey[$0] == nil }
         environmentChanges = EnvironmentFingerprint(baseline).changes(to: EnvironmentFingerprint(current))
+        baselineRuns = baseline.results.compactMap { RepetitionSpread($0.stats)?.runs }.max() ?? 0
     }
 
     public var regressions: [Case] { cases.filter { $0.verdict == .slower } }
 
-    private static func compare(_ key: CaseKey, _ baseline: CaseResult, _ current: CaseResult, threshold: Double) -> Case {
-        guard baseline.status == .ok, current.status == .ok, let old = baseline.stats?.kernel, let new = current.stats?.kernel,
-            old.median > 0
-        else {
-            return Case(key: key, baseline: baseline, current: current, verdict: .notComparable)
+    /// What a baseline protects: for each of its cases, the smallest slowdown that `check` with a
+    /// measurement of `currentRuns` runs catches 19 times in 20 (nil for a case without timings).
+    public static func detectableChanges(of baseline: RunDocument, currentRuns: Int, threshold: Double) -> [(key: CaseKey, change: Double?)] {
+        let spreads = baseline.results.map { $0.status == .ok ? RepetitionSpread($0.stats) : nil }
+        let cases = spreads.compactMap { $0 }.count
+        return zip(baseline.results, spreads).map { result, spread in
+            (CaseKey(result), spread.map {
+                RunNoise(within: [$0], between: [$0]).detectableChange(
+                    baselineRuns: $0.runs, currentRuns: currentRuns, cases: cases, threshold: threshold, alpha: alpha, power: power)
+            })
         }
-        let ratio = new.median / old.median
-        let slower = ratio > 1
-        // One-sided: are the current samples larger (slower) or smaller (faster) than the baseline's?
-        let p = MannWhitney.pValue(slower ? new.samples : old.samples, greaterThan: slower ? old.samples : new.samples)
-        // Timings that scatter within a run scatter between runs at least as much.
-        let allowed = max(threshold, 2 * max(old.cv, new.cv))
-        let verdict: Verdict
-        if abs(ratio - 1) <= allowed {
-            verdict = .same
-        } else if p < alpha {
-            verdict = slower ? .slower : .faster
-        } else {
-            verdict = .inconclusive
+    }
+
+    private static func judge(_ pairs: [(CaseKey, CaseResult, CaseResult)], threshold: Double) -> [Case] {
+        struct Measured {
+            var ratio, low, high, p, detectable: Double
+            var fromRuns: Bool
+            /// The current center lies beyond every run the baseline holds, in the direction it moved.
+            var beyondBaselineRuns: Bool
         }
-        return Case(key: key, baseline: baseline, current: current, timeRatio: ratio, pValue: p, allowedChange: allowed, verdict: verdict)
+        let spreads = pairs.map { _, baseline, current -> (RepetitionSpread, RepetitionSpread)? in
+            guard baseline.status == .ok, current.status == .ok, let old = RepetitionSpread(baseline.stats),
+                let new = RepetitionSpread(current.stats)
+            else { return nil }
+            return (old, new)
+        }
+        let comparable = spreads.compactMap { $0 }.count
+        let measured = spreads.map { pair -> Measured? in
+            guard let (old, new) = pair else { return nil }
+            let noise = RunNoise(within: [old, new], between: [old, new])
+            let difference = new.center - old.center
+            let standardError = (noise.variance * (1 / Double(old.runs) + 1 / Double(new.runs))).squareRoot()
+            let t = difference / standardError
+            let p = 2 * (1 - StudentT.cdf(abs(t), df: noise.degreesOfFreedom))
+            let halfWidth = StudentT.quantile(0.975, df: noise.degreesOfFreedom) * standardError
+            let baselineNoise = RunNoise(within: [old], between: [old])
+            let detectable = baselineNoise.detectableChange(
+                baselineRuns: old.runs, currentRuns: new.runs, cases: comparable, threshold: threshold, alpha: alpha, power: power)
+            let beyond = difference > 0 ? new.center > old.runCenters.max()! : new.center < old.runCenters.min()!
+            return Measured(
+                ratio: exp(difference), low: exp(difference - halfWidth), high: exp(difference + halfWidth), p: p, detectable: detectable,
+                fromRuns: baselineNoise.setByRuns, beyondBaselineRuns: beyond)
+        }
+        var adjusted = Holm.adjusted(measured.compactMap { $0?.p }).makeIterator()
+        return zip(pairs, measured).map { pair, measured in
+            let (key, baseline, current) = pair
+            guard let measured, let p = adjusted.next() else {
+                return Case(key: key, baseline: baseline, current: current, noiseFromRuns: false, verdict: .notComparable)
+            }
+            let band = 1 + threshold
+            let verdict: Verdict
+            let significant = p < alpha && measured.beyondBaselineRuns
+            if significant && measured.ratio > band {
+                verdict = .slower
+            } else if significant && measured.ratio < 1 / band {
+                verdict = .faster
+            } else if measured.low >= 1 / band && measured.high <= band {
+                verdict = .same
+            } else {
+                verdict = .ambiguous
+            }
+            return Case(
+                key: key, baseline: baseline, current: current, timeRatio: measured.ratio, ratioLow: measured.low, ratioHigh: measured.high,
+                pValue: p, detectableChange: measured.detectable, noiseFromRuns: measured.fromRuns, verdict: verdict)
+        }
     }
 }
 
@@ -101,37 +161,6 @@ public struct CaseKey: Hashable, Sendable, CustomStringConvertible {
 
     public var description: String {
         "\(device) \(implementation)\(variant.map { "[\($0)]" } ?? "") \(caseDescription)"
-    }
-}
-
-/// The Mann-Whitney U test with the normal approximation (ties corrected, continuity corrected),
-/// which needs no assumption about how timings are distributed.
-enum MannWhitney {
-    /// P(values in `a` tend to be larger than those in `b`) being this extreme by chance.
-    static func pValue(_ a: [Double], greaterThan b: [Double]) -> Double {
-        let (n, m) = (Double(a.count), Double(b.count))
-        guard n > 0, m > 0 else { return 1 }
-        let pooled = (a.map { ($0, true) } + b.map { ($0, false) }).sorted { $0.0 < $1.0 }
-        var ranks = [Double](repeating: 0, count: pooled.count)
-        var tieTerm = 0.0
-        var start = 0
-        while start < pooled.count {
-            var end = start
-            while end + 1 < pooled.count && pooled[end + 1].0 == pooled[start].0 { end += 1 }
-            let rank = Double(start + end) / 2 + 1
-            for index in start...end { ranks[index] = rank }
-            let tied = Double(end - start + 1)
-            tieTerm += tied * tied * tied - tied
-            start = end + 1
-        }
-        let rankSumA = zip(pooled, ranks).filter { $0.0.1 }.reduce(0) { $0 + $1.1 }
-        let u = rankSumA - n * (n + 1) / 2
-        let mean = n * m / 2
-        let total = n + m
-        let variance = n * m / 12 * ((total + 1) - tieTerm / (total * (total - 1)))
-        guard variance > 0 else { return 1 }
-        let z = (u - mean - 0.5) / variance.squareRoot()
-        return 0.5 * erfc(z / 2.0.squareRoot())
     }
 }
 

@@ -29,6 +29,11 @@ public struct Statistics: Codable, Sendable, Equatable {
         self.samples = samples
     }
 
+    /// The median of unsorted values; 0 for none.
+    static func median(_ values: [Double]) -> Double {
+        values.isEmpty ? 0 : quantile(values.sorted(), 0.5)
+    }
+
     /// Linear interpolation between the closest ranks (the "type 7" quantile of R and NumPy).
     static func quantile(_ sorted: [Double], _ q: Double) -> Double {
         let position = q * Double(sorted.count - 1)

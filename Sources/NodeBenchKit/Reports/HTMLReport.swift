@@ -115,15 +115,10 @@ public enum HTMLReport {
         if !comparison.environmentChanges.isEmpty {
             html += "<p class=\"warning\">Environment changed: " + comparison.environmentChanges.map(xmlEscaped).joined(separator: "; ") + "</p>"
         }
-        let rows = comparison.cases.map { entry in
-            [
-                xmlEscaped(entry.key.description),
-                entry.baseline.stats.map { String(format: "%.3f", $0.kernel.median * 1e3) } ?? "-",
-                entry.current.stats.map { String(format: "%.3f", $0.kernel.median * 1e3) } ?? "-",
-                entry.timeRatio.map { String(format: "%.3f", $0) } ?? "-",
-                "<span class=\"\(entry.verdict.rawValue)\">\(entry.verdict.rawValue)</span>",
-            ]
+        if let caveat = ComparisonReport.caveat(comparison) { html += "<p class=\"warning\">\(xmlEscaped(caveat))</p>" }
+        let rows = ComparisonReport.rows(comparison).map { row in
+            row.dropLast().map(xmlEscaped) + ["<span class=\"\(row.last!)\">\(row.last!)</span>"]
         }
-        return html + table(["case", "baseline ms", "current ms", "time ratio", "verdict"], rows, numeric: [1, 2, 3])
+        return html + table(ComparisonReport.columns, rows, numeric: [1, 2, 3, 4, 5, 6])
     }
 }

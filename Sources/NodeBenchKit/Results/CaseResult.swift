@@ -40,8 +40,60 @@ public struct CaseResult: Codable, Sendable, Equatable {
 
     public struct TimingStats: Codable, Sendable, Equatable {
         public var unit: String
+        /// Every sample of the repetitions counted (those no disturbance hit), in the order taken.
         public var kernel: Statistics
         public var wall: Statistics
+        /// Each repetition's summary: the units a comparison reads, since repetitions are spread
+        /// over the run and samples within one are not independent.
+        public var repetitions: [RepetitionSummary]
+
+        /// Statistics of `repetitions` measured in run `run` (0 unless baselines are merged): of the
+        /// undisturbed ones, or of all when a disturbance hit every one.
+        init?(_ repetitions: [Repetition], run: Int = 0) {
+            let quiet = repetitions.filter { !$0.disturbed }
+            let counted = quiet.isEmpty ? repetitions : quiet
+            guard let kernel = Statistics(counted.flatMap(\.kernel)), let wall = Statistics(counted.flatMap(\.wall)) else { return nil }
+            self.init(
+                unit: "s", kernel: kernel, wall: wall,
+                repetitions: repetitions.map { RepetitionSummary($0, run: run) })
+        }
+
+        public init(unit: String, kernel: Statistics, wall: Statistics, repetitions: [RepetitionSummary]) {
+            self.unit = unit
+            self.kernel = kernel
+            self.wall = wall
+            self.repetitions = repetitions
+        }
+    }
+
+    public struct RepetitionSummary: Codable, Sendable, Equatable {
+        /// Which run of a baseline merged from several runs it was measured in; 0 for a single run.
+        public var run: Int
+        public var kernelMedian: Double
+        public var wallMedian: Double
+        public var samples: Int
+        /// Executions the warm-up took to reach steady timings.
+        public var warmupRuns: Int
+        /// The round of its run it was measured in (1-based).
+        public var round: Int
+        /// A machine-wide disturbance hit its round: kept, but not counted.
+        public var disturbed: Bool
+
+        public init(run: Int, kernelMedian: Double, wallMedian: Double, samples: Int, warmupRuns: Int, round: Int = 1, disturbed: Bool = false) {
+            self.run = run
+            self.kernelMedian = kernelMedian
+            self.wallMedian = wallMedian
+            self.samples = samples
+            self.warmupRuns = warmupRuns
+            self.round = round
+            self.disturbed = disturbed
+        }
+
+        init(_ repetition: Repetition, run: Int) {
+            self.init(
+                run: run, kernelMedian: Statistics.median(repetition.kernel), wallMedian: Statistics.median(repetition.wall),
+                samples: repetition.kernel.count, warmupRuns: repetition.warmupRuns, round: repetition.round, disturbed: repetition.disturbed)
+        }
     }
 
     public struct CrossCheck: Codable, Sendable, Equatable {

@@ -56,7 +56,8 @@ extension RunDocument {
         }
         guard version == currentSchemaVersion else {
             throw LoadError(
-                description: "\(url.path) has result schema \(version); this nodebench reads \(currentSchemaVersion): re-run it to make a new one")
+                description: "\(url.path) has result schema \(version); this nodebench reads \(currentSchemaVersion): "
+                    + "re-run it, or save the baseline again (nodebench baseline save NAME --runs 10)")
         }
         let decoder = JSONDecoder()
         decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")

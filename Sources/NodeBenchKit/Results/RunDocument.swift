@@ -4,7 +4,7 @@ import HwlocKit
 /// A result file: what produced it, on which node, and every case measured so far.
 public struct RunDocument: Codable, Sendable {
     /// Bumped whenever a field changes meaning or a required field is added.
-    public static let currentSchemaVersion = 2
+    public static let currentSchemaVersion = 3
 
     public var schemaVersion: Int
     public var tool: ToolInfo
@@ -26,6 +26,8 @@ public struct RunDocument: Codable, Sendable {
     public var figures: [String]
     /// `run --model`: the training step's breakdown on each device.
     public var training: [TrainingBreakdown]?
+    /// A baseline or measurement merged from several runs: when each ran (see `merging`).
+    public var runs: [RunSpan]?
 
     public init(tool: ToolInfo, suite: String, seed: UInt64, sampling: SamplingPolicy, node: NodeDescription) {
         schemaVersion = RunDocument.currentSchemaVersion

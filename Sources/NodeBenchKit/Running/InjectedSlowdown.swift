@@ -1,43 +1,57 @@
-/// A deliberate slowdown of one implementation, to prove that a regression gate catches one
-/// (`run --debug-slowdown IMPL=FACTOR`): each execution runs the kernel FACTOR times and reports
-/// the sum. The results say so in their notes; never use it for real measurements.
+/// A deliberate slowdown, to prove that a regression gate catches one (`run --debug-slowdown
+/// SELECTOR=FACTOR`): every execution of the selected cases runs the kernel ⌈FACTOR⌉ times and
+/// reports the time of ⌊FACTOR⌋ runs plus the fractional part of one more, so 1.10 costs 10% more
+/// of real kernel time. The results say so in their notes; never use it for real measurements.
 public struct InjectedSlowdown: Codable, Sendable, Equatable {
-    public let implementation: Implementation
-    public let factor: Int
+    /// An implementation (`openblas`: all its cases) or one case as comparisons name it
+    /// (`host openblas gemm fp32 NN 256x256x256`).
+    public let selector: String
+    public let factor: Double
 
-    /// Parses `openblas=3`.
+    /// Parses `openblas=6` or `host openblas gemm fp32 NN 256x256x256=1.10`.
     public init(parsing text: String) throws(UsageError) {
-        let parts = text.split(separator: "=")
-        guard parts.count == 2, let implementation = Implementation(rawValue: String(parts[0])), let factor = Int(parts[1]), factor >= 2
+        guard let equals = text.lastIndex(of: "="), let factor = Double(text[text.index(after: equals)...]), factor > 1, factor <= 1000
         else {
             throw UsageError(
-                "--debug-slowdown '\(text)' must be IMPL=FACTOR with IMPL one of "
-                    + Implementation.allCases.map(\.rawValue).joined(separator: ", ") + " and FACTOR a whole number of at least 2")
+                "--debug-slowdown '\(text)' must be SELECTOR=FACTOR: an implementation (\(Implementation.allCases.map(\.rawValue).joined(separator: ", "))) "
+                    + "or a case as `compare` names it, and a factor above 1 such as 1.10")
         }
-        self.implementation = implementation
+        selector = text[..<equals].trimmingCharacters(in: .whitespaces)
         self.factor = factor
     }
+
+    func applies(to key: CaseKey) -> Bool {
+        selector == key.implementation || selector == key.description
+    }
+
+    /// Marks the results it slowed, so a run can tell a selector that matched nothing.
+    static let note = "on purpose by --debug-slowdown"
 
     func applied(to kernel: PreparedKernel) -> PreparedKernel { SlowedKernel(inner: kernel, factor: factor) }
 }
 
 private final class SlowedKernel: PreparedKernel {
     let inner: PreparedKernel
-    let factor: Int
+    let whole: Int
+    let fraction: Double
 
-    init(inner: PreparedKernel, factor: Int) {
+    init(inner: PreparedKernel, factor: Double) {
         self.inner = inner
-        self.factor = factor
+        whole = Int(factor.rounded(.down))
+        fraction = factor - Double(whole)
     }
 
-    var notes: [String] { inner.notes + ["slowed down \(factor)x on purpose by --debug-slowdown: every sample runs the kernel \(factor) times"] }
+    var notes: [String] {
+        inner.notes + ["slowed down \(Double(whole) + fraction)x \(InjectedSlowdown.note): each sample counts that many runs of the kernel"]
+    }
 
     func execute() throws -> SampleTime {
         var total = SampleTime(kernelSeconds: 0, wallSeconds: 0)
-        for _ in 0..<factor {
+        for run in 0..<(whole + (fraction > 0 ? 1 : 0)) {
             let time = try inner.execute()
-            total.kernelSeconds += time.kernelSeconds
-            total.wallSeconds += time.wallSeconds
+            let weight = run < whole ? 1 : fraction
+            total.kernelSeconds += weight * time.kernelSeconds
+            total.wallSeconds += weight * time.wallSeconds
         }
         return total
     }

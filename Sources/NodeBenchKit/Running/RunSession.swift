@@ -47,6 +47,8 @@ public final class RunSession {
         slowdown: InjectedSlowdown? = nil
     ) {
         let start = MonotonicClock.now()
+        let earlier = document.results.count
+        var reported = Set<String>()
         Runner(
             suite: suite, devices: devices, inventory: inventory, seed: document.seed, implementations: implementations,
             tuned: tuned, slowdown: slowdown
@@ -55,10 +57,23 @@ public final class RunSession {
                 let elapsed = MonotonicClock.now() - start
                 let done = progress.index - 1
                 let left = done > 0 ? ", ~\(clock(elapsed / Double(done) * Double(progress.total - done))) left" : ""
-                log("[\(progress.index)/\(progress.total) \(clock(elapsed)) elapsed\(left)] \(progress.device) "
+                let step = switch progress.step {
+                case .verify: "verify"
+                case .repetition(let round, let rounds): "time \(round)/\(rounds)"
+                }
+                log("[\(progress.index)/\(progress.total) \(clock(elapsed)) elapsed\(left)] \(step) \(progress.device) "
                     + "\(progress.implementation.rawValue) \(progress.workload)")
             },
-            onResult: { append([$0]) })
+            onResults: { results in
+                document.results.replaceSubrange(earlier..., with: results)
+                for result in results where result.status != .ok && reported.insert(CaseKey(result).description).inserted {
+                    log("  \(result.status.rawValue): \(CaseKey(result)): \(result.reason ?? "")")
+                }
+                save()
+            })
+        if let slowdown, !document.results.contains(where: { $0.notes.contains { $0.contains(InjectedSlowdown.note) } }) {
+            log("warning: --debug-slowdown '\(slowdown.selector)' matched no case")
+        }
     }
 
     /// Adds results measured elsewhere (another process, another BLAS core type).

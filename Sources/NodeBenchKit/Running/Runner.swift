@@ -1,16 +1,24 @@
 import Foundation
 import OpenCLKit
 
-/// Runs a suite's cases on a set of devices: for each case, inputs and reference are made once,
-/// then each device prepares, runs once, is verified, and is timed; its output is compared with
-/// the first device's.
+/// Runs a suite's cases on a set of devices in two phases. First each case is prepared, run once
+/// and verified, in suite order: inputs and reference are made once per case, and every device's
+/// output is compared with the first device's. Then the verified cases are timed in `repetitions`
+/// rounds, each in its own shuffled order, so that a slow phase of the machine touches every case a
+/// little instead of one case a lot, and each repetition warms up until its timings are steady.
 public final class Runner {
     public struct Progress: Sendable {
+        public enum Step: Sendable, Equatable {
+            case verify
+            case repetition(Int, of: Int)
+        }
+
         public var index: Int
         public var total: Int
         public var device: String
         public var implementation: Implementation
         public var workload: Workload
+        public var step: Step
     }
 
     /// A device and one implementation's backend on it, or why that backend could not be set up.
@@ -54,69 +62,169 @@ public final class Runner {
         suite.workloads.reduce(0) { total, workload in total + backends.filter { $0.implementation.kernel == workload.kernel }.count }
     }
 
-    /// Runs every case; `onResult` sees each result as soon as it exists, so callers can save it.
-    public func run(onStart: (Progress) -> Void, onResult: (CaseResult) -> Void) {
+    /// One case on one device: its result so far, and while it is being timed, its prepared kernel.
+    private struct Slot {
+        var result: CaseResult
+        var workload: Workload
+        var implementation: Implementation
+        var kernel: PreparedKernel?
+        var repetitions: [Repetition] = []
+    }
+
+    /// Runs every case; `onResults` sees every result so far, in suite order, after the
+    /// verification and after each round of timing, so callers can save them.
+    public func run(onStart: (Progress) -> Void, onResults: ([CaseResult]) -> Void) {
+        let rounds = suite.sampling.repetitions
+        var total = caseCount * (1 + rounds)
         var index = 0
-        let total = caseCount
+        var slots: [Slot] = []
+        // Prepared kernels stay allocated between rounds while they fit in this share of the host.
+        var keptBytes = 0.0
+        let keepBudget = hostMemoryBytes / 8
         for workload in suite.workloads {
             var material: CaseMaterial?
             var firstOutput: (label: String, values: [Double])?
             for (device, implementation, backend) in backends where implementation.kernel == workload.kernel {
                 index += 1
-                onStart(Progress(index: index, total: total, device: device.id, implementation: implementation, workload: workload))
-                onResult(runCase(workload, on: device, implementation, backend, material: &material, firstOutput: &firstOutput))
+                onStart(Progress(index: index, total: total, device: device.id, implementation: implementation, workload: workload, step: .verify))
+                var slot = verifyCase(workload, on: device, implementation, backend, material: &material, firstOutput: &firstOutput)
+                guard slot.kernel != nil else {
+                    total -= rounds
+                    slots.append(slot)
+                    continue
+                }
+                let bytes = (try? backend.get()).flatMap { CaseMaterial.hostBytes(workload, backend: $0) } ?? .infinity
+                if keptBytes + bytes > keepBudget {
+                    // Too large to keep beside the others: its repetitions run now, back to back.
+                    slot.result.notes.append("its \(rounds) repetitions ran back to back: too large to keep allocated beside the other cases")
+                    for round in 1...rounds {
+                        index += 1
+                        onStart(Progress(
+                            index: index, total: total, device: device.id, implementation: implementation, workload: workload,
+                            step: .repetition(round, of: rounds)))
+                        time(&slot, round: round)
+                    }
+                    slot.kernel = nil
+                } else {
+                    keptBytes += bytes
+                }
+                slots.append(slot)
             }
+        }
+        // A verified case waiting for its first round is not a result yet.
+        let settled = { slots.filter { $0.kernel == nil || !$0.repetitions.isEmpty }.map(\.result) }
+        onResults(settled())
+        // Rounds a machine-wide disturbance hit are made up for, up to half as many again.
+        var round = 0
+        var planned = rounds
+        while round < planned {
+            round += 1
+            var generator = SplitMix64(seed: seed ^ (UInt64(round) &* 0x2545_F491_4F6C_DD1D))
+            let timed = slots.indices.filter { slots[$0].kernel != nil }
+            for slotIndex in timed.shuffled(using: &generator) {
+                index += 1
+                let slot = slots[slotIndex]
+                onStart(Progress(
+                    index: index, total: total, device: slot.result.device, implementation: slot.implementation, workload: slot.workload,
+                    step: .repetition(round, of: planned)))
+                time(&slots[slotIndex], round: round)
+            }
+            let quietRounds = markDisturbedRounds(&slots, rounds: round)
+            if round == planned && quietRounds < rounds && planned < rounds + rounds / 2 {
+                planned += 1
+                total += timed.count
+            }
+            onResults(settled())
         }
     }
 
-    private func runCase(
+    /// Marks the repetitions of disturbed rounds in every case timed in all `rounds` rounds, and
+    /// updates their statistics; returns how many rounds were quiet.
+    private func markDisturbedRounds(_ slots: inout [Slot], rounds: Int) -> Int {
+        let roundCases = slots.indices.filter { slots[$0].kernel != nil && slots[$0].repetitions.count == rounds }
+        let disturbed = Disturbance.disturbedRounds(roundCases.map { slots[$0].repetitions.map { Statistics.median($0.kernel) } })
+        for slotIndex in roundCases {
+            for repetition in slots[slotIndex].repetitions.indices {
+                slots[slotIndex].repetitions[repetition].disturbed = disturbed[repetition]
+            }
+            summarize(&slots[slotIndex])
+        }
+        return disturbed.filter { !$0 }.count
+    }
+
+    /// Prepares, runs once and verifies; the slot keeps the prepared kernel only if it verified.
+    private func verifyCase(
         _ workload: Workload, on device: DeviceDescriptor, _ implementation: Implementation,
         _ backendResult: Result<KernelBackend, Error>, material: inout CaseMaterial?,
         firstOutput: inout (label: String, values: [Double])?
-    ) -> CaseResult {
+    ) -> Slot {
         let backend: KernelBackend
         switch backendResult {
         case .success(let ready): backend = ready
         case .failure(let error):
-            return CaseResult(
+            let result = CaseResult(
                 workload, device: device, implementation: implementation.rawValue, status: .failed,
                 reason: "device unusable: \(Runner.describe(error))")
+            return Slot(result: result, workload: workload, implementation: implementation)
         }
-        var result = CaseResult(workload, device: device, implementation: backend.implementation, status: .failed)
+        var slot = Slot(
+            result: CaseResult(workload, device: device, implementation: backend.implementation, status: .failed), workload: workload,
+            implementation: implementation)
         if let reason = CaseMaterial.unsupportedReason(workload, on: backend) ?? hostMemoryShortfall(workload, backend: backend) {
-            result.status = .skipped
-            result.reason = reason
-            return result
+            slot.result.status = .skipped
+            slot.result.reason = reason
+            return slot
         }
         if material == nil { material = CaseMaterial(workload, seed: seed) }
         do {
             var prepared = try material!.prepare(on: backend)
-            if let slowdown, slowdown.implementation == implementation { prepared = slowdown.applied(to: prepared) }
-            result.notes = prepared.notes
+            if let slowdown, slowdown.applies(to: CaseKey(slot.result)) { prepared = slowdown.applied(to: prepared) }
+            slot.result.notes = prepared.notes
             _ = try prepared.execute()
             let output = try prepared.result()
             let verification = material!.verify(output)
-            result.verification = verification
+            slot.result.verification = verification
             guard verification.passed else {
-                result.reason = verification.nonFiniteElements > 0
+                slot.result.reason = verification.nonFiniteElements > 0
                     ? "\(verification.nonFiniteElements) NaN/Inf elements in the result"
                     : "result differs from the fp64 reference by \(verification.maxAbsError) (tolerance \(verification.tolerance))"
-                return result
+                return slot
             }
             if let firstOutput {
                 let difference = zip(firstOutput.values, output).reduce(0.0) { max($0, abs($1.0 - $1.1)) }
-                result.crossCheck = CaseResult.CrossCheck(against: firstOutput.label, maxAbsDifference: difference)
+                slot.result.crossCheck = CaseResult.CrossCheck(against: firstOutput.label, maxAbsDifference: difference)
             } else {
                 firstOutput = ("\(device.id)/\(backend.implementation)", output)
             }
-            let measurement = try Sampler.measure(suite.sampling, prepared.execute)
-            result.stats = CaseResult.TimingStats(unit: "s", kernel: measurement.kernel, wall: measurement.wall)
-            result.gflops = workload.flops / measurement.kernel.median / 1e9
-            result.status = .ok
+            slot.kernel = prepared
         } catch {
-            result.reason = Runner.describe(error)
+            slot.result.reason = Runner.describe(error)
         }
-        return result
+        return slot
+    }
+
+    /// One more repetition of a verified case; a failure ends the case, keeping what it measured.
+    private func time(_ slot: inout Slot, round: Int) {
+        guard let kernel = slot.kernel else { return }
+        do {
+            var repetition = try Sampler.measure(suite.sampling, kernel.execute)
+            repetition.round = round
+            slot.repetitions.append(repetition)
+            summarize(&slot)
+        } catch {
+            slot.result.status = .failed
+            slot.result.gflops = nil
+            slot.result.reason = "repetition \(slot.repetitions.count + 1): \(Runner.describe(error))"
+            slot.kernel = nil
+        }
+    }
+
+    /// The slot's result from its repetitions so far.
+    private func summarize(_ slot: inout Slot) {
+        guard slot.result.reason == nil, let stats = CaseResult.TimingStats(slot.repetitions) else { return }
+        slot.result.stats = stats
+        slot.result.gflops = slot.workload.flops / stats.kernel.median / 1e9
+        slot.result.status = .ok
     }
 
     /// Why the host cannot hold this case's inputs, reference, two outputs for the cross-check and

@@ -1,7 +1,7 @@
 /// A named set of cases and how long to measure each.
 public struct Suite: Sendable {
     public enum Name: String, CaseIterable, Sendable {
-        /// For CI: the whole run in under a minute on a 2-core machine.
+        /// For CI: the whole run in about a minute on a 2-core machine.
         case quick
         /// The default: transformer-sized GEMMs, a few minutes on a small node.
         case standard
@@ -91,7 +91,9 @@ public struct Suite: Sendable {
                     AttentionGroup(shapes: [attention(1, 4, 2, 257, 64, true), attention(1, 4, 2, 257, 64, false)], dtypes: [.fp32]),
                     AttentionGroup(shapes: [attention(1, 2, 2, 128, 64, true)], dtypes: [.fp16, .bf16]),
                 ],
-                sampling: SamplingPolicy(warmupRuns: 1, minSamples: 3, minSeconds: 0.05, maxSamples: 50, maxSeconds: 1))
+                sampling: SamplingPolicy(
+                    repetitions: 10, warmupSeconds: 0.005, maxWarmupSeconds: 0.1, minSamples: 3, minSeconds: 0.03, maxSamples: 100,
+                    maxSeconds: 0.5))
         case .standard:
             return Suite(
                 name: "standard",
@@ -106,7 +108,9 @@ public struct Suite: Sendable {
                         dtypes: [.fp32]),
                     AttentionGroup(shapes: [attention(1, 8, 8, 1024, 64, true)], dtypes: [.fp16, .bf16]),
                 ],
-                sampling: SamplingPolicy(warmupRuns: 1, minSamples: 3, minSeconds: 0.5, maxSamples: 100, maxSeconds: 5))
+                sampling: SamplingPolicy(
+                    repetitions: 5, warmupSeconds: 0.02, maxWarmupSeconds: 0.5, minSamples: 3, minSeconds: 0.2, maxSamples: 100,
+                    maxSeconds: 2))
         case .full:
             return Suite(
                 name: "full",
@@ -124,16 +128,18 @@ public struct Suite: Sendable {
                         },
                         dtypes: AttentionCase.dtypes),
                 ],
-                sampling: SamplingPolicy(warmupRuns: 2, minSamples: 5, minSeconds: 1, maxSamples: 200, maxSeconds: 10))
+                sampling: SamplingPolicy(
+                    repetitions: 10, warmupSeconds: 0.05, maxWarmupSeconds: 1, minSamples: 3, minSeconds: 0.3, maxSamples: 200,
+                    maxSeconds: 3))
         }
     }
 
     /// The suite narrowed to `kernels`, with some dimensions replaced: each non-empty list replaces
     /// the suite's for that dimension, and the cases are all their combinations. GEMMs are scaled
-    /// by `alpha` and `beta`; attention keeps only the types it runs.
+    /// by `alpha` and `beta`; attention keeps only the types it runs; `sampling` replaces the suite's.
     public func selecting(
         kernels: Set<KernelKind> = Set(KernelKind.allCases), shapes: [GEMMShape] = [], layouts: [GEMMLayout] = [],
-        dtypes: [DType] = [], alpha: Double = 1, beta: Double = 0, attentionShapes: [AttentionShape] = []
+        dtypes: [DType] = [], alpha: Double = 1, beta: Double = 0, attentionShapes: [AttentionShape] = [], sampling: SamplingPolicy? = nil
     ) -> Suite {
         var gemmGroups: [CaseGroup] = []
         if kernels.contains(.gemm) {
@@ -152,7 +158,7 @@ public struct Suite: Sendable {
                     shapes: attentionShapes.isEmpty ? unique(attentionCases.map(\.shape)) : attentionShapes,
                     dtypes: dtypes.isEmpty ? unique(attentionCases.map(\.dtype)) : dtypes)]
         }
-        return Suite(name: name, groups: gemmGroups, attentionGroups: attention, sampling: sampling)
+        return Suite(name: name, groups: gemmGroups, attentionGroups: attention, sampling: sampling ?? self.sampling)
     }
 }
 
