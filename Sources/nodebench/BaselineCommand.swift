@@ -5,13 +5,16 @@ import NodeBenchKit
 struct BaselineCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "baseline",
-        abstract: "Keep baselines for `check`: one result file per machine type under results/baselines/.",
+        abstract: "Keep baselines for `check`: one file of several runs per machine type under results/baselines/.",
         subcommands: [Save.self])
 
     struct Save: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Save a run as results/baselines/NAME.json (a result file, or a run made now).",
-            discussion: "Name baselines by machine type, e.g. h100-sxm-driver550 or zen4-2core-pocl3.1; commit them.")
+            abstract: "Save several runs as results/baselines/NAME.json (result files, or runs made now).",
+            discussion: """
+                Name baselines by machine type, e.g. h100-sxm-driver550 or zen3-2core-pocl3.1; commit them. \
+                A baseline keeps each repetition's median, not the raw samples.
+                """)
 
         @Argument(help: "Baseline name: letters, digits, '-', '_' and '.'.")
         var name: String
@@ -27,7 +30,7 @@ struct BaselineCommand: ParsableCommand {
         @Option(help: "Folder of the baselines.")
         var directory = "results/baselines"
 
-        @Argument(parsing: .postTerminator, help: "`nodebench run` options for the run it makes.")
+        @Argument(parsing: .postTerminator, help: "`nodebench run` options for the runs it makes.")
         var runArguments: [String] = []
 
         func validate() throws {
@@ -47,7 +50,7 @@ struct BaselineCommand: ParsableCommand {
             let url = URL(fileURLWithPath: directory).appendingPathComponent("\(name).json")
             do {
                 try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-                try RunDocument.encoder.encode(document).write(to: url, options: .atomic)
+                try RunDocument.encoder.encode(document.withoutRawSamples).write(to: url, options: .atomic)
             } catch {
                 throw CommandFailure(status: .ioError, message: "cannot write \(url.path): \(error.localizedDescription)")
             }

@@ -68,12 +68,12 @@ struct RunCommand: ParsableCommand {
     @Option(
         name: .customLong("debug-slowdown"),
         help: ArgumentHelp(
-            "Debug only: make an implementation or one case FACTOR times slower (SELECTOR=FACTOR), to prove a regression gate.",
+            "Debug only: make an implementation or one case FACTOR times slower (SELECTOR=FACTOR; repeatable), to prove a regression gate.",
             visibility: .hidden),
         transform: { text in
             do { return try InjectedSlowdown(parsing: text) } catch { throw ValidationError("\(error)") }
         })
-    var debugSlowdown: InjectedSlowdown?
+    var debugSlowdowns: [InjectedSlowdown] = []
 
     @OptionGroup var output: OutputOptions
 
@@ -107,10 +107,10 @@ struct RunCommand: ParsableCommand {
         session.trainingStep = step
         if !noPeak { session.measurePeaks(on: devices, policy: selected.peakPolicy) }
         let chosenImplementations = implementations.isEmpty ? Set(Implementation.allCases) : Set(implementations)
-        if let debugSlowdown {
-            Console.note("warning: --debug-slowdown makes '\(debugSlowdown.selector)' \(debugSlowdown.factor)x slower on purpose")
+        for slowdown in debugSlowdowns {
+            Console.note("warning: --debug-slowdown makes '\(slowdown.selector)' \(slowdown.factor)x slower on purpose")
         }
-        session.runCases(selected, on: devices, implementations: chosenImplementations, tuned: tuned, slowdown: debugSlowdown)
+        session.runCases(selected, on: devices, implementations: chosenImplementations, tuned: tuned, slowdowns: debugSlowdowns)
         if let blasCoreType, devices.contains(where: { $0.id == DeviceDescriptor.hostID }), chosenImplementations.contains(.openblas) {
             try rerunHost(with: blasCoreType, session)
         }

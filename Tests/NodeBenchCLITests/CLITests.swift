@@ -116,7 +116,7 @@ func jsonObject(_ data: Data) throws -> [String: Any] {
         #expect((document["problems"] as? [String])?.isEmpty == true)
 
         let run = try NodeBenchProcess.run(
-            ["run", "--suite", "quick", "--shape", "8x9x10", "--dtype", "fp32", "--layout", "NN"], environment: environment)
+            ["run", "--repetitions", "1", "--suite", "quick", "--shape", "8x9x10", "--dtype", "fp32", "--layout", "NN"], environment: environment)
         #expect(run.status == 0, "\(run.stderr)")
         #expect(run.stderr.contains("no OpenCL device found"))
         #expect(run.stdout.contains("host") && !run.stdout.contains("opencl:"))
@@ -137,7 +137,9 @@ func jsonObject(_ data: Data) throws -> [String: Any] {
         }
         #expect(rows.count == 8)  // 2 devices x 2 layouts x 2 types
         #expect(rows.allSatisfy { $0.contains("passed (full)") && $0.hasSuffix("ok") })
-        #expect(outcome.stderr.contains("[8/8 ") && outcome.stderr.contains(" elapsed"))
+        // 8 cases verified, then timed in the quick suite's 10 rounds (more if the machine was disturbed).
+        #expect(outcome.stderr.contains("[1/88 ") && outcome.stderr.contains("] verify host openblas gemm fp32 NT 33x17x9"))
+        #expect(outcome.stderr.contains(" elapsed") && outcome.stderr.contains("] time 10/1"))
 
         let document = try jsonObject(Data(contentsOf: file))
         #expect(document["complete"] as? Bool == true)
@@ -152,7 +154,7 @@ func jsonObject(_ data: Data) throws -> [String: Any] {
     @Test func theQuickSuiteRunsWhole() throws {
         let file = temporaryFile("quick.json")
         defer { try? FileManager.default.removeItem(at: file) }
-        let outcome = try NodeBenchProcess.run(["run", "--suite", "quick", "--output", file.path])
+        let outcome = try NodeBenchProcess.run(["run", "--repetitions", "1", "--suite", "quick", "--output", file.path])
         #expect(outcome.status == 0, "\(outcome.stderr)")
         let document = try jsonObject(Data(contentsOf: file))
         let results = try #require(document["results"] as? [[String: Any]])
@@ -171,7 +173,7 @@ func jsonObject(_ data: Data) throws -> [String: Any] {
 
     @Test func oneCaseAsTheREADMEShowsIt() throws {
         let outcome = try NodeBenchProcess.run([
-            "run", "--kernel", "gemm", "--shape", "1000x3000x17", "--layout", "NT", "--dtype", "fp32", "--device", "host",
+            "run", "--repetitions", "1", "--kernel", "gemm", "--shape", "1000x3000x17", "--layout", "NT", "--dtype", "fp32", "--device", "host",
             "--json", "--no-peak",
         ])
         #expect(outcome.status == 0, "\(outcome.stderr)")
@@ -210,7 +212,7 @@ func jsonObject(_ data: Data) throws -> [String: Any] {
 
     @Test func attentionAsTheREADMEShowsIt() throws {
         let outcome = try NodeBenchProcess.run([
-            "run", "--kernel", "attention", "--batch", "1", "--heads", "4", "--kv-heads", "2", "--seq", "77", "--head-dim", "64",
+            "run", "--repetitions", "1", "--kernel", "attention", "--batch", "1", "--heads", "4", "--kv-heads", "2", "--seq", "77", "--head-dim", "64",
             "--causal", "--dtype", "bf16", "--impl", "flash", "--suite", "quick", "--json", "--no-peak",
         ])
         #expect(outcome.status == 0, "\(outcome.stderr)")
@@ -230,7 +232,7 @@ func jsonObject(_ data: Data) throws -> [String: Any] {
         let file = temporaryFile("model.json")
         defer { try? FileManager.default.removeItem(at: file) }
         let outcome = try NodeBenchProcess.run([
-            "run", "--model", "gpt2-124m", "--seq", "32", "--dtype", "fp32", "--device", "host", "--suite", "quick",
+            "run", "--repetitions", "1", "--model", "gpt2-124m", "--seq", "32", "--dtype", "fp32", "--device", "host", "--suite", "quick",
             "--output", file.path,
         ])
         #expect(outcome.status == 0, "\(outcome.stderr)")
@@ -248,9 +250,10 @@ func jsonObject(_ data: Data) throws -> [String: Any] {
         defer { try? FileManager.default.removeItem(at: file) }
         let process = Process()
         process.executableURL = NodeBenchProcess.executable
-        // A quick first case, then one that takes seconds on PoCL's plain kernel.
+        // A quick first case, then one whose verification takes seconds.
         process.arguments = [
-            "run", "--device", "opencl:0:0", "--shape", "16x16x16", "--shape", "1500x1500x1500", "--layout", "NN",
+            "run", "--repetitions", "1", "--device", "opencl:0:0", "--impl", "nodebench", "--shape", "16x16x16", "--shape", "1500x1500x1500",
+            "--layout", "NN",
             "--dtype", "fp32", "--no-peak", "--output", file.path,
         ]
         process.standardOutput = FileHandle.nullDevice
@@ -269,15 +272,17 @@ func jsonObject(_ data: Data) throws -> [String: Any] {
 
         let document = try jsonObject(Data(contentsOf: file))
         #expect(document["complete"] as? Bool == false)
+        // The first case is in the file as soon as it is verified, before the rounds of timing.
         let results = try #require(document["results"] as? [[String: Any]])
         #expect(results.count == 1)
-        #expect(results.first?["status"] as? String == "ok")
+        #expect(["verified", "ok"].contains(results.first?["status"] as? String))
+        #expect((results.first?["verification"] as? [String: Any])?["passed"] as? Bool == true)
         #expect(try NodeBenchProcess.validate(file).status == 0)
     }
 
     @Test func alphaAndBetaReachEveryImplementation() throws {
         let outcome = try NodeBenchProcess.run([
-            "run", "--no-peak", "--shape", "30x20x10", "--layout", "NT", "--dtype", "fp32", "--alpha", "2", "--beta=-0.5", "--json",
+            "run", "--repetitions", "1", "--no-peak", "--shape", "30x20x10", "--layout", "NT", "--dtype", "fp32", "--alpha", "2", "--beta=-0.5", "--json",
         ])
         #expect(outcome.status == 0, "\(outcome.stderr)")
         let results = try #require(try jsonObject(Data(outcome.stdout.utf8))["results"] as? [[String: Any]])
@@ -290,7 +295,7 @@ func jsonObject(_ data: Data) throws -> [String: Any] {
 
     @Test func anUnwritableResultFileIsAnIOError() throws {
         let outcome = try NodeBenchProcess.run([
-            "run", "--device", "host", "--shape", "4x4x4", "--layout", "NN", "--dtype", "fp32", "--output",
+            "run", "--repetitions", "1", "--device", "host", "--shape", "4x4x4", "--layout", "NN", "--dtype", "fp32", "--output",
             "/proc/no-such-dir/out.json",
         ])
         #expect(outcome.status == 74)
@@ -299,7 +304,7 @@ func jsonObject(_ data: Data) throws -> [String: Any] {
 
     @Test func aShapeTooLargeForTheNodeIsSkippedWithItsReason() throws {
         let outcome = try NodeBenchProcess.run([
-            "run", "--shape", "2000000x2000000x2", "--layout", "NN", "--dtype", "fp32", "--json", "--no-peak",
+            "run", "--repetitions", "1", "--shape", "2000000x2000000x2", "--layout", "NN", "--dtype", "fp32", "--json", "--no-peak",
         ])
         #expect(outcome.status == 0, "\(outcome.stderr)")
         let results = try #require(try jsonObject(Data(outcome.stdout.utf8))["results"] as? [[String: Any]])
@@ -334,7 +339,7 @@ func jsonObject(_ data: Data) throws -> [String: Any] {
         let file = temporaryFile("efficiency.json")
         defer { try? FileManager.default.removeItem(at: file) }
         let outcome = try NodeBenchProcess.run([
-            "run", "--suite", "quick", "--shape", "96x80x64", "--layout", "NN", "--dtype", "fp32", "--output", file.path,
+            "run", "--repetitions", "1", "--suite", "quick", "--shape", "96x80x64", "--layout", "NN", "--dtype", "fp32", "--output", file.path,
         ])
         #expect(outcome.status == 0, "\(outcome.stderr)")
         #expect(outcome.stdout.contains("% peak"))
@@ -352,7 +357,7 @@ func jsonObject(_ data: Data) throws -> [String: Any] {
         let file = temporaryFile("coretype.json")
         defer { try? FileManager.default.removeItem(at: file) }
         let outcome = try NodeBenchProcess.run([
-            "run", "--device", "host", "--no-peak", "--shape", "64x64x64", "--layout", "NN", "--dtype", "fp32",
+            "run", "--repetitions", "1", "--device", "host", "--no-peak", "--shape", "64x64x64", "--layout", "NN", "--dtype", "fp32",
             "--blas-coretype", "Haswell", "--output", file.path,
         ])
         #expect(outcome.status == 0, "\(outcome.stderr)")
@@ -366,7 +371,7 @@ func jsonObject(_ data: Data) throws -> [String: Any] {
 
     @Test func aCoreTypeOpenBLASRefusesIsSaid() throws {
         let outcome = try NodeBenchProcess.run([
-            "run", "--device", "host", "--no-peak", "--shape", "8x8x8", "--layout", "NN", "--dtype", "fp32",
+            "run", "--repetitions", "1", "--device", "host", "--no-peak", "--shape", "8x8x8", "--layout", "NN", "--dtype", "fp32",
             "--blas-coretype", "NoSuchCore", "--json",
         ])
         #expect(outcome.status == 0, "\(outcome.stderr)")
@@ -395,7 +400,7 @@ func jsonObject(_ data: Data) throws -> [String: Any] {
 
         // Another node (an empty cache) imports the file.
         let run = try NodeBenchProcess.run(
-            ["run", "--device", "opencl:0:0", "--impl", "nodebench", "--no-peak", "--shape", "100x90x80", "--layout", "TN",
+            ["run", "--repetitions", "1", "--device", "opencl:0:0", "--impl", "nodebench", "--no-peak", "--shape", "100x90x80", "--layout", "TN",
              "--dtype", "fp32", "--tuned-params", exported.path, "--json"])
         #expect(run.status == 0, "\(run.stderr)")
         let result = try #require((try jsonObject(Data(run.stdout.utf8))["results"] as? [[String: Any]])?.first)
@@ -420,11 +425,11 @@ func jsonObject(_ data: Data) throws -> [String: Any] {
         try FileManager.default.createDirectory(at: cacheFile.deletingLastPathComponent(), withIntermediateDirectories: true)
         try Data("not json at all".utf8).write(to: cacheFile)
 
-        let imported = try NodeBenchProcess.run(["run", "--tuned-params", cacheFile.path])
+        let imported = try NodeBenchProcess.run(["run", "--repetitions", "1", "--tuned-params", cacheFile.path])
         #expect(imported.status == 64 && imported.stderr.contains("is not a NodeBench tuning file"))
 
         let run = try NodeBenchProcess.run(
-            ["run", "--device", "opencl:0:0", "--no-peak", "--shape", "8x8x8", "--layout", "NN", "--dtype", "fp32"],
+            ["run", "--repetitions", "1", "--device", "opencl:0:0", "--no-peak", "--shape", "8x8x8", "--layout", "NN", "--dtype", "fp32"],
             environment: ["XDG_CACHE_HOME": cache.path])
         #expect(run.status == 0, "\(run.stderr)")
         #expect(run.stderr.contains("warning: ignoring the tuning cache") && run.stderr.contains("will be rebuilt"))
@@ -442,7 +447,7 @@ func jsonObject(_ data: Data) throws -> [String: Any] {
     /// simulator rightly calls invalid; it is switched off so that only NodeBench's calls are checked.
     static func cleanRun(_ arguments: [String]) throws -> NodeBenchProcess.Outcome {
         try NodeBenchProcess.run(
-            ["run", "--suite", "quick", "--device", "opencl:0:0", "--impl", "nodebench", "--no-peak", "--shape", "19x23x7",
+            ["run", "--repetitions", "1", "--suite", "quick", "--device", "opencl:0:0", "--impl", "nodebench", "--no-peak", "--shape", "19x23x7",
              "--shape", "5x33x2"] + arguments,
             environment: ["HWLOC_COMPONENTS": "-opencl"], wrapper: checks)
     }
@@ -469,7 +474,7 @@ func jsonObject(_ data: Data) throws -> [String: Any] {
     func attentionKernelsAreCleanUnderTheSimulator(implementation: String, dtype: String) throws {
         for causal in [true, false] {
             let outcome = try NodeBenchProcess.run(
-                ["run", "--suite", "quick", "--device", "opencl:0:0", "--no-peak", "--kernel", "attention", "--heads", "2",
+                ["run", "--repetitions", "1", "--suite", "quick", "--device", "opencl:0:0", "--no-peak", "--kernel", "attention", "--heads", "2",
                  "--kv-heads", "1", "--seq", "19", "--head-dim", "20", "--dtype", dtype, "--impl", implementation]
                     + (causal ? ["--causal"] : []),
                 environment: ["HWLOC_COMPONENTS": "-opencl"], wrapper: ["oclgrind", "--data-races", "--check-api"])
@@ -588,7 +593,7 @@ func jsonObject(_ data: Data) throws -> [String: Any] {
         let file = temporaryFile("report-run.json"), html = temporaryFile("report.html")
         defer { [file, html].forEach { try? FileManager.default.removeItem(at: $0) } }
         let run = try NodeBenchProcess.run([
-            "run", "--output", file.path, "--device", "host", "--suite", "quick", "--kernel", "gemm", "--kernel", "attention",
+            "run", "--repetitions", "1", "--output", file.path, "--device", "host", "--suite", "quick", "--kernel", "gemm", "--kernel", "attention",
             "--shape", "64x64x64", "--shape", "128x128x128", "--layout", "NN", "--dtype", "fp32", "--seq", "64", "--head-dim", "64",
         ])
         #expect(run.status == 0, "\(run.stderr)")

@@ -2,6 +2,8 @@
 public struct CaseResult: Codable, Sendable, Equatable {
     public enum Status: String, Codable, Sendable {
         case ok, failed, skipped
+        /// Checked against the reference, not yet timed: seen only in a run that was interrupted.
+        case verified
     }
 
     public var kernel: KernelKind

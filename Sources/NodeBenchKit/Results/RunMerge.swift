@@ -39,10 +39,12 @@ extension RunDocument {
                 }
                 return stats
             }
-            let kernel = Statistics(stats.flatMap(\.kernel.samples))!
-            result.stats = CaseResult.TimingStats(
-                unit: first.stats!.unit, kernel: kernel, wall: Statistics(stats.flatMap(\.wall.samples))!,
-                repetitions: stats.flatMap(\.repetitions))
+            let repetitions = stats.flatMap(\.repetitions)
+            // Baselines keep no raw samples: their repetitions' medians stand in for them.
+            guard let kernel = Statistics(stats.flatMap(\.kernel.samples)) ?? Statistics(repetitions.map(\.kernelMedian)),
+                let wall = Statistics(stats.flatMap(\.wall.samples)) ?? Statistics(repetitions.map(\.wallMedian))
+            else { return first }
+            result.stats = CaseResult.TimingStats(unit: first.stats!.unit, kernel: kernel, wall: wall, repetitions: repetitions)
             result.gflops = result.flops / kernel.median / 1e9
             return result
         }
@@ -50,5 +52,16 @@ extension RunDocument {
         merged.finishedAt = documents.last!.finishedAt
         merged.complete = documents.allSatisfy(\.complete)
         return merged
+    }
+
+    /// The document without raw samples: what a comparison reads (each repetition's median and
+    /// the summary statistics) at a fraction of the size, for baselines kept in a repository.
+    public var withoutRawSamples: RunDocument {
+        var compact = self
+        for index in compact.results.indices where compact.results[index].stats != nil {
+            compact.results[index].stats!.kernel.samples = []
+            compact.results[index].stats!.wall.samples = []
+        }
+        return compact
     }
 }

@@ -20,12 +20,9 @@ public struct InjectedSlowdown: Codable, Sendable, Equatable {
         self.factor = factor
     }
 
-    func applies(to key: CaseKey) -> Bool {
+    public func applies(to key: CaseKey) -> Bool {
         selector == key.implementation || selector == key.description
     }
-
-    /// Marks the results it slowed, so a run can tell a selector that matched nothing.
-    static let note = "on purpose by --debug-slowdown"
 
     func applied(to kernel: PreparedKernel) -> PreparedKernel { SlowedKernel(inner: kernel, factor: factor) }
 }
@@ -42,7 +39,7 @@ private final class SlowedKernel: PreparedKernel {
     }
 
     var notes: [String] {
-        inner.notes + ["slowed down \(Double(whole) + fraction)x \(InjectedSlowdown.note): each sample counts that many runs of the kernel"]
+        inner.notes + ["slowed down \(Double(whole) + fraction)x on purpose by --debug-slowdown: each sample counts that many runs of the kernel"]
     }
 
     func execute() throws -> SampleTime {

@@ -44,14 +44,14 @@ public final class RunSession {
 
     public func runCases(
         _ suite: Suite, on devices: [DeviceDescriptor], implementations: Set<Implementation>, tuned: TunedParameters,
-        slowdown: InjectedSlowdown? = nil
+        slowdowns: [InjectedSlowdown] = []
     ) {
         let start = MonotonicClock.now()
         let earlier = document.results.count
         var reported = Set<String>()
         Runner(
             suite: suite, devices: devices, inventory: inventory, seed: document.seed, implementations: implementations,
-            tuned: tuned, slowdown: slowdown
+            tuned: tuned, slowdowns: slowdowns
         ).run(
             onStart: { progress in
                 let elapsed = MonotonicClock.now() - start
@@ -66,12 +66,12 @@ public final class RunSession {
             },
             onResults: { results in
                 document.results.replaceSubrange(earlier..., with: results)
-                for result in results where result.status != .ok && reported.insert(CaseKey(result).description).inserted {
+                for result in results where result.status != .ok && result.status != .verified && reported.insert(CaseKey(result).description).inserted {
                     log("  \(result.status.rawValue): \(CaseKey(result)): \(result.reason ?? "")")
                 }
                 save()
             })
-        if let slowdown, !document.results.contains(where: { $0.notes.contains { $0.contains(InjectedSlowdown.note) } }) {
+        for slowdown in slowdowns where !document.results[earlier...].contains(where: { slowdown.applies(to: CaseKey($0)) }) {
             log("warning: --debug-slowdown '\(slowdown.selector)' matched no case")
         }
     }

@@ -28,14 +28,14 @@ public final class Runner {
     private let seed: UInt64
     private let backends: [DeviceBackend]
     private let hostMemoryBytes: Double
-    private let slowdown: InjectedSlowdown?
+    private let slowdowns: [InjectedSlowdown]
 
-    public init(suite: Suite, backends: [DeviceBackend], hostMemoryBytes: UInt64, seed: UInt64, slowdown: InjectedSlowdown? = nil) {
+    public init(suite: Suite, backends: [DeviceBackend], hostMemoryBytes: UInt64, seed: UInt64, slowdowns: [InjectedSlowdown] = []) {
         self.suite = suite
         self.seed = seed
         self.backends = backends
         self.hostMemoryBytes = Double(hostMemoryBytes)
-        self.slowdown = slowdown
+        self.slowdowns = slowdowns
     }
 
     /// Runs on these devices of the node, each with its own backend per implementation the suite's
@@ -43,7 +43,7 @@ public final class Runner {
     public convenience init(
         suite: Suite, devices: [DeviceDescriptor], inventory: NodeInventory, seed: UInt64,
         implementations: Set<Implementation> = Set(Implementation.allCases), tuned: TunedParameters = TunedParameters(),
-        slowdown: InjectedSlowdown? = nil
+        slowdowns: [InjectedSlowdown] = []
     ) {
         let kernels = Set(suite.workloads.map(\.kernel))
         let backends = devices.flatMap { device in
@@ -55,7 +55,7 @@ public final class Runner {
                 })
             }
         }
-        self.init(suite: suite, backends: backends, hostMemoryBytes: inventory.host.physicalMemoryBytes, seed: seed, slowdown: slowdown)
+        self.init(suite: suite, backends: backends, hostMemoryBytes: inventory.host.physicalMemoryBytes, seed: seed, slowdowns: slowdowns)
     }
 
     public var caseCount: Int {
@@ -71,7 +71,7 @@ public final class Runner {
         var repetitions: [Repetition] = []
     }
 
-    /// Runs every case; `onResults` sees every result so far, in suite order, after the
+    /// Runs every case; `onResults` sees every result so far, in suite order, after each case's
     /// verification and after each round of timing, so callers can save them.
     public func run(onStart: (Progress) -> Void, onResults: ([CaseResult]) -> Void) {
         let rounds = suite.sampling.repetitions
@@ -91,6 +91,7 @@ public final class Runner {
                 guard slot.kernel != nil else {
                     total -= rounds
                     slots.append(slot)
+                    onResults(slots.map(\.result))
                     continue
                 }
                 let bytes = (try? backend.get()).flatMap { CaseMaterial.hostBytes(workload, backend: $0) } ?? .infinity
@@ -109,11 +110,10 @@ public final class Runner {
                     keptBytes += bytes
                 }
                 slots.append(slot)
+                onResults(slots.map(\.result))
             }
         }
-        // A verified case waiting for its first round is not a result yet.
-        let settled = { slots.filter { $0.kernel == nil || !$0.repetitions.isEmpty }.map(\.result) }
-        onResults(settled())
+        let settled = { slots.map(\.result) }
         // Rounds a machine-wide disturbance hit are made up for, up to half as many again.
         var round = 0
         var planned = rounds
@@ -178,7 +178,7 @@ public final class Runner {
         if material == nil { material = CaseMaterial(workload, seed: seed) }
         do {
             var prepared = try material!.prepare(on: backend)
-            if let slowdown, slowdown.applies(to: CaseKey(slot.result)) { prepared = slowdown.applied(to: prepared) }
+            if let slowdown = slowdowns.first(where: { $0.applies(to: CaseKey(slot.result)) }) { prepared = slowdown.applied(to: prepared) }
             slot.result.notes = prepared.notes
             _ = try prepared.execute()
             let output = try prepared.result()
@@ -196,6 +196,7 @@ public final class Runner {
             } else {
                 firstOutput = ("\(device.id)/\(backend.implementation)", output)
             }
+            slot.result.status = .verified
             slot.kernel = prepared
         } catch {
             slot.result.reason = Runner.describe(error)
