@@ -40,6 +40,7 @@ struct CheckCommand: ParsableCommand {
         let comparison = RunComparison(
             baseline: baselineDocument, named: baseline, current: currentDocument, named: currentName, threshold: options.threshold)
         try options.report(comparison, current: currentDocument)
+        if let caveat = ComparisonReport.caveat(comparison) { Console.note("warning: \(caveat)") }
         for change in comparison.environmentChanges {
             Console.note("warning: the environment differs from the baseline's: \(change)")
         }

@@ -155,6 +155,22 @@ struct SyntheticRuns {
         #expect(ComparisonReport.table(comparison).contains("1 same, 1 slower, 1 faster, 1 ambiguous, 0 not comparable; 2 unmatched"))
     }
 
+    @Test func aWholeMachineRunningSlowerIsSaidSo() throws {
+        var synthetic = SyntheticRuns(seed: 17)
+        var baseline = synthetic.document(Self.twentyCases, runs: 10)
+        var current = synthetic.document(Self.twentyCases.mapValues { $0 * 1.2 }, runs: 4)
+        // Cases of two implementations: the host's and an OpenCL device's.
+        for index in 0..<10 {
+            baseline.results[index].implementation = "nodebench"
+            current.results[index].implementation = "nodebench"
+        }
+        let comparison = RunComparison(baseline: baseline, named: "b", current: current, named: "c", threshold: 0.05)
+        #expect(abs(try #require(comparison.medianRatio) - 1.2) < 0.02)
+        #expect(ComparisonReport.caveat(comparison)?.contains("every kind of case moved together") == true)
+        let unchanged = RunComparison(baseline: baseline, named: "b", current: baseline, named: "c", threshold: 0.05)
+        #expect(ComparisonReport.caveat(unchanged) == nil)
+    }
+
     @Test func aCaseThatFailedIsNotCompared() {
         var synthetic = SyntheticRuns(seed: 9)
         let baseline = synthetic.document(["a": 1e-3], runs: 3)

@@ -89,7 +89,16 @@ public enum ComparisonReport {
     }
 
     /// What limits the verdicts, when something does.
-    static func caveat(_ comparison: RunComparison) -> String? { caveat(runs: comparison.baselineRuns) }
+    public static func caveat(_ comparison: RunComparison) -> String? {
+        let shift = comparison.medianRatio.flatMap { ratio in
+            abs(log(ratio)) > log(1 + comparison.threshold)
+                ? "the median case ran \(format(ratio))x the baseline's time: every kind of case moved together, so the machine "
+                    + "itself (load, clocks, a neighbour) may differ from when the baseline was saved; look at it before the code"
+                : nil
+        }
+        let caveats = [shift, caveat(runs: comparison.baselineRuns)].compactMap { $0 }
+        return caveats.isEmpty ? nil : caveats.joined(separator: "; ")
+    }
 
     /// The caveat of a baseline of `runs` runs.
     public static func caveat(runs: Int) -> String? {

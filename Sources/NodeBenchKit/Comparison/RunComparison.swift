@@ -76,6 +76,15 @@ public struct RunComparison: Sendable {
 
     public var regressions: [Case] { cases.filter { $0.verdict == .slower } }
 
+    /// The time ratio of the median case, when cases of at least two implementations were compared:
+    /// far from 1, the whole machine (load, clocks, a neighbour) ran differently from when the
+    /// baseline was saved, or one change reached every kind of case.
+    public var medianRatio: Double? {
+        let compared = cases.filter { $0.timeRatio != nil }
+        guard Set(compared.map(\.key.implementation)).count >= 2 else { return nil }
+        return Statistics.median(compared.map { $0.timeRatio! })
+    }
+
     /// What a baseline protects: for each of its cases, the smallest slowdown that `check` with a
     /// measurement of `currentRuns` runs catches 19 times in 20 (nil for a case without timings).
     public static func detectableChanges(of baseline: RunDocument, currentRuns: Int, threshold: Double) -> [(key: CaseKey, change: Double?)] {

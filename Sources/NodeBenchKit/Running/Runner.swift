@@ -71,12 +71,23 @@ public final class Runner {
         var repetitions: [Repetition] = []
     }
 
+    /// Where the run is: steps done and planned, for the progress line.
+    private struct Steps {
+        var done = 0
+        var total: Int
+    }
+
     /// Runs every case; `onResults` sees every result so far, in suite order, after each case's
     /// verification and after each round of timing, so callers can save them.
     public func run(onStart: (Progress) -> Void, onResults: ([CaseResult]) -> Void) {
+        var steps = Steps(total: caseCount * (1 + suite.sampling.repetitions))
+        var slots = verifyAll(&steps, onStart: onStart, onResults: onResults)
+        timeInRounds(&slots, &steps, onStart: onStart, onResults: onResults)
+    }
+
+    /// The first phase: every case prepared, run once and verified, in suite order.
+    private func verifyAll(_ steps: inout Steps, onStart: (Progress) -> Void, onResults: ([CaseResult]) -> Void) -> [Slot] {
         let rounds = suite.sampling.repetitions
-        var total = caseCount * (1 + rounds)
-        var index = 0
         var slots: [Slot] = []
         // Prepared kernels stay allocated between rounds while they fit in this share of the host.
         var keptBytes = 0.0
@@ -85,23 +96,20 @@ public final class Runner {
             var material: CaseMaterial?
             var firstOutput: (label: String, values: [Double])?
             for (device, implementation, backend) in backends where implementation.kernel == workload.kernel {
-                index += 1
-                onStart(Progress(index: index, total: total, device: device.id, implementation: implementation, workload: workload, step: .verify))
+                steps.done += 1
+                onStart(Progress(
+                    index: steps.done, total: steps.total, device: device.id, implementation: implementation, workload: workload, step: .verify))
                 var slot = verifyCase(workload, on: device, implementation, backend, material: &material, firstOutput: &firstOutput)
-                guard slot.kernel != nil else {
-                    total -= rounds
-                    slots.append(slot)
-                    onResults(slots.map(\.result))
-                    continue
-                }
                 let bytes = (try? backend.get()).flatMap { CaseMaterial.hostBytes(workload, backend: $0) } ?? .infinity
-                if keptBytes + bytes > keepBudget {
+                if slot.kernel == nil {
+                    steps.total -= rounds
+                } else if keptBytes + bytes > keepBudget {
                     // Too large to keep beside the others: its repetitions run now, back to back.
                     slot.result.notes.append("its \(rounds) repetitions ran back to back: too large to keep allocated beside the other cases")
                     for round in 1...rounds {
-                        index += 1
+                        steps.done += 1
                         onStart(Progress(
-                            index: index, total: total, device: device.id, implementation: implementation, workload: workload,
+                            index: steps.done, total: steps.total, device: device.id, implementation: implementation, workload: workload,
                             step: .repetition(round, of: rounds)))
                         time(&slot, round: round)
                     }
@@ -113,8 +121,13 @@ public final class Runner {
                 onResults(slots.map(\.result))
             }
         }
-        let settled = { slots.map(\.result) }
-        // Rounds a machine-wide disturbance hit are made up for, up to half as many again.
+        return slots
+    }
+
+    /// The second phase: the verified cases timed round after round, each round in its own shuffled
+    /// order; rounds a machine-wide disturbance hit are made up for, up to half as many again.
+    private func timeInRounds(_ slots: inout [Slot], _ steps: inout Steps, onStart: (Progress) -> Void, onResults: ([CaseResult]) -> Void) {
+        let rounds = suite.sampling.repetitions
         var round = 0
         var planned = rounds
         while round < planned {
@@ -122,19 +135,19 @@ public final class Runner {
             var generator = SplitMix64(seed: seed ^ (UInt64(round) &* 0x2545_F491_4F6C_DD1D))
             let timed = slots.indices.filter { slots[$0].kernel != nil }
             for slotIndex in timed.shuffled(using: &generator) {
-                index += 1
+                steps.done += 1
                 let slot = slots[slotIndex]
                 onStart(Progress(
-                    index: index, total: total, device: slot.result.device, implementation: slot.implementation, workload: slot.workload,
-                    step: .repetition(round, of: planned)))
+                    index: steps.done, total: steps.total, device: slot.result.device, implementation: slot.implementation,
+                    workload: slot.workload, step: .repetition(round, of: planned)))
                 time(&slots[slotIndex], round: round)
             }
             let quietRounds = markDisturbedRounds(&slots, rounds: round)
             if round == planned && quietRounds < rounds && planned < rounds + rounds / 2 {
                 planned += 1
-                total += timed.count
+                steps.total += timed.count
             }
-            onResults(settled())
+            onResults(slots.map(\.result))
         }
     }
 
