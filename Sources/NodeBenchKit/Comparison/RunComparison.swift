@@ -36,8 +36,6 @@ public struct RunComparison: Sendable {
         /// The smallest slowdown this baseline catches 19 times in 20 in a current measurement of as
         /// many runs as this one (0.1 is 10%).
         public var detectableChange: Double?
-        /// The baseline's between-run spread, not its repetitions, set the noise.
-        public var noiseFromRuns: Bool
         public var verdict: Verdict
     }
 
@@ -91,17 +89,19 @@ public struct RunComparison: Sendable {
         let spreads = baseline.results.map { $0.status == .ok ? RepetitionSpread($0.stats) : nil }
         let cases = spreads.compactMap { $0 }.count
         return zip(baseline.results, spreads).map { result, spread in
-            (CaseKey(result), spread.map {
-                RunNoise(within: [$0], between: [$0]).detectableChange(
-                    baselineRuns: $0.runs, currentRuns: currentRuns, cases: cases, threshold: threshold, alpha: alpha, power: power)
-            })
+            (CaseKey(result), spread.map { detectableChange(in: $0, currentRuns: currentRuns, cases: cases, threshold: threshold) })
         }
+    }
+
+    /// The detectable change of one baseline case, from the baseline's noise alone.
+    private static func detectableChange(in baseline: RepetitionSpread, currentRuns: Int, cases: Int, threshold: Double) -> Double {
+        RunNoise(within: [baseline], between: [baseline]).detectableChange(
+            baselineRuns: baseline.runs, currentRuns: currentRuns, cases: cases, threshold: threshold, alpha: alpha, power: power)
     }
 
     private static func judge(_ pairs: [(CaseKey, CaseResult, CaseResult)], threshold: Double) -> [Case] {
         struct Measured {
             var ratio, low, high, p, detectable: Double
-            var fromRuns: Bool
             /// The current center lies beyond every run the baseline holds, in the direction it moved.
             var beyondBaselineRuns: Bool
         }
@@ -120,19 +120,17 @@ public struct RunComparison: Sendable {
             let t = difference / standardError
             let p = 2 * (1 - StudentT.cdf(abs(t), df: noise.degreesOfFreedom))
             let halfWidth = StudentT.quantile(0.975, df: noise.degreesOfFreedom) * standardError
-            let baselineNoise = RunNoise(within: [old], between: [old])
-            let detectable = baselineNoise.detectableChange(
-                baselineRuns: old.runs, currentRuns: new.runs, cases: comparable, threshold: threshold, alpha: alpha, power: power)
+            let detectable = detectableChange(in: old, currentRuns: new.runs, cases: comparable, threshold: threshold)
             let beyond = difference > 0 ? new.center > old.runCenters.max()! : new.center < old.runCenters.min()!
             return Measured(
                 ratio: exp(difference), low: exp(difference - halfWidth), high: exp(difference + halfWidth), p: p, detectable: detectable,
-                fromRuns: baselineNoise.setByRuns, beyondBaselineRuns: beyond)
+                beyondBaselineRuns: beyond)
         }
         var adjusted = Holm.adjusted(measured.compactMap { $0?.p }).makeIterator()
         return zip(pairs, measured).map { pair, measured in
             let (key, baseline, current) = pair
             guard let measured, let p = adjusted.next() else {
-                return Case(key: key, baseline: baseline, current: current, noiseFromRuns: false, verdict: .notComparable)
+                return Case(key: key, baseline: baseline, current: current, verdict: .notComparable)
             }
             let band = 1 + threshold
             let verdict: Verdict
@@ -148,7 +146,7 @@ public struct RunComparison: Sendable {
             }
             return Case(
                 key: key, baseline: baseline, current: current, timeRatio: measured.ratio, ratioLow: measured.low, ratioHigh: measured.high,
-                pValue: p, detectableChange: measured.detectable, noiseFromRuns: measured.fromRuns, verdict: verdict)
+                pValue: p, detectableChange: measured.detectable, verdict: verdict)
         }
     }
 }

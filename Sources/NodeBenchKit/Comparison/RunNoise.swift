@@ -35,8 +35,6 @@ struct RepetitionSpread {
 struct RunNoise {
     let variance: Double
     let degreesOfFreedom: Double
-    /// True when the runs' own spread was the larger: the between-run noise is what limits the case.
-    let setByRuns: Bool
 
     /// The smallest within-run scatter assumed (0.1%): timers and identical samples show none.
     static let minimumScatter = 1e-3
@@ -58,7 +56,7 @@ struct RunNoise {
             return total + spread.runCenters.reduce(0) { $0 + ($1 - center) * ($1 - center) }
         } / betweenFreedom
 
-        setByRuns = betweenVariance > withinVariance
+        let setByRuns = betweenVariance > withinVariance
         variance = setByRuns ? betweenVariance : withinVariance
         degreesOfFreedom = setByRuns ? betweenFreedom : withinFreedom
     }
