@@ -1,4 +1,5 @@
 import CBLAS
+import Synchronization
 
 /// Whether a GEMM operand is used as stored or transposed.
 public enum Transpose: Sendable {
@@ -64,11 +65,19 @@ public enum BLAS {
             parallelism: Parallelism(rawValue: Int(openblas_get_parallel())) ?? .unknown)
     }
 
-    /// Sets the number of threads BLAS calls use from now on.
-    public static func setThreads(_ count: Int) {
+    /// Runs `body` with BLAS calls on `count` threads, then restores the count. The count is one
+    /// setting for the whole process, so callers take turns: no two interleave their changes.
+    public static func withThreads(_ count: Int, _ body: () -> Void) {
         precondition(count > 0, "BLAS needs at least one thread")
-        openblas_set_num_threads(Int32(count))
+        threadCountTurn.withLock { _ in
+            let before = openblas_get_num_threads()
+            openblas_set_num_threads(Int32(count))
+            body()
+            openblas_set_num_threads(before)
+        }
     }
+
+    private static let threadCountTurn = Mutex(())
 
     public struct Identity: Sendable, Equatable {
         /// Build configuration, e.g. "OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY Haswell MAX_THREADS=64".

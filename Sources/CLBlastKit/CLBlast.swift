@@ -34,7 +34,7 @@ public enum CLBlast {
                 Float16(beta).bitPattern, c.handle, 0, ldc, &commandQueue, &event)
         }
         guard status == CLBlastSuccess, let event else { throw CLBlastError(code: status.rawValue) }
-        return Event(handle: event)
+        return Event(handle: event, command: "CLBlast xGEMM")
     }
 }
 

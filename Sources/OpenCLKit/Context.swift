@@ -68,7 +68,9 @@ public final class CommandQueue {
         let bytes = values.count * MemoryLayout<T>.stride
         precondition(bytes <= buffer.byteCount, "read of \(bytes) bytes from a \(buffer.byteCount)-byte buffer")
         let status = values.withUnsafeMutableBytes { raw in
-            clEnqueueReadBuffer(handle, buffer.handle, cl_bool(CL_TRUE), 0, bytes, raw.baseAddress, 0, nil, nil)
+            let status = clEnqueueReadBuffer(handle, buffer.handle, cl_bool(CL_TRUE), 0, bytes, raw.baseAddress, 0, nil, nil)
+            FaultInjection.flipBitIfPlanned(raw, stride: MemoryLayout<T>.stride)
+            return status
         }
         try check(status, "clEnqueueReadBuffer")
     }
@@ -83,6 +85,7 @@ public final class CommandQueue {
                 handle, buffer.handle, cl_bool(CL_TRUE), 0, bytes, UnsafeMutableRawPointer(storage.baseAddress), 0,
                 nil, nil)
             initialized = status == CL_SUCCESS ? count : 0
+            FaultInjection.flipBitIfPlanned(UnsafeMutableRawBufferPointer(start: storage.baseAddress, count: bytes), stride: MemoryLayout<T>.stride)
         }
         try check(status, "clEnqueueReadBuffer")
         return values
@@ -98,13 +101,18 @@ public final class CommandQueue {
         }
         body(UnsafeMutableRawBufferPointer(start: pointer, count: buffer.byteCount))
         try check(clEnqueueUnmapMemObject(handle, buffer.handle, pointer, 0, nil, nil), "clEnqueueUnmapMemObject")
-        try finish()
+        // Transfers wait unbounded: only kernels are held to the wait limit.
+        try check(clFinish(handle), "clFinish")
     }
 
     /// Launches `kernel` over a `globalSize` grid in `localSize` work-groups (nil: the driver's choice).
     public func enqueue(_ kernel: Kernel, globalSize: [Int], localSize: [Int]?) throws(OpenCLError) -> Event {
         precondition((1...3).contains(globalSize.count), "an NDRange has one to three dimensions")
         precondition(localSize == nil || localSize!.count == globalSize.count, "local and global ranks differ")
+        if FaultInjection.fails(.enqueue) {
+            throw OpenCLError(call: "clEnqueueNDRangeKernel(\(kernel.name)) [injected fault]", code: CL_INVALID_COMMAND_QUEUE)
+        }
+        FaultInjection.hangIfPlanned(handle, context: context.handle)
         var event: cl_event?
         let status = globalSize.withUnsafeBufferPointer { global in
             if let localSize {
@@ -119,12 +127,17 @@ public final class CommandQueue {
         }
         try check(status, "clEnqueueNDRangeKernel(\(kernel.name))")
         guard let event else { throw OpenCLError(call: "clEnqueueNDRangeKernel(\(kernel.name))", code: CL_INVALID_EVENT) }
-        return Event(handle: event)
+        return Event(handle: event, command: "kernel \(kernel.name)")
     }
 
-    /// Blocks until every command in the queue has finished.
-    public func finish() throws(OpenCLError) {
-        try check(clFinish(handle), "clFinish")
+    /// Blocks until every command in the queue has finished, within the scope's `WaitLimit`.
+    public func finish() throws {
+        guard WaitLimit.seconds != nil else { return try check(clFinish(handle), "clFinish") }
+        FaultInjection.hangIfPlanned(handle, context: context.handle)
+        var marker: cl_event?
+        try check(clEnqueueMarkerWithWaitList(handle, 0, nil, &marker), "clEnqueueMarkerWithWaitList")
+        guard let marker else { throw OpenCLError(call: "clEnqueueMarkerWithWaitList", code: CL_INVALID_EVENT) }
+        try Event(handle: marker, command: "the queued commands").wait()
     }
 }
 
@@ -135,6 +148,9 @@ public final class Buffer {
 
     init(context: Context, byteCount: Int) throws(OpenCLError) {
         precondition(byteCount > 0, "an OpenCL buffer needs at least one byte")
+        if FaultInjection.fails(.allocation) {
+            throw OpenCLError(call: "clCreateBuffer(\(byteCount) bytes) [injected fault]", code: CL_MEM_OBJECT_ALLOCATION_FAILURE)
+        }
         self.byteCount = byteCount
         handle = try checked("clCreateBuffer(\(byteCount) bytes)") { status in
             clCreateBuffer(context.handle, cl_mem_flags(CL_MEM_READ_WRITE), byteCount, nil, status)
@@ -147,15 +163,21 @@ public final class Buffer {
 /// A command's completion event, which carries its device-side timing.
 public final class Event {
     let handle: cl_event
+    /// What the command was, for messages: a kernel's name.
+    let command: String
 
     /// Takes ownership of an event another library (CLBlast) returned.
-    package init(handle: cl_event) { self.handle = handle }
+    package init(handle: cl_event, command: String) {
+        self.handle = handle
+        self.command = command
+    }
 
     deinit { clReleaseEvent(handle) }
 
-    public func wait() throws(OpenCLError) {
-        var event: cl_event? = handle
-        try check(clWaitForEvents(1, &event), "clWaitForEvents")
+    /// Waits for the command within the scope's `WaitLimit`: a command still running at the limit
+    /// throws `OpenCLTimeout`, one that ended in an error status throws it as an `OpenCLError`.
+    public func wait() throws {
+        try waitWithinLimit()
     }
 
     /// Device time from the command's start to its end, in seconds (from profiling counters).
@@ -170,6 +192,18 @@ public final class Event {
         let queued = try profilingCounter(CL_PROFILING_COMMAND_QUEUED)
         let end = try profilingCounter(CL_PROFILING_COMMAND_END)
         return Double(end &- queued) * 1e-9
+    }
+
+    func commandQueue() throws(OpenCLError) -> cl_command_queue? {
+        try InfoQuery(call: "clGetEventInfo(CL_EVENT_COMMAND_QUEUE)") { size, value, sizeRet in
+            clGetEventInfo(self.handle, cl_event_info(CL_EVENT_COMMAND_QUEUE), size, value, sizeRet)
+        }.value(cl_command_queue?.self)
+    }
+
+    func executionStatus() throws(OpenCLError) -> cl_int {
+        try InfoQuery(call: "clGetEventInfo(CL_EVENT_COMMAND_EXECUTION_STATUS)") { size, value, sizeRet in
+            clGetEventInfo(self.handle, cl_event_info(CL_EVENT_COMMAND_EXECUTION_STATUS), size, value, sizeRet)
+        }.value(cl_int.self)
     }
 
     private func profilingCounter(_ param: Int32) throws(OpenCLError) -> cl_ulong {

@@ -33,6 +33,9 @@ public final class Program {
     }
 
     private func build(options: String) throws(OpenCLError) {
+        if FaultInjection.fails(.build) {
+            throw OpenCLError(call: "clBuildProgram [injected fault]", code: CL_BUILD_PROGRAM_FAILURE, buildLog: "error: injected build failure")
+        }
         var deviceID: cl_device_id? = context.device.id
         let status = clBuildProgram(handle, 1, &deviceID, options, nil, nil)
         if status != CL_SUCCESS {

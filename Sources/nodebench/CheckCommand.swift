@@ -44,7 +44,7 @@ struct CheckCommand: ParsableCommand {
         for change in comparison.environmentChanges {
             Console.note("warning: the environment differs from the baseline's: \(change)")
         }
-        if currentDocument.results.contains(where: { $0.status == .failed }) {
+        if currentDocument.results.contains(where: \.status.isFailure) {
             Console.note("check: a case failed or could not be verified (see its reason above)")
             throw ExitCode(ExitStatus.caseFailed.rawValue)
         }

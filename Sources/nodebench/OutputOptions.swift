@@ -45,12 +45,9 @@ struct OutputOptions: ParsableArguments {
             print(table(document), terminator: "")
             print(RunReport.findings(document.findings), terminator: "")
         }
-        let peaksFailed = document.peaks.filter { $0.status == .failed }.count
-        Console.note(
-            "\(RunReport.summary(document.results))\(peaksFailed > 0 ? ", \(peaksFailed) peak probe(s) failed" : ""); "
-                + "results in \(session.url.path)")
-        if document.results.contains(where: { $0.status == .failed }) || peaksFailed > 0 {
-            throw ExitCode(ExitStatus.caseFailed.rawValue)
-        }
+        Console.note("\(RunReport.summary(document)); results in \(session.url.path)")
+        let (status, message) = document.outcome
+        if let message { Console.note("error: \(message)") }
+        if status != .ok { throw ExitCode(status.rawValue) }
     }
 }

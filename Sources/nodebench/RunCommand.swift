@@ -10,8 +10,8 @@ struct RunCommand: ParsableCommand {
             --shape, --layout, --dtype and the attention options choose cases: each list given \
             replaces the suite's list for that dimension, and every combination runs. GEMM options \
             alone select GEMM, attention options alone attention; --kernel says so explicitly. \
-            Exit status: 0 all cases ok or skipped, 1 a case failed, 64 usage error, 74 the result \
-            file could not be written.
+            Exit status: 0 all cases ok or skipped, 1 a case failed or timed out, 3 nothing was \
+            measured, 64 usage error, 74 the result file could not be written.
             """)
 
     @Option(help: "Case set: quick (CI, under a minute), standard, full.")
@@ -75,10 +75,26 @@ struct RunCommand: ParsableCommand {
         })
     var debugSlowdowns: [InjectedSlowdown] = []
 
+    @Option(
+        name: .customLong("debug-fault"),
+        help: ArgumentHelp(
+            "Debug only: make the selected OpenCL cases fail on purpose (KIND=SELECTOR; kinds: build, allocation, enqueue, hang, bitflip; repeatable).",
+            visibility: .hidden),
+        transform: { text in
+            do { return try PlannedFault(parsing: text) } catch { throw ValidationError("\(error)") }
+        })
+    var debugFaults: [PlannedFault] = []
+
+    @Option(
+        name: .customLong("case-timeout"),
+        help: "Seconds one execution of a case may take on an OpenCL device before the device counts as hung.")
+    var caseTimeout: Double = Runner.defaultCaseTimeout
+
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
         if let repetitions, !(1...1000).contains(repetitions) { throw ValidationError("--repetitions must be from 1 to 1000") }
+        guard caseTimeout > 0 && caseTimeout <= 86_400 else { throw ValidationError("--case-timeout must be from 0 to 86400 seconds") }
         guard alpha.isFinite, beta.isFinite else { throw ValidationError("--alpha and --beta must be finite numbers") }
         if selectedKernels.contains(.attention) && !dtypes.isEmpty && !dtypes.contains(where: AttentionCase.dtypes.contains) {
             throw ValidationError("attention runs fp32, fp16 and bf16; --dtype \(dtypes.map(\.rawValue).joined(separator: ", ")) leaves it nothing")
@@ -110,7 +126,12 @@ struct RunCommand: ParsableCommand {
         for slowdown in debugSlowdowns {
             Console.note("warning: --debug-slowdown makes '\(slowdown.selector)' \(slowdown.factor)x slower on purpose")
         }
-        session.runCases(selected, on: devices, implementations: chosenImplementations, tuned: tuned, slowdowns: debugSlowdowns)
+        for fault in debugFaults {
+            Console.note("warning: --debug-fault injects a '\(fault.kind.rawValue)' fault into '\(fault.selector)' on purpose")
+        }
+        session.runCases(
+            selected, on: devices, implementations: chosenImplementations, tuned: tuned,
+            injections: DebugInjections(slowdowns: debugSlowdowns, faults: debugFaults), caseTimeout: caseTimeout)
         if let blasCoreType, devices.contains(where: { $0.id == DeviceDescriptor.hostID }), chosenImplementations.contains(.openblas) {
             try rerunHost(with: blasCoreType, session)
         }

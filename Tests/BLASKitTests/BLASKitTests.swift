@@ -51,11 +51,9 @@ import Testing
         #expect(identity.threads >= 1)
     }
 
-    @Test func threadCountCanBeSet() {
-        let before = BLAS.identity.threads
-        BLAS.setThreads(1)
-        #expect(BLAS.identity.threads == 1)
-        BLAS.setThreads(before)
-        #expect(BLAS.identity.threads == before)
+    @Test func threadCountCanBeSetForABlock() {
+        var inside = 0
+        BLAS.withThreads(1) { inside = BLAS.identity.threads }
+        #expect(inside == 1)
     }
 }

@@ -8,8 +8,8 @@ import Testing
 @Suite struct AttentionTests {
     static let inventory = NodeInventory.discover()
 
-    static func shape(_ b: Int, _ h: Int, _ kv: Int, _ s: Int, _ d: Int, causal: Bool) -> AttentionShape {
-        try! AttentionShape(batch: b, heads: h, kvHeads: kv, seq: s, headDim: d, causal: causal)
+    static func shape(_ b: Int, _ h: Int, _ kv: Int, _ s: Int, _ d: Int, causal: Bool) throws -> AttentionShape {
+        try AttentionShape(batch: b, heads: h, kvHeads: kv, seq: s, headDim: d, causal: causal)
     }
 
     /// Attention as its definition reads, written independently of the reference: softmax of the
@@ -42,8 +42,8 @@ import Testing
     }
 
     @Test(arguments: [true, false])
-    func theReferenceIsTheDefinitionAndCatchesSmallErrors(causal: Bool) {
-        let inputs = AttentionInputs(attention: AttentionCase(shape: Self.shape(2, 4, 2, 9, 8, causal: causal), dtype: .fp32), seed: 3)
+    func theReferenceIsTheDefinitionAndCatchesSmallErrors(causal: Bool) throws {
+        let inputs = AttentionInputs(attention: AttentionCase(shape: try Self.shape(2, 4, 2, 9, 8, causal: causal), dtype: .fp32), seed: 3)
         let reference = AttentionReference(inputs)
         var output = Self.definition(inputs)
         let exact = reference.verify(output)
@@ -54,8 +54,8 @@ import Testing
         #expect(reference.verify(output).nonFiniteElements == 1)
     }
 
-    @Test func largeCasesAreCheckedOnASpreadOfRowsIncludingTheLast() {
-        let inputs = AttentionInputs(attention: AttentionCase(shape: Self.shape(1, 2, 1, 300, 16, causal: true), dtype: .bf16), seed: 1)
+    @Test func largeCasesAreCheckedOnASpreadOfRowsIncludingTheLast() throws {
+        let inputs = AttentionInputs(attention: AttentionCase(shape: try Self.shape(1, 2, 1, 300, 16, causal: true), dtype: .bf16), seed: 1)
         let reference = AttentionReference(inputs, budget: 300 * 2 * 16 * 10)
         #expect(reference.method == "sampled" && reference.rows.count == 10)
         #expect(reference.rows.first == 0 && reference.rows.last == 599)
@@ -75,7 +75,7 @@ import Testing
     /// grouped-query heads, a head dimension off the vector width, both maskings, every type.
     @Test(arguments: AttentionCase.dtypes, [true, false])
     func everyImplementationMatchesTheReference(dtype: DType, causal: Bool) throws {
-        let shapes = [Self.shape(2, 4, 2, 37, 64, causal: causal), Self.shape(1, 2, 1, 600, 24, causal: causal), Self.shape(1, 1, 1, 1, 64, causal: causal)]
+        let shapes = [try Self.shape(2, 4, 2, 37, 64, causal: causal), try Self.shape(1, 2, 1, 600, 24, causal: causal), try Self.shape(1, 1, 1, 1, 64, causal: causal)]
         for backend in try Self.backends() {
             for shape in shapes {
                 let inputs = AttentionInputs(attention: AttentionCase(shape: shape, dtype: dtype), seed: 11)
@@ -89,25 +89,25 @@ import Testing
 
     @Test func theFlashKernelStoresEachRowsLogsumexp() throws {
         let backend = try #require(try Self.backends().last as? OpenCLAttentionBackend)
-        let inputs = AttentionInputs(attention: AttentionCase(shape: Self.shape(1, 2, 2, 45, 64, causal: true), dtype: .fp32), seed: 5)
+        let inputs = AttentionInputs(attention: AttentionCase(shape: try Self.shape(1, 2, 2, 45, 64, causal: true), dtype: .fp32), seed: 5)
         let prepared = try #require(try backend.prepare(inputs) as? OpenCLPreparedAttention)
         _ = try prepared.execute()
         #expect(AttentionReference(inputs).logsumexpError(try prepared.logsumexp()) < 1e-5)
     }
 
     @Test func naiveIsRefusedWhatItCannotMaterializeAndFlashIsNot() throws {
-        let huge = AttentionCase(shape: Self.shape(1, 1, 1, 1 << 20, 128, causal: false), dtype: .fp32)
+        let huge = AttentionCase(shape: try Self.shape(1, 1, 1, 1 << 20, 128, causal: false), dtype: .fp32)
         let backends = try Self.backends()
         let naive = try #require(backends[2] as? OpenCLAttentionBackend), flash = try #require(backends[3] as? OpenCLAttentionBackend)
         #expect(naive.unsupportedReason(huge)?.contains("scores buffer") == true)
         #expect(flash.unsupportedReason(huge) == nil)
     }
 
-    @Test func shapesRefuseBadDimensions() {
+    @Test func shapesRefuseBadDimensions() throws {
         #expect(throws: UsageError.self) { try AttentionShape(batch: 1, heads: 6, kvHeads: 4, seq: 8, headDim: 64, causal: false) }
         #expect(throws: UsageError.self) { try AttentionShape(batch: 1, heads: 8, kvHeads: 8, seq: 0, headDim: 64, causal: false) }
         #expect(throws: UsageError.self) { try AttentionShape(batch: 1 << 20, heads: 64, kvHeads: 8, seq: 1 << 20, headDim: 128, causal: false) }
-        #expect(Self.shape(1, 8, 8, 2048, 64, causal: true).flops == 2 * 8 * 2048 * 2048 * 64)
+        #expect(try Self.shape(1, 8, 8, 2048, 64, causal: true).flops == 2 * 8 * 2048 * 2048 * 64)
     }
 }
 

@@ -56,6 +56,16 @@ import Testing
         #expect(finding.action.contains("OPENBLAS_CORETYPE=Cooperlake"))
     }
 
+    @Test func olderKernelsForcedByTheEnvironmentSaySo() throws {
+        var document = Self.healthyDocument()
+        document.node.blas.coreName = "Haswell"
+        document.node.environment["OPENBLAS_CORETYPE"] = "Haswell"
+        let finding = try #require(Diagnosis(document).findings.first)
+        #expect(finding.id == "blas-core-older-isa")
+        #expect(finding.summary.hasSuffix("forced by OPENBLAS_CORETYPE=Haswell in the environment"))
+        #expect(finding.action.hasPrefix("unset OPENBLAS_CORETYPE (or set it to Cooperlake)"))
+    }
+
     @Test func anotherCoreTypeMeasuredFaster() throws {
         var document = Self.healthyDocument()
         document.results.append(Self.gemm(gflops: 190, cv: 0.02, variant: "OPENBLAS_CORETYPE=SkylakeX"))
@@ -154,5 +164,18 @@ import Testing
         #expect(svg.contains("openblas gemm fp32 NN 1024x1024x1024"))
         #expect(svg.contains("openblas OPENBLAS_CORETYPE=A&amp;B gemm fp32 NN 1024x1024x1024"))
         #expect(svg.contains("fp32 compute roof") && svg.contains("memory bandwidth slope: 20.0 GB/s"))
+    }
+}
+
+@Suite struct DevicesReportTests {
+    @Test func memorySaysBothFiguresWhenHwlocAndTheKernelDisagree() throws {
+        var topology = try #require(NodeInventory.discover().topology)
+        topology.numaNodes = [topology.numaNodes[0]]
+        topology.numaNodes[0].memoryBytes = 6 << 30
+        topology.totalMemoryBytes = 6 << 30
+        #expect(DevicesReport.memoryLine(topology, kernelBytes: 6 << 30) == "6.0 GiB in 1 NUMA node(s): node \(topology.numaNodes[0].index) 6.0 GiB")
+        let line = DevicesReport.memoryLine(topology, kernelBytes: 24 << 30)
+        #expect(line.hasPrefix("24.0 GiB (the kernel's MemTotal); the 1 NUMA node(s): "))
+        #expect(line.hasSuffix("hold 6.0 GiB as hwloc reads them from sysfs"))
     }
 }

@@ -19,7 +19,7 @@ import Testing
         let space = FlashTuner.searchSpace(isCPU: true, headDim: 40, maxWorkGroupSize: 4096)
             + FlashTuner.searchSpace(isCPU: false, headDim: 40, maxWorkGroupSize: 4096)
         let inputs = AttentionInputs(
-            attention: AttentionCase(shape: AttentionTests.shape(1, 4, 2, 29, 40, causal: causal), dtype: .bf16), seed: 2)
+            attention: AttentionCase(shape: try AttentionTests.shape(1, 4, 2, 29, 40, causal: causal), dtype: .bf16), seed: 2)
         let reference = AttentionReference(inputs)
         for parameters in Set(space) {
             let prepared = try backend.prepare(inputs, flashParameters: parameters, parameterSource: "test")
@@ -33,7 +33,7 @@ import Testing
         let space = FlashTuner.searchSpace(isCPU: false, headDim: 128, maxWorkGroupSize: 64)
         #expect(!space.isEmpty && space.allSatisfy { $0.groupSize <= 64 })
         #expect(FlashTuner.searchSpace(isCPU: true, headDim: 128, maxWorkGroupSize: 4096).first == .defaults(isCPU: true, headDim: 128))
-        let inputs = AttentionInputs(attention: AttentionCase(shape: AttentionTests.shape(1, 1, 1, 8, 16, causal: false), dtype: .fp32), seed: 1)
+        let inputs = AttentionInputs(attention: AttentionCase(shape: try AttentionTests.shape(1, 1, 1, 8, 16, causal: false), dtype: .fp32), seed: 1)
         #expect {
             try Self.backend().prepare(inputs, flashParameters: FlashKernelParameters(tileRows: 2, vectorWidth: 4, groupSize: 1), parameterSource: "test")
         } throws: { "\($0)".contains("vector width 4 is not 8 or 16") }
@@ -50,9 +50,9 @@ import Testing
         tuned.record(entry)
         // Another storage type of the same head dimension uses it too; another head dimension does not.
         let backend = try Self.backend(tuned: tuned)
-        let bf16 = AttentionCase(shape: AttentionTests.shape(1, 1, 1, 8, 64, causal: true), dtype: .bf16)
+        let bf16 = AttentionCase(shape: try AttentionTests.shape(1, 1, 1, 8, 64, causal: true), dtype: .bf16)
         #expect(backend.parameters(for: bf16).0 == entry.parameters && backend.parameters(for: bf16).source.hasPrefix("tuned"))
-        let other = AttentionCase(shape: AttentionTests.shape(1, 1, 1, 8, 128, causal: true), dtype: .fp32)
+        let other = AttentionCase(shape: try AttentionTests.shape(1, 1, 1, 8, 128, causal: true), dtype: .fp32)
         #expect(backend.parameters(for: other).source.hasPrefix("default"))
     }
 

@@ -59,9 +59,7 @@ import Testing
         let device = try #require(inventory.devices.first { $0.backend == "opencl" })
         let tuner = try GEMMTuner(device: device, inventory: inventory)
         var steps: [GEMMTuner.Progress] = []
-        let start = Date()
         let entry = try #require(tuner.tune(dtype: .fp32, layout: .nt, sizeClass: .small, budgetSeconds: 3) { steps.append($0) })
-        #expect(Date().timeIntervalSince(start) < 20)  // the budget, plus the candidate in flight
         #expect(!steps.isEmpty && steps.allSatisfy { $0.total == steps[0].total })
         #expect(entry.gflops > 0 && entry.gflops == steps.compactMap { try? $0.outcome.get() }.max())
         #expect(entry.layout == .nt && entry.sizeClass == .small && entry.device == inventory.openCLDevices[device.id]!.name)

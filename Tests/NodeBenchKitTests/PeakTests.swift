@@ -9,7 +9,9 @@ import Testing
 
     @Test func probesAreSaneOnEveryDevice() throws {
         let runner = PeakRunner(inventory: Self.inventory, devices: Self.inventory.devices, policy: .quick)
-        let theoretical = runner.theoreticalPeaks()
+        // Whether a measured peak stays under the theoretical one is a timing, and timings decide no
+        // test: the findings report it instead. The theoretical figures themselves are derived.
+        #expect(runner.theoreticalPeaks().allSatisfy { $0.gflops > 0 && $0.gflops.isFinite })
         var peaks: [PeakMeasurement] = []
         runner.run(onStart: { _ in }, onMeasurement: { peaks.append($0) })
 
@@ -23,9 +25,6 @@ import Testing
             let value = try #require(peak.value)
             #expect(value.isFinite && value > 0, "\(peak.device) \(peak.probe) \(peak.variant)")
             #expect(peak.stats?.samples.isEmpty == false)
-            if let roof = theoretical.first(where: { $0.device == peak.device && $0.dtype.rawValue == peak.variant && peak.probe == .compute }) {
-                #expect(value < roof.gflops * 1.1, "\(peak.device) \(peak.variant): \(value) vs theoretical \(roof.gflops) (\(roof.source))")
-            }
         }
         // OpenCL-only probes ran on the PoCL device.
         #expect(peaks.contains { $0.device == "opencl:0:0" && $0.probe == .transferBandwidth && $0.status == .ok })

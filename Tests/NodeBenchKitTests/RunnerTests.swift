@@ -18,7 +18,7 @@ final class ScriptedMachine {
 
 /// A backend whose results and failures the test chooses.
 final class ScriptedBackend: GEMMBackend {
-    enum Behaviour { case correct, wrong, nan, outOfMemory, unsupported }
+    enum Behaviour { case correct, wrong, nan, outOfMemory, unsupported, zeroTime, unrepeatable }
     let device: DeviceDescriptor
     let behaviour: Behaviour
     let machine: ScriptedMachine
@@ -39,18 +39,24 @@ final class ScriptedBackend: GEMMBackend {
         var result = VerificationTests.naive(inputs)
         if behaviour == .wrong { result[result.count - 1] += 1 }
         if behaviour == .nan { result[0] = .nan }
-        return Prepared(result, machine: machine)
+        return Prepared(result, machine: machine, behaviour: behaviour)
     }
 
     private final class Prepared: PreparedKernel {
-        let output: [Double]
+        var output: [Double]
         let machine: ScriptedMachine
+        let behaviour: Behaviour
         let notes = ["scripted"]
-        init(_ output: [Double], machine: ScriptedMachine) {
+        init(_ output: [Double], machine: ScriptedMachine, behaviour: Behaviour) {
             self.output = output
             self.machine = machine
+            self.behaviour = behaviour
         }
-        func execute() throws -> SampleTime { machine.execute() }
+        func execute() throws -> SampleTime {
+            // An upset in one execution: its output's lowest bit flips, far inside any tolerance.
+            if behaviour == .unrepeatable { output[0] = Double(bitPattern: output[0].bitPattern ^ 1) }
+            return behaviour == .zeroTime ? SampleTime(kernelSeconds: 0, wallSeconds: 0) : machine.execute()
+        }
         func result() throws -> [Double] { output }
     }
 }
@@ -134,6 +140,19 @@ enum ScriptedError: Error, CustomStringConvertible {
         let unsupported = try #require(byDevice["opencl:0:3"])
         #expect(unsupported.status == .skipped && unsupported.reason == "not on this device")
         #expect(byDevice["opencl:0:4"]?.status == .ok)
+    }
+
+    @Test func aResultTheSecondExecutionDoesNotReproduceFails() throws {
+        let (results, _) = Self.run([.unrepeatable, .correct])
+        let unrepeatable = results.filter { $0.device == "opencl:0:0" }
+        #expect(unrepeatable.allSatisfy { $0.status == .failed && $0.verification?.passed == true && $0.gflops == nil })
+        #expect(unrepeatable.allSatisfy { $0.reason?.hasPrefix("a second execution of the same inputs differs in 1 of") == true })
+        #expect(results.filter { $0.device == "opencl:0:1" }.allSatisfy { $0.status == .ok })
+    }
+
+    @Test func aDeviceThatReportsZeroTimeGivesNoThroughput() throws {
+        let (results, _) = Self.run([.zeroTime])
+        #expect(results.allSatisfy { $0.status == .failed && $0.gflops == nil && $0.reason?.contains("timer is too coarse") == true })
     }
 
     @Test func casesTooLargeForTheHostAreSkipped() throws {

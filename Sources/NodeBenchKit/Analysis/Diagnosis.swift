@@ -76,6 +76,16 @@ public struct Diagnosis {
             if gflops > current * 1.1, gflops > (fasterAlternative?.1 ?? 0) { fasterAlternative = (variant, gflops) }
         }
         if let coreLevel, coreLevel < cpuLevel {
+            // The environment may force the choice: then the fix is there, not in OpenBLAS.
+            if let forced = node.environment["OPENBLAS_CORETYPE"] {
+                return Finding(
+                    id: "blas-core-older-isa", severity: "warning", device: DeviceDescriptor.hostID,
+                    summary: "host BLAS uses \(HostCPU.isaName(level: coreLevel)) kernels on a \(HostCPU.isaName(level: cpuLevel)) CPU, "
+                        + "forced by OPENBLAS_CORETYPE=\(forced) in the environment",
+                    evidence: evidence,
+                    action: "unset OPENBLAS_CORETYPE (or set it to \(suitable)) where the workload runs; "
+                        + "measure it with `nodebench run --blas-coretype \(suitable)`")
+            }
             return Finding(
                 id: "blas-core-older-isa", severity: "warning", device: DeviceDescriptor.hostID,
                 summary: "host BLAS uses \(HostCPU.isaName(level: coreLevel)) kernels on a \(HostCPU.isaName(level: cpuLevel)) CPU",

@@ -36,7 +36,7 @@ public enum ComparisonReport {
     }
 
     public static func junit(_ comparison: RunComparison) -> String {
-        let failures = comparison.cases.filter { $0.verdict == .slower || $0.current.status == .failed }.count
+        let failures = comparison.cases.filter { $0.verdict == .slower || $0.current.status.isFailure }.count
         var xml = #"<?xml version="1.0" encoding="UTF-8"?>"# + "\n"
         xml += #"<testsuite name="nodebench" tests="\#(comparison.cases.count)" failures="\#(failures)">"# + "\n"
         for entry in comparison.cases {
@@ -48,7 +48,7 @@ public enum ComparisonReport {
                 let message = "slower: time ratio \(format(entry.timeRatio)) (95% \(interval(entry))) beyond \(percent(comparison.threshold)), "
                     + "p \(format(entry.pValue))"
                 xml += #"    <failure message="\#(xmlEscaped(message))" type="regression"/>"# + "\n"
-            } else if entry.current.status == .failed {
+            } else if entry.current.status.isFailure {
                 xml += #"    <failure message="\#(xmlEscaped(entry.current.reason ?? "failed"))" type="case-failed"/>"# + "\n"
             } else if entry.verdict == .notComparable {
                 xml += #"    <skipped message="\#(xmlEscaped(entry.current.reason ?? entry.baseline.reason ?? "not comparable"))"/>"# + "\n"

@@ -169,6 +169,11 @@ public struct CaseKey: Hashable, Sendable, CustomStringConvertible {
     public var description: String {
         "\(device) \(implementation)\(variant.map { "[\($0)]" } ?? "") \(caseDescription)"
     }
+    /// Whether a `--debug-*` selector names this case: its implementation, or the case itself as
+    /// comparisons print it.
+    public func isSelected(by selector: String) -> Bool {
+        selector == implementation || selector == description
+    }
 }
 
 /// What a result file says about the environment that can change timings: the tool, each

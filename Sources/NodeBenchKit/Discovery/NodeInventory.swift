@@ -44,7 +44,8 @@ public struct NodeInventory: Sendable {
         var descriptors = [
             DeviceDescriptor(
                 hostCPU: topology?.cpuModel ?? "host CPU", vendor: topology?.cpuVendor, blasBuild: blas.configuration,
-                cores: topology?.cores ?? host.logicalCPUs, memoryBytes: topology?.totalMemoryBytes ?? host.physicalMemoryBytes)
+                // The larger figure: some VMs report less memory per NUMA node in sysfs than the kernel has.
+                cores: topology?.cores ?? host.logicalCPUs, memoryBytes: max(topology?.totalMemoryBytes ?? 0, host.physicalMemoryBytes))
         ]
         do {
             for platform in try Platform.all() {

@@ -9,7 +9,7 @@ struct OpenCLProbes {
     let queue: CommandQueue
     let policy: PeakPolicy
 
-    init(device: Device, descriptor: DeviceDescriptor, policy: PeakPolicy) throws(OpenCLError) {
+    init(device: Device, descriptor: DeviceDescriptor, policy: PeakPolicy) throws {
         self.device = device
         self.descriptor = descriptor
         self.policy = policy
@@ -49,7 +49,7 @@ struct OpenCLProbes {
                 if rate > (best?.rate ?? 0) { best = (rate, shape.width, shape.local, kernel, global) }
             }
             guard let best else { throw OpenCLError(call: "peak_fma", code: -54) }
-            let rates = try (0..<policy.samples).map { _ throws(OpenCLError) in
+            let rates = try (0..<policy.samples).map { _ throws in
                 try computeRate(best.kernel, global: best.global, local: best.local, width: best.width, seconds: policy.sampleSeconds)
             }
             return PeakMeasurement(
@@ -62,7 +62,7 @@ struct OpenCLProbes {
     }
 
     /// Runs the FMA kernel long enough for `seconds`; GFLOP/s on the host clock.
-    private func computeRate(_ kernel: Kernel, global: Int, local: Int, width: Int, seconds: Double) throws(OpenCLError) -> Double {
+    private func computeRate(_ kernel: Kernel, global: Int, local: Int, width: Int, seconds: Double) throws -> Double {
         var iterations = 256
         while true {
             try kernel.setArgument(1, Int32(iterations))
@@ -97,8 +97,8 @@ struct OpenCLProbes {
             try triad.setArgument(3, Float(0.5))
             let bytesPerBuffer = Double(float4s * 16)
             return try [("read", read, bytesPerBuffer + Double(items * 4)), ("copy", copy, 2 * bytesPerBuffer), ("triad", triad, 3 * bytesPerBuffer)]
-                .map { (name, kernel, bytes) throws(OpenCLError) in
-                    let rates = try timedRuns(minimum: max(policy.samples, 3)) { () throws(OpenCLError) in
+                .map { (name, kernel, bytes) throws in
+                    let rates = try timedRuns(minimum: max(policy.samples, 3)) { () throws in
                         try wallSeconds(kernel, global: items, local: nil)
                     }.map { bytes / $0 / 1e9 }
                     return PeakMeasurement(device: descriptor.id, probe: .memoryBandwidth, variant: name, samples: rates, configuration: configuration)
@@ -118,15 +118,15 @@ struct OpenCLProbes {
             let host = [Float](repeating: 1, count: count)
             let buffer = try queue.upload(host)
             let bytes = Double(count * 4)
-            let write = try timedRuns(minimum: policy.samples) { () throws(OpenCLError) in
-                try MonotonicClock.time { () throws(OpenCLError) in try queue.write(host, to: buffer) }.seconds
+            let write = try timedRuns(minimum: policy.samples) { () throws in
+                try MonotonicClock.time { () throws in try queue.write(host, to: buffer) }.seconds
             }
             var destination = [Float](repeating: 0, count: count)
-            let read = try timedRuns(minimum: policy.samples) { () throws(OpenCLError) in
-                try MonotonicClock.time { () throws(OpenCLError) in try queue.read(into: &destination, from: buffer) }.seconds
+            let read = try timedRuns(minimum: policy.samples) { () throws in
+                try MonotonicClock.time { () throws in try queue.read(into: &destination, from: buffer) }.seconds
             }
-            let mapped = try timedRuns(minimum: policy.samples) { () throws(OpenCLError) in
-                try MonotonicClock.time { () throws(OpenCLError) in
+            let mapped = try timedRuns(minimum: policy.samples) { () throws in
+                try MonotonicClock.time { () throws in
                     try queue.writeMapped(buffer) { region in
                         host.withUnsafeBytes { region.copyMemory(from: $0) }
                     }
@@ -150,7 +150,7 @@ struct OpenCLProbes {
             let program = try context.buildProgram(source: PeakKernelSource.bandwidth, options: PeakKernelSource.bandwidthOptions(perItem: 1))
             let kernel = try program.makeKernel(named: "empty")
             for _ in 0..<10 { try queue.enqueue(kernel, globalSize: [1], localSize: [1]).wait() }
-            let latencies = try (0..<100).map { _ throws(OpenCLError) in
+            let latencies = try (0..<100).map { _ throws in
                 let event = try queue.enqueue(kernel, globalSize: [1], localSize: [1])
                 try event.wait()
                 return try event.queuedToEndSeconds() * 1e6
@@ -166,14 +166,14 @@ struct OpenCLProbes {
     /// One launch timed on the host clock, submission to completion. Profiling counters are not
     /// trusted here: some CPU drivers stamp a command's start when its first work-group starts, so a
     /// rate from them can exceed what the memory can deliver.
-    private func wallSeconds(_ kernel: Kernel, global: Int, local: Int?) throws(OpenCLError) -> Double {
-        try MonotonicClock.time { () throws(OpenCLError) in
+    private func wallSeconds(_ kernel: Kernel, global: Int, local: Int?) throws -> Double {
+        try MonotonicClock.time { () throws in
             try queue.enqueue(kernel, globalSize: [global], localSize: local.map { [$0] }).wait()
         }.seconds
     }
 
     /// At least `minimum` runs and about the policy's sample time in all; returns each run's seconds.
-    private func timedRuns(minimum: Int, _ run: () throws(OpenCLError) -> Double) throws(OpenCLError) -> [Double] {
+    private func timedRuns(minimum: Int, _ run: () throws -> Double) throws -> [Double] {
         _ = try run()  // warm-up: first touch, page mapping
         var seconds: [Double] = []
         let start = MonotonicClock.now()

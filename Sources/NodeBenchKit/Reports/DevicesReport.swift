@@ -1,4 +1,5 @@
 import Foundation
+import HwlocKit
 
 /// What `nodebench devices` prints for a person.
 public enum DevicesReport {
@@ -12,8 +13,7 @@ public enum DevicesReport {
                     + "\(topology.processingUnits) hardware threads")
             let caches = topology.caches.map { "L\($0.level)\($0.kind == "instruction" ? "i" : "") \(formatBytes(Double($0.sizeBytes))) x\($0.instances)" }
             lines.append("Caches    \(caches.joined(separator: ", "))")
-            let numa = topology.numaNodes.map { "node \($0.index) \(formatBytes(Double($0.memoryBytes)))" }
-            lines.append("Memory    \(formatBytes(Double(topology.totalMemoryBytes))) in \(topology.numaNodes.count) NUMA node(s): \(numa.joined(separator: ", "))")
+            lines.append("Memory    \(memoryLine(topology, kernelBytes: host.physicalMemoryBytes))")
             if !topology.ioDevices.isEmpty {
                 let io = topology.ioDevices.map { "\($0.kind) \($0.name)\($0.detail.map { " (\($0))" } ?? "")" }
                 lines.append("I/O       \(io.joined(separator: ", "))")
@@ -47,5 +47,15 @@ public enum DevicesReport {
         lines.append(node.summary)
         for problem in node.problems { lines.append("warning: \(problem)") }
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// hwloc reads each NUMA node's memory from sysfs, which some virtual machines report short;
+    /// when it and the kernel's MemTotal disagree, both are said.
+    static func memoryLine(_ topology: Topology, kernelBytes: UInt64) -> String {
+        let numa = "\(topology.numaNodes.count) NUMA node(s): "
+            + topology.numaNodes.map { "node \($0.index) \(formatBytes(Double($0.memoryBytes)))" }.joined(separator: ", ")
+        let numaBytes = Double(topology.totalMemoryBytes), kernel = Double(kernelBytes)
+        guard abs(numaBytes - kernel) > 0.1 * max(numaBytes, kernel) else { return "\(formatBytes(numaBytes)) in \(numa)" }
+        return "\(formatBytes(kernel)) (the kernel's MemTotal); the \(numa) hold \(formatBytes(numaBytes)) as hwloc reads them from sysfs"
     }
 }

@@ -9,12 +9,15 @@ public enum RooflineSVG {
 
     public static func render(_ roofline: Roofline, deviceName: String, results: [CaseResult]) -> String {
         let points = results.compactMap { result -> (x: Double, y: Double, label: String)? in
-            guard let gflops = result.gflops, let intensity = result.efficiency?.arithmeticIntensity else { return nil }
+            // Only drawable points: a log axis has no place for zero, and no pixel for infinity.
+            guard let gflops = result.gflops, let intensity = result.efficiency?.arithmeticIntensity,
+                gflops.isFinite, gflops > 0, intensity.isFinite, intensity > 0
+            else { return nil }
             let percent = result.efficiency?.percentOfPeak.map { String(format: " %.0f%%", $0) } ?? ""
             let variant = result.variant.map { " \($0)" } ?? ""
             return (intensity, gflops, "\(result.implementation)\(variant) \(result.caseDescription)\(percent)")
         }
-        let roofs = roofline.compute.sorted { $0.key.rawValue < $1.key.rawValue }
+        let roofs = roofline.compute.filter { $0.value.gflops.isFinite && $0.value.gflops > 0 }.sorted { $0.key.rawValue < $1.key.rawValue }
         let xs = points.map(\.x) + [0.5, 500]
         let ys = points.map(\.y) + roofs.map(\.value.gflops) + [1]
         let xRange = (log10(xs.min()! / 2), log10(xs.max()! * 2))

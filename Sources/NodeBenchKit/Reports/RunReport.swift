@@ -51,10 +51,13 @@ public enum RunReport {
         return String(format: "FAILED %.1e > %.1e", verification.maxAbsError, verification.tolerance)
     }
 
-    /// "12 ok, 1 failed, 2 skipped".
-    public static func summary(_ results: [CaseResult]) -> String {
-        let counts = Dictionary(grouping: results, by: \.status).mapValues(\.count)
-        return [CaseResult.Status.ok, .failed, .skipped].map { "\(counts[$0] ?? 0) \($0.rawValue)" }
-            .joined(separator: ", ")
+    /// "12 ok, 1 failed, 2 skipped", with timed-out cases and failed peak probes when there are any.
+    public static func summary(_ document: RunDocument) -> String {
+        let counts = Dictionary(grouping: document.results, by: \.status).mapValues(\.count)
+        var parts = [CaseResult.Status.ok, .failed, .skipped].map { "\(counts[$0] ?? 0) \($0.rawValue)" }
+        if let timedOut = counts[.timedOut] { parts.append("\(timedOut) timed out") }
+        let peaksFailed = document.peaks.filter { $0.status == .failed }.count
+        if peaksFailed > 0 { parts.append("\(peaksFailed) peak probe(s) failed") }
+        return parts.joined(separator: ", ")
     }
 }

@@ -2,6 +2,11 @@
 public struct CaseResult: Codable, Sendable, Equatable {
     public enum Status: String, Codable, Sendable {
         case ok, failed, skipped
+        /// An execution did not finish within the case timeout: the device is taken as hung.
+        case timedOut
+
+        /// The case ended in a fault (a wrong result, an error, a hang): the run exits 1.
+        public var isFailure: Bool { self == .failed || self == .timedOut }
         /// Checked against the reference, not yet timed: seen only in a run that was interrupted.
         case verified
     }

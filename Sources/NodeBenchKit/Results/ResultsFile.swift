@@ -54,9 +54,9 @@ extension RunDocument {
         guard let version = object["schemaVersion"] as? Int else {
             throw LoadError(description: "\(url.path) is not a NodeBench result file (no schemaVersion)")
         }
-        guard version == currentSchemaVersion else {
+        guard readableSchemaVersions.contains(version) else {
             throw LoadError(
-                description: "\(url.path) has result schema \(version); this nodebench reads \(currentSchemaVersion): "
+                description: "\(url.path) has result schema \(version); this nodebench reads \(readableSchemaVersions.lowerBound) to \(currentSchemaVersion): "
                     + "re-run it, or save the baseline again (nodebench baseline save NAME --runs 10)")
         }
         let decoder = JSONDecoder()

@@ -6,8 +6,24 @@ public enum ExitStatus: Int32, Sendable {
     case caseFailed = 1
     /// `check`: a case is slower than its baseline beyond the threshold.
     case regression = 2
+    /// `run`, `peak`: nothing was measured (every case skipped, or none selected).
+    case nothingMeasured = 3
     /// Bad input: an unknown option, device, dtype or shape.
     case usage = 64
     /// A file could not be read or written.
     case ioError = 74
+}
+
+extension RunDocument {
+    /// How a measuring command ends: 1 when a case or a peak probe failed or timed out, 3 when
+    /// nothing at all was measured, else 0; with the line that says why when it is not 0.
+    public var outcome: (status: ExitStatus, message: String?) {
+        let failures = results.filter(\.status.isFailure).count + peaks.filter { $0.status == .failed }.count
+        if failures > 0 { return (.caseFailed, "\(failures) case(s) or probe(s) failed or timed out (see the reasons above)") }
+        guard !results.contains(where: { $0.status == .ok }) && !peaks.contains(where: { $0.status == .ok }) else { return (.ok, nil) }
+        let reasons = Dictionary(grouping: results.compactMap(\.reason) + peaks.compactMap(\.reason)) { $0 }
+            .sorted { $0.value.count > $1.value.count }.prefix(3).map { "\($0.value.count)x \($0.key)" }
+        let why = reasons.isEmpty ? "no case matched the options and devices" : reasons.joined(separator: "; ")
+        return (.nothingMeasured, "nothing was measured: \(why)")
+    }
 }

@@ -20,9 +20,7 @@ public struct InjectedSlowdown: Codable, Sendable, Equatable {
         self.factor = factor
     }
 
-    public func applies(to key: CaseKey) -> Bool {
-        selector == key.implementation || selector == key.description
-    }
+    public func applies(to key: CaseKey) -> Bool { key.isSelected(by: selector) }
 
     func applied(to kernel: PreparedKernel) -> PreparedKernel { SlowedKernel(inner: kernel, factor: factor) }
 }

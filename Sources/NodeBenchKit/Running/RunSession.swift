@@ -44,14 +44,14 @@ public final class RunSession {
 
     public func runCases(
         _ suite: Suite, on devices: [DeviceDescriptor], implementations: Set<Implementation>, tuned: TunedParameters,
-        slowdowns: [InjectedSlowdown] = []
+        injections: DebugInjections = DebugInjections(), caseTimeout: Double = Runner.defaultCaseTimeout
     ) {
         let start = MonotonicClock.now()
         let earlier = document.results.count
         var reported = Set<String>()
         Runner(
             suite: suite, devices: devices, inventory: inventory, seed: document.seed, implementations: implementations,
-            tuned: tuned, slowdowns: slowdowns
+            tuned: tuned, injections: injections, caseTimeout: caseTimeout
         ).run(
             onStart: { progress in
                 let elapsed = MonotonicClock.now() - start
@@ -71,8 +71,8 @@ public final class RunSession {
                 }
                 save()
             })
-        for slowdown in slowdowns where !document.results[earlier...].contains(where: { slowdown.applies(to: CaseKey($0)) }) {
-            log("warning: --debug-slowdown '\(slowdown.selector)' matched no case")
+        for selector in injections.unmatchedSelectors(document.results[earlier...]) {
+            log("warning: the --debug selector '\(selector)' matched no case")
         }
     }
 

@@ -28,14 +28,26 @@ public final class Runner {
     private let seed: UInt64
     private let backends: [DeviceBackend]
     private let hostMemoryBytes: Double
-    private let slowdowns: [InjectedSlowdown]
+    private let injections: DebugInjections
+    /// How long one execution of a case may take on an OpenCL device before the device counts as hung.
+    private let caseTimeout: Double
+    /// Devices that stopped responding, with the case they stopped in; nothing more runs on them.
+    private var unresponsive: [String: String] = [:]
 
-    public init(suite: Suite, backends: [DeviceBackend], hostMemoryBytes: UInt64, seed: UInt64, slowdowns: [InjectedSlowdown] = []) {
+    /// The default `caseTimeout`: one execution of any suite case takes seconds at most even on a
+    /// 2-core CPU device, so this leaves room for large `--shape` or `--seq` cases on slow devices.
+    public static let defaultCaseTimeout = 300.0
+
+    public init(
+        suite: Suite, backends: [DeviceBackend], hostMemoryBytes: UInt64, seed: UInt64, injections: DebugInjections = DebugInjections(),
+        caseTimeout: Double = Runner.defaultCaseTimeout
+    ) {
         self.suite = suite
         self.seed = seed
         self.backends = backends
         self.hostMemoryBytes = Double(hostMemoryBytes)
-        self.slowdowns = slowdowns
+        self.injections = injections
+        self.caseTimeout = caseTimeout
     }
 
     /// Runs on these devices of the node, each with its own backend per implementation the suite's
@@ -43,7 +55,7 @@ public final class Runner {
     public convenience init(
         suite: Suite, devices: [DeviceDescriptor], inventory: NodeInventory, seed: UInt64,
         implementations: Set<Implementation> = Set(Implementation.allCases), tuned: TunedParameters = TunedParameters(),
-        slowdowns: [InjectedSlowdown] = []
+        injections: DebugInjections = DebugInjections(), caseTimeout: Double = Runner.defaultCaseTimeout
     ) {
         let kernels = Set(suite.workloads.map(\.kernel))
         let backends = devices.flatMap { device in
@@ -55,7 +67,9 @@ public final class Runner {
                 })
             }
         }
-        self.init(suite: suite, backends: backends, hostMemoryBytes: inventory.host.physicalMemoryBytes, seed: seed, slowdowns: slowdowns)
+        self.init(
+            suite: suite, backends: backends, hostMemoryBytes: inventory.host.physicalMemoryBytes, seed: seed, injections: injections,
+            caseTimeout: caseTimeout)
     }
 
     public var caseCount: Int {
@@ -183,60 +197,117 @@ public final class Runner {
         var slot = Slot(
             result: CaseResult(workload, device: device, implementation: backend.implementation, status: .failed), workload: workload,
             implementation: implementation)
-        if let reason = CaseMaterial.unsupportedReason(workload, on: backend) ?? hostMemoryShortfall(workload, backend: backend) {
+        let key = CaseKey(slot.result)
+        if let reason = CaseMaterial.unsupportedReason(workload, on: backend) ?? hostMemoryShortfall(workload, backend: backend)
+            ?? unresponsiveReason(device.id)
+        {
             slot.result.status = .skipped
             slot.result.reason = reason
             return slot
         }
         if material == nil { material = CaseMaterial(workload, seed: seed) }
         do {
-            var prepared = try material!.prepare(on: backend)
-            if let slowdown = slowdowns.first(where: { $0.applies(to: CaseKey(slot.result)) }) { prepared = slowdown.applied(to: prepared) }
-            slot.result.notes = prepared.notes
-            _ = try prepared.execute()
-            let output = try prepared.result()
-            let verification = material!.verify(output)
-            slot.result.verification = verification
-            guard verification.passed else {
-                slot.result.reason = verification.nonFiniteElements > 0
-                    ? "\(verification.nonFiniteElements) NaN/Inf elements in the result"
-                    : "result differs from the fp64 reference by \(verification.maxAbsError) (tolerance \(verification.tolerance))"
-                return slot
+            try guarded(key) {
+                try runOnce(&slot, key: key, on: backend, material: material!, firstOutput: &firstOutput)
             }
-            if let firstOutput {
-                let difference = zip(firstOutput.values, output).reduce(0.0) { max($0, abs($1.0 - $1.1)) }
-                slot.result.crossCheck = CaseResult.CrossCheck(against: firstOutput.label, maxAbsDifference: difference)
-            } else {
-                firstOutput = ("\(device.id)/\(backend.implementation)", output)
-            }
-            slot.result.status = .verified
-            slot.kernel = prepared
         } catch {
-            slot.result.reason = Runner.describe(error)
+            record(error, in: &slot, during: "verification")
         }
         return slot
+    }
+
+    /// Prepares the case and runs it twice: the output must match the reference, and the second
+    /// run must reproduce the first bit for bit (a difference small enough to pass the tolerance
+    /// is still a device computing wrongly) where the case computes the same output each time.
+    /// A verified slot keeps its prepared kernel.
+    private func runOnce(
+        _ slot: inout Slot, key: CaseKey, on backend: KernelBackend, material: CaseMaterial, firstOutput: inout (label: String, values: [Double])?
+    ) throws {
+        var prepared = try material.prepare(on: backend)
+        if let slowdown = injections.slowdowns.first(where: { $0.applies(to: key) }) { prepared = slowdown.applied(to: prepared) }
+        slot.result.notes = prepared.notes
+        _ = try prepared.execute()
+        let output = try prepared.result()
+        let verification = material.verify(output)
+        slot.result.verification = verification
+        guard verification.passed else {
+            slot.result.reason = verification.nonFiniteElements > 0
+                ? "\(verification.nonFiniteElements) NaN/Inf elements in the result"
+                : "result differs from the fp64 reference by \(verification.maxAbsError) (tolerance \(verification.tolerance))"
+            return
+        }
+        if material.repeatsItsOutput {
+            _ = try prepared.execute()
+            if let difference = Repeatability.difference(output, try prepared.result()) {
+                slot.result.reason = difference
+                return
+            }
+        } else {
+            slot.result.notes.append("not checked for a bit-identical second execution: with beta != 0 each execution updates C")
+        }
+        if let firstOutput {
+            let difference = zip(firstOutput.values, output).reduce(0.0) { max($0, abs($1.0 - $1.1)) }
+            slot.result.crossCheck = CaseResult.CrossCheck(against: firstOutput.label, maxAbsDifference: difference)
+        } else {
+            firstOutput = ("\(key.device)/\(key.implementation)", output)
+        }
+        slot.result.status = .verified
+        slot.kernel = prepared
     }
 
     /// One more repetition of a verified case; a failure ends the case, keeping what it measured.
     private func time(_ slot: inout Slot, round: Int) {
         guard let kernel = slot.kernel else { return }
+        if let reason = unresponsiveReason(slot.result.device) {
+            slot.kernel = nil
+            if slot.repetitions.isEmpty {
+                slot.result.reason = "not timed: \(reason)"
+            } else {
+                slot.result.notes.append("timed \(slot.repetitions.count) times, not more: \(reason)")
+            }
+            return
+        }
         do {
-            var repetition = try Sampler.measure(suite.sampling, kernel.execute)
+            var repetition = try guarded(CaseKey(slot.result)) { try Sampler.measure(suite.sampling, kernel.execute) }
             repetition.round = round
             slot.repetitions.append(repetition)
             summarize(&slot)
         } catch {
-            slot.result.status = .failed
             slot.result.gflops = nil
-            slot.result.reason = "repetition \(slot.repetitions.count + 1): \(Runner.describe(error))"
-            slot.kernel = nil
+            record(error, in: &slot, during: "repetition \(slot.repetitions.count + 1)")
         }
+    }
+
+    /// Runs a case's work under the case timeout and any fault planned for it.
+    private func guarded<T>(_ key: CaseKey, _ work: () throws -> T) throws -> T {
+        let plan = injections.faults.first { $0.applies(to: key) }.map { FaultInjection($0.kind) }
+        return try WaitLimit.$seconds.withValue(caseTimeout) {
+            try FaultInjection.$active.withValue(plan, operation: work)
+        }
+    }
+
+    /// Ends the case with the error; a device that timed out is not used again in this run.
+    private func record(_ error: Error, in slot: inout Slot, during step: String) {
+        slot.kernel = nil
+        slot.result.status = error is OpenCLTimeout ? .timedOut : .failed
+        slot.result.reason = "\(step): \(Runner.describe(error))"
+        if error is OpenCLTimeout { unresponsive[slot.result.device] = CaseKey(slot.result).description }
+    }
+
+    private func unresponsiveReason(_ device: String) -> String? {
+        unresponsive[device].map { "\(device) stopped responding during \($0)" }
     }
 
     /// The slot's result from its repetitions so far.
     private func summarize(_ slot: inout Slot) {
         guard slot.result.reason == nil, let stats = CaseResult.TimingStats(slot.repetitions) else { return }
         slot.result.stats = stats
+        guard stats.kernel.median > 0 else {
+            slot.result.status = .failed
+            slot.result.reason = "the device reported 0 s for most executions: its timer is too coarse for this case"
+            slot.kernel = nil
+            return
+        }
         slot.result.gflops = slot.workload.flops / stats.kernel.median / 1e9
         slot.result.status = .ok
     }
@@ -288,6 +359,14 @@ private enum CaseMaterial {
         case .attention(let inputs, _):
             guard let backend = backend as? AttentionBackend else { throw UsageError("\(backend.implementation) does not run attention") }
             return try backend.prepare(inputs)
+        }
+    }
+
+    /// Whether a second execution must give the first one's output: not when it reads C back.
+    var repeatsItsOutput: Bool {
+        switch self {
+        case .gemm(let inputs, _): inputs.gemm.beta == 0
+        case .attention: true
         }
     }
 

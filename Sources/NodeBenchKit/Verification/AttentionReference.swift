@@ -18,7 +18,7 @@ public struct AttentionReference: Sendable {
     /// move `O` by at most twice that times `Σ p·|v| / Σ p`. Scores carry `√D` rounding errors of
     /// size `u·|q·k|`, the PV sum `√keys` of size `u·p·|v|`; `exp` and the normalization a few more.
     public static let toleranceModel =
-        "u_accumulate*(4*sqrt(D)*max|scale*q.k| + 4*sqrt(keys) + 16)*sum(p*|v|)/sum(p) + u_storage*|o|"
+        "u_accumulate*(4*sqrt(D)*max|scale*q.k| + 4*sqrt(keys) + 16)*sum(p*|v|)/sum(p) + u_storage*max(|o|, smallest_normal_storage)"
 
     public init(_ inputs: AttentionInputs, budget: Int = 1 << 27) {
         attention = inputs.attention
@@ -48,14 +48,14 @@ public struct AttentionReference: Sendable {
     public func verify(_ result: [Double]) -> Verification {
         let shape = attention.shape
         precondition(result.count == shape.queryElements, "result has \(result.count) elements")
-        let accumulation = attention.dtype.accumulation.unitRoundoff, storage = attention.dtype.unitRoundoff
+        let accumulation = attention.dtype.accumulation.unitRoundoff
         var tally = ErrorTally()
         for (position, row) in rows.enumerated() {
             for d in 0..<shape.headDim {
                 let reference = outputs[position][d]
                 tally.add(
                     result[row * shape.headDim + d], reference: reference,
-                    tolerance: accumulation * rowFactors[position] * weights[position][d] + storage * abs(reference))
+                    tolerance: accumulation * rowFactors[position] * weights[position][d] + attention.dtype.roundingBound(reference))
             }
         }
         return tally.verification(method: method, output: result, toleranceModel: AttentionReference.toleranceModel)

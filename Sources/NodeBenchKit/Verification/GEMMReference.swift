@@ -10,10 +10,11 @@ public struct GEMMReference: Sendable {
     private let values: [Double]
     private let absoluteSums: [Double]
 
-    /// Per element: `4·√k·u_acc·(|alpha|·Σ|a·b| + |beta·c0|) + u_out·|c|` — a probabilistic bound on
-    /// the accumulation's rounding error (errors of random sign grow as √k) plus the rounding of
-    /// the stored result.
-    public static let toleranceModel = "4*sqrt(k)*u_accumulate*(|alpha|*sum|a*b| + |beta*c0|) + u_storage*|c|"
+    /// Per element: `4·√k·u_acc·(|alpha|·Σ|a·b| + |beta·c0|) + u_out·max(|c|, min_normal)` — a
+    /// probabilistic bound on the accumulation's rounding error (errors of random sign grow as √k)
+    /// plus the rounding of the stored result, subnormal results included (they matter at small k).
+    public static let toleranceModel =
+        "4*sqrt(k)*u_accumulate*(|alpha|*sum|a*b| + |beta*c0|) + u_storage*max(|c|, smallest_normal_storage)"
 
     /// The default budget keeps a reference under about a second in a release build.
     public init(_ inputs: GEMMInputs, budget: Int = 1 << 27) {
@@ -43,13 +44,12 @@ public struct GEMMReference: Sendable {
         let shape = gemm.shape
         precondition(result.count == shape.m * shape.n, "result has \(result.count) elements")
         let accumulationFactor = 4 * Double(shape.k).squareRoot() * gemm.dtype.accumulation.unitRoundoff
-        let storageFactor = gemm.dtype.unitRoundoff
         var tally = ErrorTally()
         for (position, index) in indices.enumerated() {
             let reference = values[position]
             tally.add(
                 result[index], reference: reference,
-                tolerance: accumulationFactor * absoluteSums[position] + storageFactor * abs(reference))
+                tolerance: accumulationFactor * absoluteSums[position] + gemm.dtype.roundingBound(reference))
         }
         return tally.verification(method: method, output: result, toleranceModel: GEMMReference.toleranceModel)
     }

@@ -24,6 +24,21 @@ public enum DType: String, CaseIterable, Codable, Sendable {
         }
     }
 
+    /// The smallest normal magnitude: below it values are subnormal, spaced evenly, and rounding
+    /// them costs an absolute error rather than a relative one.
+    public var smallestNormal: Double {
+        switch self {
+        case .fp64: 0x1p-1022
+        case .fp32, .bf16: 0x1p-126
+        case .fp16: 0x1p-14
+        }
+    }
+
+    /// The largest error of rounding `value` to this type (to nearest), subnormals included.
+    public func roundingBound(_ value: Double) -> Double {
+        unitRoundoff * max(abs(value), smallestNormal)
+    }
+
     /// The nearest value of this type to `value`, as a Double (round to nearest, ties to even).
     public func rounded(_ value: Double) -> Double {
         switch self {

@@ -131,19 +131,18 @@ private final class HostPreparedAttention: PreparedKernel {
     private func runFused(_ q: [Float], _ k: [Float], _ v: [Float]) {
         let blocksPerHead = (shape.seq + HostAttentionBackend.queryBlock - 1) / HostAttentionBackend.queryBlock
         let tasks = shape.batch * shape.heads * blocksPerHead
-        let threads = BLAS.identity.threads
         // Each block's sgemms are small: one thread each, the blocks side by side on the cores.
-        BLAS.setThreads(1)
-        defer { BLAS.setThreads(threads) }
-        output.withUnsafeMutableBufferPointer { out in
-            logsumexp.withUnsafeMutableBufferPointer { lse in
-                q.withUnsafeBufferPointer { q in
-                    k.withUnsafeBufferPointer { k in
-                        v.withUnsafeBufferPointer { v in
-                            let pointers = FusedPointers(q: q.baseAddress!, k: k.baseAddress!, v: v.baseAddress!, out: out.baseAddress!, lse: lse.baseAddress!)
-                            let shape = shape
-                            DispatchQueue.concurrentPerform(iterations: tasks) { task in
-                                Self.runFusedBlock(task / blocksPerHead, queryBlock: task % blocksPerHead, shape, pointers)
+        BLAS.withThreads(1) {
+            output.withUnsafeMutableBufferPointer { out in
+                logsumexp.withUnsafeMutableBufferPointer { lse in
+                    q.withUnsafeBufferPointer { q in
+                        k.withUnsafeBufferPointer { k in
+                            v.withUnsafeBufferPointer { v in
+                                let pointers = FusedPointers(q: q.baseAddress!, k: k.baseAddress!, v: v.baseAddress!, out: out.baseAddress!, lse: lse.baseAddress!)
+                                let shape = shape
+                                DispatchQueue.concurrentPerform(iterations: tasks) { task in
+                                    Self.runFusedBlock(task / blocksPerHead, queryBlock: task % blocksPerHead, shape, pointers)
+                                }
                             }
                         }
                     }

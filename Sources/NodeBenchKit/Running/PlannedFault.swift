@@ -1,0 +1,43 @@
+import OpenCLKit
+
+/// A device fault made on purpose in the selected OpenCL cases (`run --debug-fault KIND=SELECTOR`),
+/// to prove that a run reports it: a failed build, allocation or launch, a hung kernel, a flipped
+/// result bit. The warning at the start of the run and the case's reason say so.
+public struct PlannedFault: Sendable, Equatable {
+    public let kind: InjectedFault
+    /// An implementation (`nodebench`: all its cases) or one case as comparisons name it.
+    public let selector: String
+
+    /// Parses `hang=nodebench` or `bitflip=opencl:0:0 flash attention fp32 b1 h2 s128 d64`.
+    public init(parsing text: String) throws(UsageError) {
+        guard let equals = text.firstIndex(of: "="), let kind = InjectedFault(rawValue: String(text[..<equals])),
+            !text[text.index(after: equals)...].trimmingCharacters(in: .whitespaces).isEmpty
+        else {
+            throw UsageError(
+                "--debug-fault '\(text)' must be KIND=SELECTOR: a kind (\(InjectedFault.allCases.map(\.rawValue).joined(separator: ", "))) "
+                    + "and an implementation or a case as `compare` names it")
+        }
+        self.kind = kind
+        selector = text[text.index(after: equals)...].trimmingCharacters(in: .whitespaces)
+    }
+
+    public func applies(to key: CaseKey) -> Bool { key.isSelected(by: selector) }
+}
+
+/// What `--debug-slowdown` and `--debug-fault` ask a run to do on purpose.
+public struct DebugInjections: Sendable {
+    public var slowdowns: [InjectedSlowdown]
+    public var faults: [PlannedFault]
+
+    public init(slowdowns: [InjectedSlowdown] = [], faults: [PlannedFault] = []) {
+        self.slowdowns = slowdowns
+        self.faults = faults
+    }
+
+    /// The selectors that matched none of `results`, for a warning.
+    func unmatchedSelectors(_ results: ArraySlice<CaseResult>) -> [String] {
+        let keys = results.map(CaseKey.init)
+        let selectors = slowdowns.map(\.selector) + faults.map(\.selector)
+        return selectors.filter { selector in !keys.contains { $0.isSelected(by: selector) } }
+    }
+}
