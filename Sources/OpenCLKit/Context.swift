@@ -1,7 +1,8 @@
 import COpenCL
 
-/// One OpenCL context on one device. Owns the `cl_context`.
-public final class Context {
+/// One OpenCL context on one device. Owns the `cl_context`. Immutable, and OpenCL objects other
+/// than kernels may be used from any thread, so it may be shared.
+public final class Context: @unchecked Sendable {
     let handle: cl_context
     public let device: Device
 
@@ -32,7 +33,8 @@ public final class Context {
 }
 
 /// An in-order command queue with profiling on, so every command's device time can be read.
-public final class CommandQueue {
+/// Shareable like `Context`; its commands run in the order they were enqueued from any thread.
+public final class CommandQueue: @unchecked Sendable {
     package let handle: cl_command_queue
     public let context: Context
 

@@ -132,7 +132,7 @@ struct RunCommand: ParsableCommand {
         session.runCases(
             selected, on: devices, implementations: chosenImplementations, tuned: tuned,
             injections: DebugInjections(slowdowns: debugSlowdowns, faults: debugFaults), caseTimeout: caseTimeout)
-        if let blasCoreType, devices.contains(where: { $0.id == DeviceDescriptor.hostID }), chosenImplementations.contains(.openblas) {
+        if let blasCoreType, devices.contains(where: \.isHost), chosenImplementations.contains(.openblas) {
             try rerunHost(with: blasCoreType, session)
         }
         try output.finish(session) { document in

@@ -62,12 +62,12 @@ import Testing
     }
 
     static func backends() throws -> [AttentionBackend] {
-        let openCL = try #require(inventory.devices.first { $0.backend == "opencl" }, "scripts/setup installs PoCL")
-        let device = inventory.openCLDevices[openCL.id]!
+        let openCL = try #require(inventory.devices.first { $0.backend == .opencl }, "scripts/setup installs PoCL")
+        let device = try inventory.openCL(openCL)
         return [
             HostAttentionBackend(device: inventory.devices[0], fused: false), HostAttentionBackend(device: inventory.devices[0], fused: true),
-            try OpenCLAttentionBackend(device: device, descriptor: openCL, flash: false),
-            try OpenCLAttentionBackend(device: device, descriptor: openCL, flash: true),
+            try OpenCLAttentionBackend(device: device, flash: false),
+            try OpenCLAttentionBackend(device: device, flash: true),
         ]
     }
 

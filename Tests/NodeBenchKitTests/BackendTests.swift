@@ -10,11 +10,27 @@ import Testing
 
     static func backends() throws -> [GEMMBackend] {
         let host = HostBLASBackend(device: inventory.devices[0])
-        let openCL = try #require(inventory.devices.first { $0.backend == "opencl" }, "scripts/setup installs PoCL")
-        let device = inventory.openCLDevices[openCL.id]!
-        return [
-            host, try OpenCLGEMMBackend(device: device, descriptor: openCL), try CLBlastGEMMBackend(device: device, descriptor: openCL),
-        ]
+        let openCL = try #require(inventory.devices.first { $0.backend == .opencl }, "scripts/setup installs PoCL")
+        let device = try inventory.openCL(openCL)
+        return [host, try OpenCLGEMMBackend(device: device), try CLBlastGEMMBackend(device: device)]
+    }
+
+    /// Every backend and the probes on one OpenCL device share the device's one context and queue.
+    @Test func oneContextPerDevicePerProcess() throws {
+        let openCL = try #require(Self.inventory.devices.first { $0.backend == .opencl })
+        let factory = BackendFactory(inventory: Self.inventory, tuned: TunedParameters())
+        let queues = try [Implementation.nodebench, .clblast, .naive, .flash].map { implementation -> CommandQueue in
+            switch try factory.make(implementation, for: openCL) {
+            case let backend as OpenCLGEMMBackend: backend.queue
+            case let backend as CLBlastGEMMBackend: backend.queue
+            case let backend as OpenCLAttentionBackend: backend.queue
+            case let other: throw UsageError("unexpected backend \(other.implementation)")
+            }
+        } + [try OpenCLProbes(device: try Self.inventory.openCL(openCL), policy: .quick).queue]
+        let shared = try Self.inventory.openCL(openCL).queue()
+        let context = shared.context
+        #expect(queues.allSatisfy { $0 === shared && $0.context === context })
+        #expect(throws: UsageError.self) { try Self.inventory.openCL(Self.inventory.devices[0]) }
     }
 
     static let shapes = [GEMMShape(m: 1, n: 1, k: 1), GEMMShape(m: 17, n: 33, k: 5), GEMMShape(m: 37, n: 19, k: 71)]

@@ -9,8 +9,8 @@ import Testing
 @Suite(.serialized) struct FlashTuningTests {
     static func backend(tuned: TunedParameters = TunedParameters()) throws -> OpenCLAttentionBackend {
         let inventory = AttentionTests.inventory
-        let device = try #require(inventory.devices.first { $0.backend == "opencl" }, "scripts/setup installs PoCL")
-        return try OpenCLAttentionBackend(device: inventory.openCLDevices[device.id]!, descriptor: device, flash: true, tuned: tuned)
+        let device = try #require(inventory.devices.first { $0.backend == .opencl }, "scripts/setup installs PoCL")
+        return try OpenCLAttentionBackend(device: try inventory.openCL(device), flash: true, tuned: tuned)
     }
 
     @Test(arguments: [true, false])
@@ -41,7 +41,7 @@ import Testing
 
     @Test func theTunerFindsAVerifiedShapeThatRunUses() throws {
         let inventory = AttentionTests.inventory
-        let device = try #require(inventory.devices.first { $0.backend == "opencl" })
+        let device = try #require(inventory.devices.first { $0.backend == .opencl })
         var steps: [FlashTuner.Progress] = []
         let entry = try #require(try FlashTuner(device: device, inventory: inventory).tune(dtype: .fp32, headDim: 64, budgetSeconds: 3) { steps.append($0) })
         #expect(!steps.isEmpty && entry.gflops > 0 && entry.headDim == 64)

@@ -8,8 +8,8 @@ import Testing
 @Suite(.serialized) struct GEMMKernelFamilyTests {
     static func openCLBackend(programCache: ProgramCache = ProgramCache(directory: nil, warn: { _ in })) throws -> OpenCLGEMMBackend {
         let inventory = BackendTests.inventory
-        let device = try #require(inventory.devices.first { $0.backend == "opencl" }, "scripts/setup installs PoCL")
-        return try OpenCLGEMMBackend(device: inventory.openCLDevices[device.id]!, descriptor: device, programCache: programCache)
+        let device = try #require(inventory.devices.first { $0.backend == .opencl }, "scripts/setup installs PoCL")
+        return try OpenCLGEMMBackend(device: try inventory.openCL(device), programCache: programCache)
     }
 
     /// Every seventh candidate of the CPU space and every fifth of the GPU space (both run on PoCL).
@@ -56,13 +56,14 @@ import Testing
 
     @Test func theTunerReturnsAVerifiedCandidateWithinItsBudget() throws {
         let inventory = BackendTests.inventory
-        let device = try #require(inventory.devices.first { $0.backend == "opencl" })
+        let device = try #require(inventory.devices.first { $0.backend == .opencl })
         let tuner = try GEMMTuner(device: device, inventory: inventory)
         var steps: [GEMMTuner.Progress] = []
         let entry = try #require(tuner.tune(dtype: .fp32, layout: .nt, sizeClass: .small, budgetSeconds: 3) { steps.append($0) })
         #expect(!steps.isEmpty && steps.allSatisfy { $0.total == steps[0].total })
         #expect(entry.gflops > 0 && entry.gflops == steps.compactMap { try? $0.outcome.get() }.max())
-        #expect(entry.layout == .nt && entry.sizeClass == .small && entry.device == inventory.openCLDevices[device.id]!.name)
+        let deviceName = try inventory.openCL(device).device.name
+        #expect(entry.layout == .nt && entry.sizeClass == .small && entry.device == deviceName)
     }
 
     @Test func theTunerRefusesTheHost() throws {

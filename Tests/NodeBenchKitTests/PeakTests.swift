@@ -48,7 +48,8 @@ import Testing
     static func gpu(units: Int, mhz: Int) -> DeviceDescriptor {
         var device = DeviceDescriptor(hostCPU: "gpu", vendor: "NVIDIA", blasBuild: "", cores: units, memoryBytes: 1)
         device.id = "opencl:0:0"
-        device.type = "gpu"
+        device.backend = .opencl
+        device.type = .gpu
         device.maxClockMHz = mhz
         device.fp64 = true
         return device

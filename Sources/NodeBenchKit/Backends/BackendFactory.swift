@@ -6,7 +6,7 @@ struct BackendFactory {
     let tuned: TunedParameters
 
     func make(_ implementation: Implementation, for device: DeviceDescriptor) throws -> KernelBackend {
-        if device.id == DeviceDescriptor.hostID {
+        if device.isHost {
             switch implementation {
             case .openblas: return HostBLASBackend(device: device)
             case .naive: return HostAttentionBackend(device: device, fused: false)
@@ -14,20 +14,18 @@ struct BackendFactory {
             case .nodebench, .clblast: throw UsageError("\(implementation.rawValue) runs on OpenCL devices only")
             }
         }
-        guard let openCLDevice = inventory.openCLDevices[device.id] else {
-            throw UsageError("no OpenCL device \(device.id)")
-        }
+        let openCLDevice = try inventory.openCL(device)
         let programs = ProgramCache(directory: ProgramCache.defaultDirectory) { warning in
             FileHandle.standardError.write(Data("warning: \(warning)\n".utf8))
         }
         switch implementation {
         case .nodebench:
-            return try OpenCLGEMMBackend(device: openCLDevice, descriptor: device, tuned: tuned, programCache: programs)
+            return try OpenCLGEMMBackend(device: openCLDevice, tuned: tuned, programCache: programs)
         case .clblast:
-            return try CLBlastGEMMBackend(device: openCLDevice, descriptor: device)
+            return try CLBlastGEMMBackend(device: openCLDevice)
         case .naive, .flash:
             return try OpenCLAttentionBackend(
-                device: openCLDevice, descriptor: device, flash: implementation == .flash, tuned: tuned, programCache: programs)
+                device: openCLDevice, flash: implementation == .flash, tuned: tuned, programCache: programs)
         case .openblas:
             throw UsageError("openblas runs on the host only")
         }

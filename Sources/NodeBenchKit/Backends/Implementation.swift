@@ -27,8 +27,8 @@ public enum Implementation: String, CaseIterable, Codable, Sendable {
     /// implementations everywhere.
     public func runs(on device: DeviceDescriptor) -> Bool {
         switch self {
-        case .openblas: device.backend == "blas"
-        case .nodebench, .clblast: device.backend == "opencl"
+        case .openblas: device.backend == .blas
+        case .nodebench, .clblast: device.backend == .opencl
         case .naive, .flash: true
         }
     }

@@ -4,10 +4,8 @@ import OpenCLKit
 public struct DeviceDescriptor: Codable, Sendable, Equatable {
     /// Stable id for `--device`: `host`, or `opencl:<platform>:<device>`.
     public var id: String
-    /// `blas` for the host BLAS, `opencl` for an OpenCL device.
-    public var backend: String
-    /// `cpu`, `gpu`, `accelerator` or `other`.
-    public var type: String
+    public var backend: Backend
+    public var type: DeviceKind
     public var name: String
     public var vendor: String?
     /// Driver (OpenCL) or library build (BLAS).
@@ -27,12 +25,20 @@ public struct DeviceDescriptor: Codable, Sendable, Equatable {
 
     public static let hostID = "host"
 
+    /// What runs the device's cases: the host BLAS, or an OpenCL driver.
+    public enum Backend: String, Codable, Sendable {
+        case blas, opencl
+    }
+
+    /// The host (its BLAS), the one device not reached through OpenCL.
+    public var isHost: Bool { backend == .blas }
+
     static func openCLID(platform: Int, device: Int) -> String { "opencl:\(platform):\(device)" }
 
     init(openCL device: Device) {
         id = DeviceDescriptor.openCLID(platform: device.platform.index, device: device.index)
-        backend = "opencl"
-        type = device.kind.rawValue
+        backend = .opencl
+        type = device.kind
         name = device.name
         vendor = device.vendor
         driver = device.driverVersion
@@ -52,8 +58,8 @@ public struct DeviceDescriptor: Codable, Sendable, Equatable {
 
     init(hostCPU name: String, vendor: String?, blasBuild: String, cores: Int, memoryBytes: UInt64) {
         id = DeviceDescriptor.hostID
-        backend = "blas"
-        type = "cpu"
+        backend = .blas
+        type = .cpu
         self.name = name
         self.vendor = vendor
         driver = blasBuild

@@ -14,10 +14,10 @@ public struct NodeInventory: Sendable {
     public let devices: [DeviceDescriptor]
     /// What could not be discovered, in words; discovery goes on without it.
     public let problems: [String]
-    /// OpenCL devices by id, for the backends.
-    let openCLDevices: [String: Device]
+    /// OpenCL devices by id, each made once, for the backends, probes and tuners.
+    let openCLDevices: [String: OpenCLDeviceRuntime]
 
-    public var gpuFound: Bool { devices.contains { $0.type == "gpu" } }
+    public var gpuFound: Bool { devices.contains { $0.type == .gpu } }
     public var openCLDeviceCount: Int { openCLDevices.count }
 
     public struct PlatformInfo: Codable, Sendable, Equatable {
@@ -40,7 +40,7 @@ public struct NodeInventory: Sendable {
         let blas = BLASInfo(BLAS.identity)
 
         var platforms: [PlatformInfo] = []
-        var openCLDevices: [String: Device] = [:]
+        var openCLDevices: [String: OpenCLDeviceRuntime] = [:]
         var descriptors = [
             DeviceDescriptor(
                 hostCPU: topology?.cpuModel ?? "host CPU", vendor: topology?.cpuVendor, blasBuild: blas.configuration,
@@ -53,9 +53,9 @@ public struct NodeInventory: Sendable {
                     PlatformInfo(index: platform.index, name: platform.name, vendor: platform.vendor, version: platform.version))
                 do {
                     for device in try platform.devices() {
-                        let descriptor = DeviceDescriptor(openCL: device)
-                        descriptors.append(descriptor)
-                        openCLDevices[descriptor.id] = device
+                        let runtime = OpenCLDeviceRuntime(device)
+                        descriptors.append(runtime.descriptor)
+                        openCLDevices[runtime.descriptor.id] = runtime
                     }
                 } catch {
                     problems.append("OpenCL platform \(platform.index) (\(platform.name)): \(error)")
@@ -73,8 +73,18 @@ public struct NodeInventory: Sendable {
     public var accelerationSummary: String {
         if openCLDevices.isEmpty { return "no OpenCL device found, and no GPU: running on the host BLAS alone" }
         if !gpuFound { return "no GPU found: \(openCLDevices.count) OpenCL CPU/other device(s) and the host BLAS" }
-        let gpus = devices.filter { $0.type == "gpu" }.count
+        let gpus = devices.filter { $0.type == .gpu }.count
         return "\(gpus) GPU(s) found"
+    }
+
+    /// The OpenCL device behind `descriptor`: the one lookup from an id to a device. The host and
+    /// unknown ids are refused, naming the OpenCL devices there are.
+    func openCL(_ descriptor: DeviceDescriptor) throws(UsageError) -> OpenCLDeviceRuntime {
+        guard let runtime = openCLDevices[descriptor.id] else {
+            let known = devices.filter { $0.backend == .opencl }.map(\.id)
+            throw UsageError("\(descriptor.id) is not an OpenCL device (OpenCL devices: \(known.isEmpty ? "none" : known.joined(separator: ", ")))")
+        }
+        return runtime
     }
 
     /// The descriptors with these ids, in the order given; unknown ids throw a usage error listing the known ones.

@@ -9,12 +9,12 @@ struct OpenCLProbes {
     let queue: CommandQueue
     let policy: PeakPolicy
 
-    init(device: Device, descriptor: DeviceDescriptor, policy: PeakPolicy) throws {
-        self.device = device
-        self.descriptor = descriptor
+    init(device: OpenCLDeviceRuntime, policy: PeakPolicy) throws {
+        self.device = device.device
+        descriptor = device.descriptor
         self.policy = policy
-        context = try Context(device: device)
-        queue = try CommandQueue(context: context)
+        queue = try device.queue()
+        context = queue.context
     }
 
     private var isCPU: Bool { device.kind == .cpu }

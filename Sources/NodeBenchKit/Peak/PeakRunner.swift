@@ -14,14 +14,14 @@ public struct PeakRunner {
 
     /// Derived peaks of every device; CPU devices use the all-core clock measured now.
     public func theoreticalPeaks() -> [TheoreticalPeak] {
-        let measuredMHz = devices.contains { $0.type == "cpu" }
+        let measuredMHz = devices.contains { $0.type == .cpu }
             ? HostProbes(device: DeviceDescriptor.hostID, policy: policy).allCoreClockMHz() : nil
         let clock = TheoreticalPeaks.hostClock(measuredMHz: measuredMHz, cpu: inventory.cpu)
         return devices.flatMap { device -> [TheoreticalPeak] in
-            if device.backend == "blas" {
+            if device.isHost {
                 return TheoreticalPeaks.host(device, cpu: inventory.cpu, cores: inventory.topology?.cores ?? inventory.host.logicalCPUs, clock: clock)
             }
-            let capability = inventory.openCLDevices[device.id]?.nvidiaComputeCapability
+            let capability = try? inventory.openCL(device).device.nvidiaComputeCapability
             return TheoreticalPeaks.openCL(
                 device, cpu: inventory.cpu, hostClock: clock, nvidiaComputeCapability: capability.map { ($0.major, $0.minor) })
         }
@@ -31,7 +31,7 @@ public struct PeakRunner {
     public func run(onStart: (String) -> Void, onMeasurement: (PeakMeasurement) -> Void) {
         let lastLevelCache = inventory.topology?.caches.filter { $0.kind != "instruction" }.map { $0.sizeBytes * UInt64($0.instances) }.max() ?? 0
         for device in devices {
-            if device.backend == "blas" {
+            if device.isHost {
                 let host = HostProbes(device: device.id, policy: policy)
                 for dtype in [DType.fp32, .fp64] {
                     onStart("\(device.id) peak compute \(dtype.rawValue)")
@@ -41,10 +41,9 @@ public struct PeakRunner {
                 host.bandwidth(lastLevelCacheBytes: lastLevelCache, memoryBytes: inventory.host.physicalMemoryBytes).forEach(onMeasurement)
                 continue
             }
-            guard let openCLDevice = inventory.openCLDevices[device.id] else { continue }
             let probes: OpenCLProbes
             do {
-                probes = try OpenCLProbes(device: openCLDevice, descriptor: device, policy: policy)
+                probes = try OpenCLProbes(device: try inventory.openCL(device), policy: policy)
             } catch {
                 for probe in PeakProbe.allCases {
                     onMeasurement(PeakMeasurement(device: device.id, probe: probe, variant: "all", status: .failed, reason: "device unusable: \(Runner.describe(error))"))
@@ -56,7 +55,7 @@ public struct PeakRunner {
                 onMeasurement(probes.compute(dtype))
             }
             onStart("\(device.id) peak memory bandwidth")
-            probes.memoryBandwidth(bufferBytes: bandwidthBufferBytes(openCLDevice.kind == .cpu, lastLevelCache: lastLevelCache, device: device))
+            probes.memoryBandwidth(bufferBytes: bandwidthBufferBytes(device.type == .cpu, lastLevelCache: lastLevelCache, device: device))
                 .forEach(onMeasurement)
             onStart("\(device.id) peak transfer bandwidth")
             probes.transferBandwidth(bufferBytes: min(64 << 20, Int((device.maxAllocationBytes ?? 0) / 2))).forEach(onMeasurement)

@@ -27,7 +27,7 @@ enum TheoreticalPeaks {
     /// CPU devices run at the host's clock (`hostClock`), GPUs at the clock the driver reports.
     static func openCL(_ device: DeviceDescriptor, cpu: HostCPU, hostClock: Clock?, nvidiaComputeCapability: (Int, Int)?) -> [TheoreticalPeak] {
         guard let units = device.computeUnits, let reported = device.maxClockMHz, units > 0, reported > 0 else { return [] }
-        let clock: Clock = device.type == "cpu" ? hostClock ?? (Double(reported), "CL_DEVICE_MAX_CLOCK_FREQUENCY")
+        let clock: Clock = device.type == .cpu ? hostClock ?? (Double(reported), "CL_DEVICE_MAX_CLOCK_FREQUENCY")
             : (Double(reported), "CL_DEVICE_MAX_CLOCK_FREQUENCY")
         let base = "\(units) compute units x \(Int(clock.mhz.rounded())) MHz (\(clock.source))"
         var peaks: [TheoreticalPeak] = []
@@ -38,11 +38,11 @@ enum TheoreticalPeaks {
                     source: "\(base) x \(Int(perUnitPerCycle)) \(dtype.rawValue) FLOP/cycle (\(why))"))
         }
         switch device.type {
-        case "cpu":
+        case .cpu:
             let (perCycle, why) = cpu.fp32FlopsPerCycle
             add(.fp32, perCycle, why)
             if device.fp64 { add(.fp64, perCycle / 2, why) }
-        case "gpu":
+        case .gpu:
             guard let (major, minor) = nvidiaComputeCapability, let lanes = nvidiaFP32Lanes(major: major, minor: minor) else { break }
             let why = "\(lanes) fp32 lanes per SM, NVIDIA compute capability \(major).\(minor)"
             add(.fp32, Double(lanes * 2), why)

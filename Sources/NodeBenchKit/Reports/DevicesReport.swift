@@ -36,11 +36,11 @@ public enum DevicesReport {
         ])
         for device in node.devices {
             table.add([
-                device.id, device.type, device.name, device.computeUnits.map(String.init) ?? "-",
+                device.id, device.type.rawValue, device.name, device.computeUnits.map(String.init) ?? "-",
                 device.maxClockMHz.map(String.init) ?? "-",
                 device.globalMemoryBytes.map { formatBytes(Double($0)) } ?? "-",
                 device.fp64 ? "yes" : "no", device.fp16 ? "yes" : "no",
-                device.backend == "blas" ? "\(blas.library) \(blas.coreName)" : device.driver ?? "-",
+                device.isHost ? "\(blas.library) \(blas.coreName)" : device.driver ?? "-",
             ])
         }
         lines.append(table.render())

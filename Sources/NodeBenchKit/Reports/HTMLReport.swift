@@ -39,7 +39,7 @@ public enum HTMLReport {
         html += "\(node.blas.threads) threads.</p>"
         html += table(
             ["device", "type", "name", "driver"],
-            node.devices.map { [$0.id, $0.type, $0.name, $0.driver ?? "-"].map(xmlEscaped) })
+            node.devices.map { [$0.id, $0.type.rawValue, $0.name, $0.driver ?? "-"].map(xmlEscaped) })
         return html
     }
 

@@ -58,11 +58,11 @@ func fastestCandidate<Parameters: Sendable>(
 
 extension NodeInventory {
     /// The OpenCL device a tuner works on; the host and unknown ids are refused, naming the OpenCL devices.
-    func tunableDevice(_ device: DeviceDescriptor) throws(UsageError) -> Device {
-        guard let openCLDevice = openCLDevices[device.id] else {
-            throw UsageError("tuning applies to OpenCL devices; \(device.id) is not one (OpenCL devices: "
-                + devices.filter { $0.backend == "opencl" }.map(\.id).joined(separator: ", ") + ")")
+    func tunableDevice(_ device: DeviceDescriptor) throws(UsageError) -> OpenCLDeviceRuntime {
+        do {
+            return try openCL(device)
+        } catch {
+            throw UsageError("tuning applies to OpenCL devices; \(error.description)")
         }
-        return openCLDevice
     }
 }

@@ -8,7 +8,7 @@ public final class FlashTuner {
     private let seed: UInt64
 
     public init(device: DeviceDescriptor, inventory: NodeInventory, seed: UInt64 = 42) throws {
-        backend = try OpenCLAttentionBackend(device: try inventory.tunableDevice(device), descriptor: device, flash: true)
+        backend = try OpenCLAttentionBackend(device: try inventory.tunableDevice(device), flash: true)
         self.seed = seed
     }
 

@@ -10,7 +10,7 @@ public final class GEMMTuner {
 
     /// Sets up the device; fails only if the device cannot be used at all.
     public init(device: DeviceDescriptor, inventory: NodeInventory, seed: UInt64 = 42) throws {
-        backend = try OpenCLGEMMBackend(device: try inventory.tunableDevice(device), descriptor: device)
+        backend = try OpenCLGEMMBackend(device: try inventory.tunableDevice(device))
         self.seed = seed
     }
 

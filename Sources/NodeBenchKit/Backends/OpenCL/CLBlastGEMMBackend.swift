@@ -9,12 +9,12 @@ final class CLBlastGEMMBackend: GEMMBackend {
     static let implementationName = Implementation.clblast.rawValue
     var implementation: String { Self.implementationName }
     private let openCLDevice: Device
-    private let queue: CommandQueue
+    let queue: CommandQueue
 
-    init(device: Device, descriptor: DeviceDescriptor) throws(OpenCLError) {
-        self.device = descriptor
-        openCLDevice = device
-        queue = try CommandQueue(context: try Context(device: device))
+    init(device: OpenCLDeviceRuntime) throws(OpenCLError) {
+        self.device = device.descriptor
+        openCLDevice = device.device
+        queue = try device.queue()
     }
 
     func unsupportedReason(_ gemm: GEMMCase) -> String? {
@@ -43,7 +43,7 @@ private final class CLBlastPreparedGEMM: PreparedKernel {
         "timed on the host clock, submission to completion: CLBlast's helper kernels return no events",
     ]
     private let gemm: GEMMCase
-    private let queue: CommandQueue
+    let queue: CommandQueue
     private let a: Buffer, b: Buffer, c: Buffer
 
     init(_ inputs: GEMMInputs, queue: CommandQueue) throws {

@@ -7,22 +7,22 @@ final class OpenCLAttentionBackend: AttentionBackend {
     let flash: Bool
     var implementation: String { flash ? Implementation.flash.rawValue : Implementation.naive.rawValue }
     let openCLDevice: Device
-    private let queue: CommandQueue
+    let queue: CommandQueue
     private var programs: [String: Result<Program, OpenCLError>] = [:]
     private let programCache: ProgramCache
     /// Tuned flash kernel shapes; cases without an entry get the device type's defaults.
     private let tuned: TunedParameters
 
     init(
-        device: Device, descriptor: DeviceDescriptor, flash: Bool, tuned: TunedParameters = TunedParameters(),
+        device: OpenCLDeviceRuntime, flash: Bool, tuned: TunedParameters = TunedParameters(),
         programCache: ProgramCache = ProgramCache(directory: nil, warn: { _ in })
     ) throws(OpenCLError) {
-        self.device = descriptor
-        openCLDevice = device
+        self.device = device.descriptor
+        openCLDevice = device.device
         self.flash = flash
         self.tuned = tuned
         self.programCache = programCache
-        queue = try CommandQueue(context: try Context(device: device))
+        queue = try device.queue()
     }
 
     /// Tuned flash parameters for this device and case if there are any, else the device type's defaults.
@@ -107,7 +107,7 @@ final class OpenCLAttentionBackend: AttentionBackend {
 final class OpenCLPreparedAttention: PreparedKernel {
     let notes: [String]
     private let launches: KernelLaunches
-    private let queue: CommandQueue
+    let queue: CommandQueue
     private let output: Buffer
     private let logsumexpBuffer: Buffer
     private let shape: AttentionShape

@@ -15,15 +15,15 @@ final class OpenCLGEMMBackend: GEMMBackend {
     private let programCache: ProgramCache
 
     init(
-        device: Device, descriptor: DeviceDescriptor, tuned: TunedParameters = TunedParameters(),
+        device: OpenCLDeviceRuntime, tuned: TunedParameters = TunedParameters(),
         programCache: ProgramCache = ProgramCache(directory: nil, warn: { _ in })
     ) throws(OpenCLError) {
-        self.device = descriptor
-        openCLDevice = device
+        self.device = device.descriptor
+        openCLDevice = device.device
         self.tuned = tuned
         self.programCache = programCache
-        context = try Context(device: device)
-        queue = try CommandQueue(context: context)
+        queue = try device.queue()
+        context = queue.context
     }
 
     /// Tuned parameters for this device and case if there are any, else the device type's defaults.
