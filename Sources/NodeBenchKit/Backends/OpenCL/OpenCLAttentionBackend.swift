@@ -3,10 +3,11 @@ import OpenCLKit
 
 /// One OpenCL device running attention: `naive` (materialized scores) or `flash` (fused).
 final class OpenCLAttentionBackend: AttentionBackend {
-    let device: DeviceDescriptor
     let flash: Bool
     var implementation: String { flash ? Implementation.flash.rawValue : Implementation.naive.rawValue }
-    let openCLDevice: Device
+    private let runtime: OpenCLDeviceRuntime
+    var device: DeviceDescriptor { runtime.descriptor }
+    var openCLDevice: Device { runtime.device }
     let queue: CommandQueue
     private var programs: [String: Result<Program, OpenCLError>] = [:]
     private let programCache: ProgramCache
@@ -17,8 +18,7 @@ final class OpenCLAttentionBackend: AttentionBackend {
         device: OpenCLDeviceRuntime, flash: Bool, tuned: TunedParameters = TunedParameters(),
         programCache: ProgramCache = ProgramCache(directory: nil, warn: { _ in })
     ) throws(OpenCLError) {
-        self.device = device.descriptor
-        openCLDevice = device.device
+        runtime = device
         self.flash = flash
         self.tuned = tuned
         self.programCache = programCache

@@ -2,11 +2,11 @@ import OpenCLKit
 
 /// One OpenCL device running NodeBench's GEMM kernel family, with per-device parameters.
 final class OpenCLGEMMBackend: GEMMBackend {
-    let device: DeviceDescriptor
     static let implementationName = Implementation.nodebench.rawValue
     var implementation: String { Self.implementationName }
-    let openCLDevice: Device
-    let context: Context
+    private let runtime: OpenCLDeviceRuntime
+    var device: DeviceDescriptor { runtime.descriptor }
+    var openCLDevice: Device { runtime.device }
     let queue: CommandQueue
     /// Tuning results; cases without an entry get the defaults for the device type.
     private let tuned: TunedParameters
@@ -18,12 +18,10 @@ final class OpenCLGEMMBackend: GEMMBackend {
         device: OpenCLDeviceRuntime, tuned: TunedParameters = TunedParameters(),
         programCache: ProgramCache = ProgramCache(directory: nil, warn: { _ in })
     ) throws(OpenCLError) {
-        self.device = device.descriptor
-        openCLDevice = device.device
+        runtime = device
         self.tuned = tuned
         self.programCache = programCache
         queue = try device.queue()
-        context = queue.context
     }
 
     /// Tuned parameters for this device and case if there are any, else the device type's defaults.
@@ -70,7 +68,7 @@ final class OpenCLGEMMBackend: GEMMBackend {
     private func program(_ options: String) throws(OpenCLError) -> Program {
         if programs[options] == nil {
             programs[options] = Result { () throws(OpenCLError) in
-                try programCache.program(source: GEMMKernelSource.text, options: options, context: context)
+                try programCache.program(source: GEMMKernelSource.text, options: options, context: queue.context)
             }
         }
         return try programs[options]!.get()
