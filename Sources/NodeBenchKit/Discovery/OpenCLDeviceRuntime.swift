@@ -26,6 +26,4 @@ public final class OpenCLDeviceRuntime: Sendable {
         }
         return try made.get()
     }
-
-    var isCPU: Bool { device.kind == .cpu }
 }

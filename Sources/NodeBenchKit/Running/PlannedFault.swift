@@ -10,15 +10,14 @@ public struct PlannedFault: Sendable, Equatable {
 
     /// Parses `hang=nodebench` or `bitflip=opencl:0:0 flash attention fp32 b1 h2 s128 d64`.
     public init(parsing text: String) throws(UsageError) {
-        guard let equals = text.firstIndex(of: "="), let kind = InjectedFault(rawValue: String(text[..<equals])),
-            !text[text.index(after: equals)...].trimmingCharacters(in: .whitespaces).isEmpty
-        else {
+        let parts = text.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+        guard parts.count == 2, let kind = InjectedFault(rawValue: parts[0]), !parts[1].isEmpty else {
             throw UsageError(
                 "--debug-fault '\(text)' must be KIND=SELECTOR: a kind (\(InjectedFault.allCases.map(\.rawValue).joined(separator: ", "))) "
                     + "and an implementation or a case as `compare` names it")
         }
         self.kind = kind
-        selector = text[text.index(after: equals)...].trimmingCharacters(in: .whitespaces)
+        selector = parts[1]
     }
 
     public func applies(to key: CaseKey) -> Bool { key.isSelected(by: selector) }

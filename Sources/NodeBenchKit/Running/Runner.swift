@@ -208,7 +208,7 @@ public final class Runner {
         if material == nil { material = CaseMaterial(workload, seed: seed) }
         do {
             try guarded(key) {
-                try runOnce(&slot, key: key, on: backend, material: material!, firstOutput: &firstOutput)
+                try prepareAndVerify(&slot, key: key, on: backend, material: material!, firstOutput: &firstOutput)
             }
         } catch {
             record(error, in: &slot, during: "verification")
@@ -220,7 +220,7 @@ public final class Runner {
     /// run must reproduce the first bit for bit (a difference small enough to pass the tolerance
     /// is still a device computing wrongly) where the case computes the same output each time.
     /// A verified slot keeps its prepared kernel.
-    private func runOnce(
+    private func prepareAndVerify(
         _ slot: inout Slot, key: CaseKey, on backend: KernelBackend, material: CaseMaterial, firstOutput: inout (label: String, values: [Double])?
     ) throws {
         var prepared = try material.prepare(on: backend)
