@@ -107,12 +107,13 @@ public enum ComparisonReport {
             + "save baselines from several runs (`nodebench baseline save NAME --runs 10`)"
     }
 
-    static let columns = ["case", "baseline ms", "current ms", "time ratio", "95% interval", "detectable", "p", "verdict"]
+    static let columns = ["case", "baseline floor ms", "current floor ms", "time ratio", "95% interval", "detectable", "p", "verdict"]
 
     static func rows(_ comparison: RunComparison) -> [[String]] {
         comparison.cases.map { entry in
             [
-                entry.key.description, milliseconds(entry.baseline), milliseconds(entry.current), format(entry.timeRatio), interval(entry),
+                entry.key.description, milliseconds(entry.baselineFloor, entry.baseline), milliseconds(entry.currentFloor, entry.current),
+                format(entry.timeRatio), interval(entry),
                 entry.detectableChange.map { percent($0) } ?? "-", entry.pValue.map { String(format: "%.3f", $0) } ?? "-", entry.verdict.rawValue,
             ]
         }
@@ -123,8 +124,9 @@ public enum ComparisonReport {
         return "\(format(low))-\(format(high))"
     }
 
-    private static func milliseconds(_ result: CaseResult) -> String {
-        result.stats.map { String(format: "%.3f", $0.kernel.median * 1e3) } ?? result.status.rawValue
+    /// A compared side's floor, or why it has none.
+    private static func milliseconds(_ floor: Double?, _ result: CaseResult) -> String {
+        floor.map { String(format: "%.3f", $0 * 1e3) } ?? (result.status == .ok ? "-" : result.status.rawValue)
     }
 
     private static func format(_ value: Double?) -> String { value.map { String(format: "%.3f", $0) } ?? "-" }

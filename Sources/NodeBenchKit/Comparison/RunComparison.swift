@@ -1,12 +1,13 @@
 import Foundation
 
 /// Two runs read against each other: cases matched by what they measured, a verdict per case from
-/// the repetitions' medians, unmatched cases listed, and the differences between the environments.
+/// the floors of their runs (`RepetitionSpread`), unmatched cases listed, and the differences
+/// between the environments.
 ///
-/// Each case's time ratio (current over baseline, from the centers of their runs) is judged against
-/// how much a whole run's center varies (`RunNoise`): a t-test on the log ratio gives a p-value,
+/// Each case's time ratio (current over baseline, from the mean floors of their runs) is judged
+/// against how much a run's floor varies (`RunNoise`): a t-test on the log ratio gives a p-value,
 /// Holm's adjustment makes the p-values hold for all cases at once, and the 95% interval of the
-/// ratio says how sure the ratio is. Slower or faster also needs the current center beyond every
+/// ratio says how sure the ratio is. Slower or faster also needs the current floor beyond every
 /// run the baseline holds: a guard against the odd run a normal model does not expect.
 public struct RunComparison: Sendable {
     public enum Verdict: String, Codable, Sendable {
@@ -26,7 +27,10 @@ public struct RunComparison: Sendable {
         public var key: CaseKey
         public var baseline: CaseResult
         public var current: CaseResult
-        /// Current time over the baseline's: above 1 is slower.
+        /// Each side's time when nothing slowed it: the geometric mean of its runs' floors, seconds.
+        public var baselineFloor: Double?
+        public var currentFloor: Double?
+        /// Current time over the baseline's, from the floors: above 1 is slower.
         public var timeRatio: Double?
         /// 95% confidence interval of the time ratio.
         public var ratioLow: Double?
@@ -95,14 +99,14 @@ public struct RunComparison: Sendable {
 
     /// The detectable change of one baseline case, from the baseline's noise alone.
     private static func detectableChange(in baseline: RepetitionSpread, currentRuns: Int, cases: Int, threshold: Double) -> Double {
-        RunNoise(within: [baseline], between: [baseline]).detectableChange(
+        RunNoise([baseline]).detectableChange(
             baselineRuns: baseline.runs, currentRuns: currentRuns, cases: cases, threshold: threshold, alpha: alpha, power: power)
     }
 
     private static func judge(_ pairs: [(CaseKey, CaseResult, CaseResult)], threshold: Double) -> [Case] {
         struct Measured {
-            var ratio, low, high, p, detectable: Double
-            /// The current center lies beyond every run the baseline holds, in the direction it moved.
+            var baselineFloor, currentFloor, ratio, low, high, p, detectable: Double
+            /// The current floor lies beyond every run the baseline holds, in the direction it moved.
             var beyondBaselineRuns: Bool
         }
         let spreads = pairs.map { _, baseline, current -> (RepetitionSpread, RepetitionSpread)? in
@@ -114,16 +118,16 @@ public struct RunComparison: Sendable {
         let comparable = spreads.compactMap { $0 }.count
         let measured = spreads.map { pair -> Measured? in
             guard let (old, new) = pair else { return nil }
-            let noise = RunNoise(within: [old, new], between: [old, new])
-            let difference = new.center - old.center
+            let noise = RunNoise([old, new])
+            let difference = new.floor - old.floor
             let standardError = (noise.variance * (1 / Double(old.runs) + 1 / Double(new.runs))).squareRoot()
             let t = difference / standardError
             let p = 2 * (1 - StudentT.cdf(abs(t), df: noise.degreesOfFreedom))
             let halfWidth = StudentT.quantile(0.975, df: noise.degreesOfFreedom) * standardError
             let detectable = detectableChange(in: old, currentRuns: new.runs, cases: comparable, threshold: threshold)
-            let beyond = difference > 0 ? new.center > old.runCenters.max()! : new.center < old.runCenters.min()!
+            let beyond = difference > 0 ? new.floor > old.runFloors.max()! : new.floor < old.runFloors.min()!
             return Measured(
-                ratio: exp(difference), low: exp(difference - halfWidth), high: exp(difference + halfWidth), p: p, detectable: detectable,
+                baselineFloor: exp(old.floor), currentFloor: exp(new.floor), ratio: exp(difference), low: exp(difference - halfWidth), high: exp(difference + halfWidth), p: p, detectable: detectable,
                 beyondBaselineRuns: beyond)
         }
         var adjusted = Holm.adjusted(measured.compactMap { $0?.p }).makeIterator()
@@ -145,7 +149,8 @@ public struct RunComparison: Sendable {
                 verdict = .ambiguous
             }
             return Case(
-                key: key, baseline: baseline, current: current, timeRatio: measured.ratio, ratioLow: measured.low, ratioHigh: measured.high,
+                key: key, baseline: baseline, current: current, baselineFloor: measured.baselineFloor, currentFloor: measured.currentFloor,
+                timeRatio: measured.ratio, ratioLow: measured.low, ratioHigh: measured.high,
                 pValue: p, detectableChange: measured.detectable, verdict: verdict)
         }
     }
