@@ -36,9 +36,11 @@ let package = Package(
         .target(name: "CHostProbes"),
         // The host's fused-attention softmax step in C, vectorized per instruction set.
         .target(name: "CHostKernels"),
+        // Both as Swift, every buffer passed with its length.
+        .target(name: "HostKernels", dependencies: ["CHostProbes", "CHostKernels"]),
 
         // Discovery, backends, workloads, measurement, verification, results.
-        .target(name: "NodeBenchKit", dependencies: ["OpenCLKit", "BLASKit", "HwlocKit", "CLBlastKit", "CHostProbes", "CHostKernels"]),
+        .target(name: "NodeBenchKit", dependencies: ["OpenCLKit", "BLASKit", "HwlocKit", "CLBlastKit", "HostKernels"]),
 
         // The command-line tool: one file per subcommand.
         .executableTarget(

@@ -21,39 +21,66 @@ public struct GEMMShape: Sendable, Equatable {
         self.transB = transB
     }
 
+    /// The dimensions as the BLAS integer (`BLAS.gemm` checks that they fit first).
+    var m32: blasint { blasint(m) }
+    var n32: blasint { blasint(n) }
+    var k32: blasint { blasint(k) }
     /// Row-major leading dimensions of the operands as stored.
-    var lda: Int32 { Int32(transA == .none ? k : m) }
-    var ldb: Int32 { Int32(transB == .none ? n : k) }
-    var ldc: Int32 { Int32(n) }
+    var lda: blasint { blasint(transA == .none ? k : m) }
+    var ldb: blasint { blasint(transB == .none ? n : k) }
+    var ldc: blasint { blasint(n) }
+}
+
+/// Element types the host BLAS multiplies: fp32 (`cblas_sgemm`) and fp64 (`cblas_dgemm`). Its
+/// requirement is the unchecked C call, underscored as not for use: `BLAS.gemm` checks every
+/// operand's length first.
+public protocol BLASElement: BinaryFloatingPoint, Sendable {
+    static func _uncheckedGEMM(
+        _ shape: GEMMShape, _ alpha: Self, _ a: UnsafePointer<Self>, _ b: UnsafePointer<Self>, _ beta: Self, _ c: UnsafeMutablePointer<Self>)
+}
+
+extension Float: BLASElement {
+    public static func _uncheckedGEMM(
+        _ shape: GEMMShape, _ alpha: Float, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ beta: Float, _ c: UnsafeMutablePointer<Float>
+    ) {
+        cblas_sgemm(CblasRowMajor, shape.transA.cblas, shape.transB.cblas, shape.m32, shape.n32, shape.k32, alpha, a, shape.lda, b, shape.ldb, beta, c, shape.ldc)
+    }
+}
+
+extension Double: BLASElement {
+    public static func _uncheckedGEMM(
+        _ shape: GEMMShape, _ alpha: Double, _ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>, _ beta: Double,
+        _ c: UnsafeMutablePointer<Double>
+    ) {
+        cblas_dgemm(CblasRowMajor, shape.transA.cblas, shape.transB.cblas, shape.m32, shape.n32, shape.k32, alpha, a, shape.lda, b, shape.ldb, beta, c, shape.ldc)
+    }
 }
 
 /// The host BLAS (OpenBLAS through its CBLAS interface).
 public enum BLAS {
-    /// Single-precision GEMM on row-major storage.
-    public static func sgemm(
-        _ shape: GEMMShape, alpha: Float = 1, a: UnsafePointer<Float>, b: UnsafePointer<Float>, beta: Float = 0,
-        c: UnsafeMutablePointer<Float>
+    /// Row-major GEMM on buffers that know their length: each must hold its whole operand, which
+    /// is checked, so no shape can make the library read or write past one.
+    public static func gemm<Element: BLASElement>(
+        _ shape: GEMMShape, alpha: Element = 1, a: UnsafeBufferPointer<Element>, b: UnsafeBufferPointer<Element>, beta: Element = 0,
+        c: UnsafeMutableBufferPointer<Element>
     ) {
-        checkFitsInt32(shape)
-        cblas_sgemm(
-            CblasRowMajor, shape.transA.cblas, shape.transB.cblas, blasint(shape.m), blasint(shape.n),
-            blasint(shape.k), alpha, a, blasint(shape.lda), b, blasint(shape.ldb), beta, c, blasint(shape.ldc))
-    }
-
-    /// Double-precision GEMM on row-major storage.
-    public static func dgemm(
-        _ shape: GEMMShape, alpha: Double = 1, a: UnsafePointer<Double>, b: UnsafePointer<Double>, beta: Double = 0,
-        c: UnsafeMutablePointer<Double>
-    ) {
-        checkFitsInt32(shape)
-        cblas_dgemm(
-            CblasRowMajor, shape.transA.cblas, shape.transB.cblas, blasint(shape.m), blasint(shape.n),
-            blasint(shape.k), alpha, a, blasint(shape.lda), b, blasint(shape.ldb), beta, c, blasint(shape.ldc))
-    }
-
-    private static func checkFitsInt32(_ shape: GEMMShape) {
         precondition(shape.m > 0 && shape.n > 0 && shape.k > 0, "GEMM dimensions must be positive")
         precondition(max(shape.m, shape.n, shape.k) <= Int(Int32.max), "GEMM dimensions exceed the BLAS integer")
+        precondition(a.count >= shape.m * shape.k, "A holds \(a.count) elements; \(shape.m)x\(shape.k) needs \(shape.m * shape.k)")
+        precondition(b.count >= shape.k * shape.n, "B holds \(b.count) elements; \(shape.k)x\(shape.n) needs \(shape.k * shape.n)")
+        precondition(c.count >= shape.m * shape.n, "C holds \(c.count) elements; \(shape.m)x\(shape.n) needs \(shape.m * shape.n)")
+        Element._uncheckedGEMM(shape, alpha, a.baseAddress!, b.baseAddress!, beta, c.baseAddress!)
+    }
+
+    /// Row-major GEMM on arrays.
+    public static func gemm<Element: BLASElement>(
+        _ shape: GEMMShape, alpha: Element = 1, a: [Element], b: [Element], beta: Element = 0, c: inout [Element]
+    ) {
+        a.withUnsafeBufferPointer { a in
+            b.withUnsafeBufferPointer { b in
+                c.withUnsafeMutableBufferPointer { c in gemm(shape, alpha: alpha, a: a, b: b, beta: beta, c: c) }
+            }
+        }
     }
 
     /// What the library says about itself.

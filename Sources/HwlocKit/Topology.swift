@@ -36,20 +36,11 @@ public struct Topology: Sendable, Equatable, Codable {
 
     /// Discovers this machine. Throws only if hwloc itself cannot start.
     public static func discover() throws(HwlocError) -> Topology {
-        var handle: hwloc_topology_t?
-        guard hwloc_topology_init(&handle) == 0, let topology = handle else { throw HwlocError(call: "hwloc_topology_init") }
-        defer { hwloc_topology_destroy(topology) }
-        // I/O objects are filtered out by default; keep the ones that matter (GPUs, co-processors).
-        hwloc_topology_set_io_types_filter(topology, HWLOC_TYPE_FILTER_KEEP_IMPORTANT)
-        guard hwloc_topology_load(topology) == 0 else { throw HwlocError(call: "hwloc_topology_load") }
-        return Topology(reading: topology)
+        Topology(reading: try LoadedTopology(keepingIODevices: true))
     }
 
-    private init(reading topology: hwloc_topology_t) {
-        func objects(_ type: hwloc_obj_type_t) -> [hwloc_obj_t] {
-            let count = max(0, Int(hwloc_get_nbobjs_by_type(topology, type)))
-            return (0..<count).compactMap { hwloc_get_obj_by_type(topology, type, UInt32($0)) }
-        }
+    private init(reading topology: LoadedTopology) {
+        let objects = topology.objects
         packages = objects(HWLOC_OBJ_PACKAGE).count
         cores = objects(HWLOC_OBJ_CORE).count
         processingUnits = objects(HWLOC_OBJ_PU).count

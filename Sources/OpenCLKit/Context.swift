@@ -14,7 +14,7 @@ public final class Context: @unchecked Sendable {
         }
     }
 
-    deinit { clReleaseContext(handle) }
+    deinit { ReleaseFailures.check(clReleaseContext(handle), "clReleaseContext") }
 
     /// A device buffer of `byteCount` bytes, uninitialised.
     public func makeBuffer(byteCount: Int) throws(OpenCLError) -> Buffer {
@@ -46,7 +46,7 @@ public final class CommandQueue: @unchecked Sendable {
         }
     }
 
-    deinit { clReleaseCommandQueue(handle) }
+    deinit { ReleaseFailures.check(clReleaseCommandQueue(handle), "clReleaseCommandQueue") }
 
     /// Copies `values` into `buffer` and waits until the copy is done.
     public func write<T: BitwiseCopyable>(_ values: [T], to buffer: Buffer) throws(OpenCLError) {
@@ -159,7 +159,7 @@ public final class Buffer {
         }
     }
 
-    deinit { clReleaseMemObject(handle) }
+    deinit { ReleaseFailures.check(clReleaseMemObject(handle), "clReleaseMemObject") }
 }
 
 /// A command's completion event, which carries its device-side timing.
@@ -174,7 +174,7 @@ public final class Event {
         self.command = command
     }
 
-    deinit { clReleaseEvent(handle) }
+    deinit { ReleaseFailures.check(clReleaseEvent(handle), "clReleaseEvent") }
 
     /// Waits for the command within the scope's `WaitLimit`: a command still running at the limit
     /// throws `OpenCLTimeout`, one that ended in an error status throws it as an `OpenCLError`.

@@ -1,4 +1,5 @@
 import COpenCL
+import Synchronization
 
 /// A failed OpenCL call: the call's name and its status code, by name.
 public struct OpenCLError: Error, CustomStringConvertible, Equatable, Sendable {
@@ -113,4 +114,26 @@ func checked<T>(_ call: @autoclosure () -> String, _ body: (UnsafeMutablePointer
         throw OpenCLError(call: call(), code: status == CL_SUCCESS ? CL_INVALID_VALUE : status)
     }
     return result
+}
+
+/// Releases that failed. A release runs in `deinit`, which cannot throw; a failure there means the
+/// driver lost track of an object (or lost the device), so it is kept here for the run to report
+/// instead of being dropped.
+public enum ReleaseFailures {
+    private static let recorded = Mutex<[String]>([])
+
+    /// For a release call in `deinit`: keeps its failure, if it failed.
+    static func check(_ status: cl_int, _ call: String) {
+        guard status != CL_SUCCESS else { return }
+        let failure = OpenCLError(call: call, code: status).description
+        recorded.withLock { $0.append(failure) }
+    }
+
+    /// The failures since the last call, oldest first; clears them.
+    public static func drain() -> [String] {
+        recorded.withLock { failures in
+            defer { failures = [] }
+            return failures
+        }
+    }
 }

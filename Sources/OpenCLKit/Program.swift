@@ -47,7 +47,7 @@ public final class Program {
         }
     }
 
-    deinit { clReleaseProgram(handle) }
+    deinit { ReleaseFailures.check(clReleaseProgram(handle), "clReleaseProgram") }
 
     /// The device binary of the built program, to rebuild it later without compiling.
     public func binary() throws(OpenCLError) -> [UInt8] {
@@ -87,7 +87,7 @@ public final class Kernel {
         }
     }
 
-    deinit { clReleaseKernel(handle) }
+    deinit { ReleaseFailures.check(clReleaseKernel(handle), "clReleaseKernel") }
 
     public func setArgument(_ index: Int, _ buffer: Buffer) throws(OpenCLError) {
         var memory: cl_mem? = buffer.handle

@@ -25,36 +25,30 @@ struct BaselineCommand: ParsableCommand {
         var from: [String] = []
 
         @Option(help: "Runs to make, each its own process: the more, the better the baseline knows its noise between runs.")
-        var runs = 10
+        var runs = Baseline.defaultRuns
 
         @Option(help: "Folder of the baselines.")
-        var directory = "results/baselines"
+        var directory = Baseline.defaultDirectory
 
         @Argument(parsing: .postTerminator, help: "`nodebench run` options for the runs it makes.")
         var runArguments: [String] = []
 
         func validate() throws {
             guard (1...100).contains(runs) else { throw ValidationError("--runs must be from 1 to 100") }
-            guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }), !name.hasPrefix(".") else {
-                throw ValidationError("baseline name '\(name)' may use only letters, digits, '-', '_' and '.'")
-            }
+            do { try Baseline.validate(name: name) } catch { throw ValidationError(error.description) }
         }
 
         func run() throws {
             let document = from.isEmpty
-                ? try runInChildren(runArguments.isEmpty ? ["--no-peak"] : runArguments, runs: runs, tag: "baseline")
-                : try loadRuns(from, role: "--from")
+                ? try ChildRun.runs(
+                    runArguments.isEmpty ? ["--no-peak"] : runArguments, count: runs, tag: "baseline", progress: FileHandle.standardError,
+                    log: Console.note)
+                : try RunDocument.load(paths: from, role: "--from")
             if document.tool.buildConfiguration == "debug" {
                 Console.note("warning: this baseline was measured by a debug build; its timings are not representative")
             }
-            let url = URL(fileURLWithPath: directory).appendingPathComponent("\(name).json")
-            do {
-                try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-                try RunDocument.encoder.encode(document.withoutRawSamples).write(to: url, options: .atomic)
-            } catch {
-                throw CommandFailure(status: .ioError, message: "cannot write \(url.path): \(error.localizedDescription)")
-            }
-            print(ComparisonReport.protection(document, currentRuns: CheckCommand.defaultRuns, threshold: ComparisonOptions.defaultThreshold), terminator: "")
+            let url = try Baseline.save(document, name: name, directory: directory)
+            print(ComparisonReport.protection(document, currentRuns: RunComparison.defaultCheckRuns, threshold: RunComparison.defaultThreshold), terminator: "")
             if document.runCount == 1 { Console.note("warning: \(ComparisonReport.caveat(runs: 1)!)") }
             print("baseline saved: \(url.path) (\(document.results.count) cases, \(document.runCount) run(s), suite \(document.suite))")
         }

@@ -22,10 +22,8 @@ struct CheckCommand: ParsableCommand {
         help: "Current result files (several are one measurement of several runs); without them, the baseline's suite runs now.")
     var current: [String] = []
 
-    static let defaultRuns = 4
-
     @Option(help: "Runs the measurement check makes is made of, each its own process.")
-    var runs = CheckCommand.defaultRuns
+    var runs = RunComparison.defaultCheckRuns
 
     @Argument(parsing: .postTerminator, help: "`nodebench run` options for the runs check makes.")
     var runArguments: [String] = []
@@ -33,10 +31,10 @@ struct CheckCommand: ParsableCommand {
     @OptionGroup var options: ComparisonOptions
 
     func run() throws {
-        let baselineDocument = try loadRun(baseline, role: "baseline")
+        let baselineDocument = try RunDocument.load(path: baseline, role: "baseline")
         let (currentDocument, currentName) = current.isEmpty
             ? (try runNow(suite: baselineDocument.suite), "this run")
-            : (try loadRuns(current, role: "current run"), current.joined(separator: " + "))
+            : (try RunDocument.load(paths: current, role: "current run"), current.joined(separator: " + "))
         let comparison = RunComparison(
             baseline: baselineDocument, named: baseline, current: currentDocument, named: currentName, threshold: options.threshold)
         try options.report(comparison, current: currentDocument)
@@ -44,15 +42,9 @@ struct CheckCommand: ParsableCommand {
         for change in comparison.environmentChanges {
             Console.note("warning: the environment differs from the baseline's: \(change)")
         }
-        if currentDocument.results.contains(where: \.status.isFailure) {
-            Console.note("check: a case failed or could not be verified (see its reason above)")
-            throw ExitCode(ExitStatus.caseFailed.rawValue)
-        }
-        if !comparison.regressions.isEmpty {
-            Console.note("check: \(comparison.regressions.count) case(s) slower than the baseline beyond \(Int(options.threshold * 100))%: "
-                + comparison.regressions.map(\.key.description).joined(separator: "; "))
-            throw ExitCode(ExitStatus.regression.rawValue)
-        }
+        let (status, message) = comparison.gateOutcome(current: currentDocument)
+        if let message { Console.note("check: \(message)") }
+        if status != .ok { throw ExitCode(status.rawValue) }
     }
 
     func validate() throws {
@@ -61,6 +53,8 @@ struct CheckCommand: ParsableCommand {
 
     /// The suite in child processes (their progress on stderr), by default the baseline's without peaks.
     private func runNow(suite: String) throws -> RunDocument {
-        try runInChildren(runArguments.isEmpty ? ["--suite", suite, "--no-peak"] : runArguments, runs: runs, tag: "check")
+        try ChildRun.runs(
+            runArguments.isEmpty ? ["--suite", suite, "--no-peak"] : runArguments, count: runs, tag: "check", progress: FileHandle.standardError,
+            log: Console.note)
     }
 }

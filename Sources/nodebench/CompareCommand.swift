@@ -4,11 +4,12 @@ import NodeBenchKit
 struct CompareCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "compare",
-        abstract: "Compare result files case by case: medians, ratios and a verdict from the raw samples.",
+        abstract: "Compare result files case by case: each side's floor, the time ratio and its interval, and a verdict.",
         discussion: """
-            Every later file is compared with the first. A case is slower or faster when its median \
-            moved by more than --threshold and a one-sided Mann-Whitney U test on the samples gives \
-            p < 0.05; same when it moved less; inconclusive otherwise. Cases in one file only are listed.
+            Every later file is compared with the first. A run's floor is its fastest repetition. A \
+            case is slower or faster when its floor moved by more than --threshold and a t-test on the \
+            runs' floors, Holm-adjusted over all cases, gives p < 0.01; same when the ratio's 95% \
+            interval lies inside the threshold; ambiguous otherwise. Cases in one file only are listed.
             """)
 
     @Argument(help: "Result files: the first is the baseline.")
@@ -21,9 +22,9 @@ struct CompareCommand: ParsableCommand {
     }
 
     func run() throws {
-        let baseline = try loadRun(files[0], role: "baseline")
+        let baseline = try RunDocument.load(path: files[0], role: "baseline")
         for path in files.dropFirst() {
-            let current = try loadRun(path, role: "compared file")
+            let current = try RunDocument.load(path: path, role: "compared file")
             let comparison = RunComparison(baseline: baseline, named: files[0], current: current, named: path, threshold: options.threshold)
             try options.report(comparison, current: current)
         }

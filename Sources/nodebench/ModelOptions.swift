@@ -12,18 +12,8 @@ struct ModelOptions: ParsableArguments {
     @Option(name: .customLong("tensor-parallel"), help: "Devices that split each layer with --model (heads and MLP columns).")
     var tensorParallel = 1
 
-    /// The step `--model` asks for: its sequence from `--seq` (default 2048), its type from `--dtype` (default bf16).
-    func trainingStep(seqs: [Int], dtypes: [DType]) throws -> TrainingStep? {
-        guard let model else { return nil }
-        guard seqs.count <= 1, dtypes.count <= 1 else {
-            throw ValidationError("--model takes one --seq and one --dtype")
-        }
-        do {
-            return try TrainingStep(
-                model: try TransformerModel.named(model), seq: seqs.first ?? 2048, microBatch: microBatch,
-                tensorParallel: tensorParallel, dtype: dtypes.first ?? .bf16)
-        } catch {
-            throw ValidationError("\(error)")
-        }
+    /// The step is `--seq` long (default 2048), of type `--dtype` (default bf16).
+    var choice: RunRequest.ModelChoice? {
+        model.map { RunRequest.ModelChoice(name: $0, microBatch: microBatch, tensorParallel: tensorParallel) }
     }
 }

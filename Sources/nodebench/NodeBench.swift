@@ -40,12 +40,6 @@ struct NodeBench: ParsableCommand {
     }
 }
 
-/// A command that could not do its job, with the exit status that says why.
-struct CommandFailure: Error {
-    let status: ExitStatus
-    let message: String
-}
-
 /// Human output goes to stdout only when it is the command's answer; progress and warnings to stderr.
 enum Console {
     static func error(_ message: String) {

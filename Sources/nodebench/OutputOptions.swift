@@ -13,32 +13,25 @@ struct OutputOptions: ParsableArguments {
     @Flag(help: "Print the result JSON on stdout instead of the table.")
     var json = false
 
-    /// Discovers the node, checks the device ids, and opens the result file.
-    func startSession(suite: Suite, seed: UInt64) throws -> (RunSession, [DeviceDescriptor], NodeInventory) {
+    /// Discovers the node, checks the device ids (none: every device), and opens the result file.
+    func startSession(suite: Suite, seed: UInt64, deviceIDs: [String]) throws -> (RunSession, [DeviceDescriptor]) {
         Interruption.stopOnSignals()
         let inventory = NodeInventory.discover()
-        let chosen = devices.isEmpty ? inventory.devices : try inventory.devices(withIDs: devices)
+        let chosen = deviceIDs.isEmpty ? inventory.devices : try inventory.devices(withIDs: deviceIDs)
         Console.warnIfDebugBuild(.current)
         Console.note(inventory.accelerationSummary)
         for problem in inventory.problems { Console.note("warning: \(problem)") }
         let url = output.map { URL(fileURLWithPath: $0) }
             ?? ResultsFile.defaultURL(host: inventory.host.hostname, in: URL(fileURLWithPath: FileManager.default.currentDirectoryPath))
-        do {
-            let session = try RunSession(inventory: inventory, suite: suite, seed: seed, output: url, log: Console.note)
-            return (session, chosen, inventory)
-        } catch {
-            throw CommandFailure(status: .ioError, message: error.description)
-        }
+        return (try RunSession(inventory: inventory, suite: suite, seed: seed, output: url, log: Console.note), chosen)
     }
 
-    /// Writes the end of the run, prints the table (or JSON) and findings, and exits as the README says.
+    /// Writes the end of the run and its roofline pictures, prints the table (or JSON) and
+    /// findings, and exits as the README says.
     func finish(_ session: RunSession, table: (RunDocument) -> String) throws {
-        let document: RunDocument
-        do {
-            document = try session.finish()
-        } catch {
-            throw CommandFailure(status: .ioError, message: error.description)
-        }
+        try session.finish()
+        session.drawRooflines()
+        let document = session.document
         if json {
             print(String(decoding: try RunDocument.encoder.encode(document), as: UTF8.self))
         } else {

@@ -14,7 +14,7 @@ struct PeakCommand: ParsableCommand {
 
     func run() throws {
         let chosenSuite = Suite.named(suite)
-        let (session, devices, _) = try output.startSession(suite: chosenSuite, seed: 0)
+        let (session, devices) = try output.startSession(suite: chosenSuite, seed: 0, deviceIDs: output.devices)
         session.measurePeaks(on: devices, policy: chosenSuite.peakPolicy)
         try output.finish(session) { PeakReport.table($0.peaks, theoretical: $0.theoreticalPeaks) }
     }

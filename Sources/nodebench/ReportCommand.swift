@@ -17,24 +17,21 @@ struct ReportCommand: ParsableCommand {
     @Option(help: "Write the HTML report here instead of printing the table.")
     var html: String?
 
-    @Option(help: "Smallest change of a median that counts, in percent.", transform: parsePercent)
-    var threshold: Double = 0.05
+    @Option(help: "Smallest change of a case's time that counts, in percent.", transform: parsePercent)
+    var threshold: Double = RunComparison.defaultThreshold
 
     func run() throws {
-        let document = try loadRun(runFile, role: "run")
+        let document = try RunDocument.load(path: runFile, role: "run")
         let comparison = try baseline.map {
-            RunComparison(baseline: try loadRun($0, role: "baseline"), named: $0, current: document, named: runFile, threshold: threshold)
+            RunComparison(
+                baseline: try RunDocument.load(path: $0, role: "baseline"), named: $0, current: document, named: runFile, threshold: threshold)
         }
         guard let html else {
             print(RunReport.table(document.results), terminator: "")
             if let comparison { print("\n" + ComparisonReport.table(comparison), terminator: "") }
             return
         }
-        do {
-            try Data(HTMLReport.render(document, comparison: comparison).utf8).write(to: URL(fileURLWithPath: html), options: .atomic)
-        } catch {
-            throw CommandFailure(status: .ioError, message: "cannot write \(html): \(error.localizedDescription)")
-        }
+        try OutputFile.write(HTMLReport.render(document, comparison: comparison), to: html)
         Console.note("report written to \(html)")
     }
 }

@@ -90,73 +90,35 @@ struct RunCommand: ParsableCommand {
         help: "Seconds one execution of a case may take on an OpenCL device before the device counts as hung.")
     var caseTimeout: Double = Runner.defaultCaseTimeout
 
+    @Option(help: ArgumentHelp("A whole run request as JSON, as a parent run hands it to a child run.", visibility: .hidden))
+    var request: String?
+
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
-        if let repetitions, !(1...1000).contains(repetitions) { throw ValidationError("--repetitions must be from 1 to 1000") }
-        guard caseTimeout > 0 && caseTimeout <= 86_400 else { throw ValidationError("--case-timeout must be from 0 to 86400 seconds") }
-        guard alpha.isFinite, beta.isFinite else { throw ValidationError("--alpha and --beta must be finite numbers") }
-        if selectedKernels.contains(.attention) && !dtypes.isEmpty && !dtypes.contains(where: AttentionCase.dtypes.contains) {
-            throw ValidationError("attention runs fp32, fp16 and bf16; --dtype \(dtypes.map(\.rawValue).joined(separator: ", ")) leaves it nothing")
-        }
-        _ = try attention.shapes()
+        do { try runRequest().validate() } catch { throw ValidationError(error.description) }
     }
 
-    /// The kernels asked for, or implied: GEMM options alone mean GEMM, attention options alone attention.
-    var selectedKernels: Set<KernelKind> {
-        if !kernels.isEmpty { return Set(kernels) }
-        let gemm = !shapes.isEmpty || !layouts.isEmpty || alpha != 1 || beta != 0
-        var implied = Set<KernelKind>()
-        if gemm || implementations.contains(where: { $0.kernel == .gemm }) { implied.insert(.gemm) }
-        if attention.isGiven || implementations.contains(where: { $0.kernel == .attention }) { implied.insert(.attention) }
-        return implied.isEmpty ? Set(KernelKind.allCases) : implied
+    /// What the options ask for; `--request` replaces them all.
+    func runRequest() throws(UsageError) -> RunRequest {
+        if let request { return try RunRequest(decoding: request) }
+        return RunRequest(
+            suite: suite, kernels: kernels, shapes: shapes, layouts: layouts, dtypes: dtypes, alpha: alpha, beta: beta,
+            attention: attention.dimensions, implementations: implementations, model: modelOptions.choice, devices: output.devices,
+            repetitions: repetitions, seed: seed, measurePeaks: !noPeak, blasCoreType: blasCoreType, tunedParameters: tunedParams,
+            caseTimeout: caseTimeout, slowdowns: debugSlowdowns, faults: debugFaults)
     }
 
     func run() throws {
-        let step = try modelOptions.trainingStep(seqs: attention.seqs, dtypes: dtypes)
-        let sampling = Suite.named(suite).sampling.repeated(repetitions ?? Suite.named(suite).sampling.repetitions)
-        let selected = try step?.suite(sampling: sampling) ?? Suite.named(suite).selecting(
-            kernels: selectedKernels, shapes: shapes, layouts: layouts, dtypes: dtypes, alpha: alpha, beta: beta,
-            attentionShapes: try attention.shapes(), sampling: sampling)
-        let tuned = try TuningFiles.parameters(importing: tunedParams)
-        let (session, devices, _) = try output.startSession(suite: selected, seed: seed)
-        session.trainingStep = step
-        if !noPeak { session.measurePeaks(on: devices, policy: selected.peakPolicy) }
-        let chosenImplementations = implementations.isEmpty ? Set(Implementation.allCases) : Set(implementations)
-        for slowdown in debugSlowdowns {
-            Console.note("warning: --debug-slowdown makes '\(slowdown.selector)' \(slowdown.factor)x slower on purpose")
-        }
-        for fault in debugFaults {
-            Console.note("warning: --debug-fault injects a '\(fault.kind.rawValue)' fault into '\(fault.selector)' on purpose")
-        }
-        session.runCases(
-            selected, on: devices, implementations: chosenImplementations, tuned: tuned,
-            injections: DebugInjections(slowdowns: debugSlowdowns, faults: debugFaults), caseTimeout: caseTimeout)
-        if let blasCoreType, devices.contains(where: \.isHost), chosenImplementations.contains(.openblas) {
-            try rerunHost(with: blasCoreType, session)
-        }
+        let request = try runRequest()
+        let suite = try request.cases()
+        let tuned = try TuningStore.parameters(importing: request.tunedParameters) { Console.note("warning: \($0)") }
+        let (session, devices) = try output.startSession(suite: suite, seed: request.seed, deviceIDs: request.devices)
+        try session.run(request, cases: suite, on: devices, tuned: tuned)
         try output.finish(session) { document in
             (document.peaks.isEmpty ? "" : PeakReport.table(document.peaks, theoretical: document.theoreticalPeaks) + "\n")
                 + RunReport.table(document.results)
                 + (document.training ?? []).map { "\n" + TrainingReport.text($0) }.joined()
-        }
-    }
-
-    /// The host cases again in a child process whose OpenBLAS loads with another core type.
-    private func rerunHost(with coreType: String, _ session: RunSession) throws {
-        Console.note("[blas] re-running the host cases with OPENBLAS_CORETYPE=\(coreType)")
-        var caseArguments = ["--suite", suite.rawValue, "--seed", String(seed)] + (repetitions.map { ["--repetitions", String($0)] } ?? [])
-        caseArguments += shapes.flatMap { ["--shape", $0.description] }
-        caseArguments += layouts.flatMap { ["--layout", $0.rawValue] }
-        caseArguments += dtypes.flatMap { ["--dtype", $0.rawValue] }
-        caseArguments += ["--alpha", String(alpha), "--beta", String(beta), "--impl", Implementation.openblas.rawValue]
-        let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-        do {
-            let (results, warning) = try BLASCoreTypeRerun(coreType: coreType, executable: executable, caseArguments: caseArguments).run()
-            if let warning { Console.note("warning: \(warning)") }
-            session.append(results)
-        } catch {
-            Console.note("warning: the OPENBLAS_CORETYPE=\(coreType) re-run failed: \(error)")
         }
     }
 }

@@ -50,16 +50,16 @@ struct TuneCommand: ParsableCommand {
         Interruption.stopOnSignals()
         let inventory = NodeInventory.discover()
         guard let chosen = try inventory.devices(withIDs: [device]).first else { return }
-        var files = try TuningTargets(exportPath: tunedParams)
+        var store = try TuningStore(exportingTo: tunedParams) { Console.note("warning: \($0)") }
         if kernel == .attention {
-            try tuneFlash(chosen, inventory, &files)
+            try tuneFlash(chosen, inventory, &store)
         } else {
-            try tuneGEMM(chosen, inventory, &files)
+            try tuneGEMM(chosen, inventory, &store)
         }
-        Console.note("tuning cache: \(TunedParameters.defaultURL.path)" + (tunedParams.map { "; exported to \($0)" } ?? ""))
+        Console.note("tuning cache: \(store.cacheURL.path)" + (store.exportURL.map { "; exported to \($0.path)" } ?? ""))
     }
 
-    private func tuneGEMM(_ chosen: DeviceDescriptor, _ inventory: NodeInventory, _ files: inout TuningTargets) throws {
+    private func tuneGEMM(_ chosen: DeviceDescriptor, _ inventory: NodeInventory, _ store: inout TuningStore) throws {
         let tuner = try GEMMTuner(device: chosen, inventory: inventory)
         let targets = dtypes.flatMap { dtype in layouts.flatMap { layout in sizeClasses.map { (dtype, layout, $0) } } }
         var table = TextTable([
@@ -74,7 +74,7 @@ struct TuneCommand: ParsableCommand {
                 Console.note("  no candidate ran correctly for \(dtype.rawValue) \(layout.rawValue) \(sizeClass.rawValue)")
                 continue
             }
-            try files.record { $0.record(entry) }
+            try store.record { $0.record(entry) }
             table.add([
                 dtype.rawValue, layout.rawValue, sizeClass.rawValue, entry.parameters.description, String(format: "%.1f", entry.gflops),
                 sizeClass.tuningShape.description,
@@ -83,7 +83,7 @@ struct TuneCommand: ParsableCommand {
         print(table.render(), terminator: "")
     }
 
-    private func tuneFlash(_ chosen: DeviceDescriptor, _ inventory: NodeInventory, _ files: inout TuningTargets) throws {
+    private func tuneFlash(_ chosen: DeviceDescriptor, _ inventory: NodeInventory, _ store: inout TuningStore) throws {
         let tuner = try FlashTuner(device: chosen, inventory: inventory)
         let targets = dtypes.flatMap { dtype in headDims.map { (dtype, $0) } }
         var table = TextTable([("dtype", .left), ("head dim", .right), ("parameters", .left), ("GFLOP/s", .right), ("tuning case", .left)])
@@ -95,7 +95,7 @@ struct TuneCommand: ParsableCommand {
                 Console.note("  no candidate ran correctly for \(dtype.rawValue) d\(headDim)")
                 continue
             }
-            try files.record { $0.record(entry) }
+            try store.record { $0.record(entry) }
             table.add([dtype.rawValue, String(headDim), entry.parameters.description, String(format: "%.1f", entry.gflops), shape.description])
         }
         print(table.render(), terminator: "")
@@ -108,47 +108,5 @@ struct TuneCommand: ParsableCommand {
         case .failure(let error): outcome = "dropped: \(error)"
         }
         Console.note("  [\(step.index)/\(step.total)] \(step.parameters): \(outcome)")
-    }
-}
-
-/// Where tuning results go: the cache, and the exported file when one is named; both are saved
-/// after every result so an interrupted tuning keeps what it found.
-struct TuningTargets {
-    private var cache: TunedParameters
-    private var exported: TunedParameters
-    private let exportPath: String?
-
-    init(exportPath: String?) throws {
-        cache = TunedParameters.loadCache(from: TunedParameters.defaultURL) { Console.note("warning: \($0)") }
-        exported = try exportPath.map { try TuningFiles.load(URL(fileURLWithPath: $0)) } ?? TunedParameters()
-        self.exportPath = exportPath
-    }
-
-    mutating func record(_ add: (inout TunedParameters) -> Void) throws {
-        add(&cache)
-        add(&exported)
-        try TuningFiles.save(cache, to: TunedParameters.defaultURL)
-        if let exportPath { try TuningFiles.save(exported, to: URL(fileURLWithPath: exportPath)) }
-    }
-}
-
-/// Tuning files as the commands use them: bad input is a one-line error with the right exit code.
-enum TuningFiles {
-    /// The cache, with `importing` (a file another node exported) taking precedence; nil uses the cache alone.
-    static func parameters(importing path: String?) throws -> TunedParameters {
-        var parameters = TunedParameters.loadCache(from: TunedParameters.defaultURL) { Console.note("warning: \($0)") }
-        if let path {
-            guard FileManager.default.fileExists(atPath: path) else { throw UsageError("--tuned-params: no file at \(path)") }
-            parameters.merge(try load(URL(fileURLWithPath: path)))
-        }
-        return parameters
-    }
-
-    static func load(_ url: URL) throws -> TunedParameters {
-        do { return try TunedParameters.load(from: url) } catch { throw UsageError(error.description) }
-    }
-
-    static func save(_ parameters: TunedParameters, to url: URL) throws {
-        do { try parameters.save(to: url) } catch { throw CommandFailure(status: .ioError, message: error.description) }
     }
 }

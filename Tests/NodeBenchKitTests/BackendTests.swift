@@ -18,7 +18,7 @@ import Testing
     /// Every backend and the probes on one OpenCL device share the device's one context and queue.
     @Test func oneContextPerDevicePerProcess() throws {
         let openCL = try #require(Self.inventory.devices.first { $0.backend == .opencl })
-        let factory = BackendFactory(inventory: Self.inventory, tuned: TunedParameters())
+        let factory = BackendFactory(inventory: Self.inventory, tuned: TunedParameters()) { Issue.record("unexpected warning: \($0)") }
         let queues = try [Implementation.nodebench, .clblast, .naive, .flash].map { implementation -> CommandQueue in
             switch try factory.make(implementation, for: openCL) {
             case let backend as OpenCLGEMMBackend: backend.queue

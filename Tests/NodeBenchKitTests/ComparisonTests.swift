@@ -170,14 +170,18 @@ struct SyntheticRuns {
             baseline.results[index].stats = synthetic.stats(seconds: 1e-3, runs: 10, betweenRuns: 0.3, withinRun: 0.1)
         }
         current.node.blas.coreName = "SkylakeX"
+        current.sampling.repetitions = 5
         let comparison = RunComparison(baseline: baseline, named: "a", current: current, named: "b", threshold: 0.05)
         let verdicts = Dictionary(uniqueKeysWithValues: comparison.cases.map { ($0.key.device, $0.verdict) })
         #expect(verdicts == ["same": .same, "slower": .slower, "faster": .faster, "noisy": .ambiguous])
         #expect(comparison.regressions.map(\.key.device) == ["slower"])
+        let gate = comparison.gateOutcome(current: current)
+        #expect(gate.status == .regression && gate.message == "1 case(s) slower than the baseline beyond 5%: slower openblas gemm fp32 NN 8x8x8")
         let slower = comparison.cases.first { $0.key.device == "slower" }!
         #expect(slower.ratioLow! > 1.4 && slower.ratioHigh! < 1.6 && slower.pValue! < RunComparison.alpha)
         #expect(comparison.onlyInBaseline.map(\.device) == ["gone"] && comparison.onlyInCurrent.map(\.device) == ["new"])
         #expect(comparison.environmentChanges.contains("BLAS core: Haswell -> SkylakeX"))
+        #expect(comparison.environmentChanges.contains("repetitions per run: 10 -> 5"))
 
         let junit = ComparisonReport.junit(comparison)
         #expect(XMLParser(data: Data(junit.utf8)).parse())
@@ -211,6 +215,8 @@ struct SyntheticRuns {
         current.results[0].reason = "result differs from the fp64 reference"
         let comparison = RunComparison(baseline: baseline, named: "b", current: current, named: "c", threshold: 0.05)
         #expect(comparison.cases.map(\.verdict) == [.notComparable])
+        #expect(comparison.gateOutcome(current: current).status == .caseFailed)
+        #expect(RunComparison(baseline: baseline, named: "b", current: baseline, named: "c", threshold: 0.05).gateOutcome(current: baseline).status == .ok)
         #expect(ComparisonReport.junit(comparison).contains(#"type="case-failed""#))
     }
 

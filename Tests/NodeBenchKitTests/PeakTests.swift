@@ -38,6 +38,15 @@ import Testing
         #expect(fp16.status == .skipped && fp16.reason?.contains("fp16") == true && fp16.value == nil)
     }
 
+    @Test func threadsSayWhetherTheyWerePinned() {
+        let pinned = PinnedThreads()
+        _ = pinned.run { _ in }
+        #expect(pinned.description == "\(pinned.count) pinned threads")
+        let unpinned = PinnedThreads(binder: nil, cores: [0, 1])
+        _ = unpinned.run { _ in }
+        #expect(unpinned.description == "2 unpinned threads (hwloc could not load the topology)")
+    }
+
     @Test func theClockLoopReadsARealisticClock() throws {
         let mhz = try #require(HostProbes(device: "host", policy: .quick).allCoreClockMHz())
         #expect((300...7000).contains(mhz))

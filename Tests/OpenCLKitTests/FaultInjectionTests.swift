@@ -72,4 +72,12 @@ import Testing
         _ = try context.makeBuffer(byteCount: 64)
         try queue.enqueue(kernel, globalSize: [1000], localSize: nil).wait()
     }
+
+    @Test func aReleaseThatFailsIsKeptForTheRunToReport() {
+        _ = ReleaseFailures.drain()
+        ReleaseFailures.check(0, "clReleaseKernel")  // CL_SUCCESS
+        ReleaseFailures.check(-38, "clReleaseMemObject")  // CL_INVALID_MEM_OBJECT
+        #expect(ReleaseFailures.drain() == ["clReleaseMemObject failed: CL_INVALID_MEM_OBJECT"])
+        #expect(ReleaseFailures.drain().isEmpty)
+    }
 }

@@ -4,6 +4,8 @@ import Foundation
 struct BackendFactory {
     let inventory: NodeInventory
     let tuned: TunedParameters
+    /// Where a program cache that cannot be used says so.
+    let warn: (String) -> Void
 
     func make(_ implementation: Implementation, for device: DeviceDescriptor) throws -> KernelBackend {
         if device.isHost {
@@ -15,9 +17,7 @@ struct BackendFactory {
             }
         }
         let openCLDevice = try inventory.openCL(device)
-        let programs = ProgramCache(directory: ProgramCache.defaultDirectory) { warning in
-            FileHandle.standardError.write(Data("warning: \(warning)\n".utf8))
-        }
+        let programs = ProgramCache(directory: ProgramCache.defaultDirectory) { warn("warning: \($0)") }
         switch implementation {
         case .nodebench:
             return try OpenCLGEMMBackend(device: openCLDevice, tuned: tuned, programCache: programs)

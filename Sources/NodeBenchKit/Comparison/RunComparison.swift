@@ -55,6 +55,11 @@ public struct RunComparison: Sendable {
     /// How many runs the baseline holds: with one, the noise between runs is unknown.
     public let baselineRuns: Int
 
+    /// The smallest change of a case's time that counts, unless told otherwise.
+    public static let defaultThreshold = 0.05
+    /// Runs `check` makes by default: about 2 minutes of the quick suite on a 2-core machine.
+    public static let defaultCheckRuns = 4
+
     /// The family-wise error rate: the chance that any case of an unchanged run is called slower or
     /// faster, under the noise model. Timings have heavier tails than it assumes, so it is strict.
     public static let alpha = 0.01
@@ -182,7 +187,8 @@ public struct CaseKey: Hashable, Sendable, CustomStringConvertible {
 }
 
 /// What a result file says about the environment that can change timings: the tool, each
-/// device's name and driver, and the BLAS's core and threads.
+/// device's name and driver, the BLAS's core and threads, and the repetitions of a run (the
+/// fastest of more repetitions is faster).
 public struct EnvironmentFingerprint: Equatable, Sendable {
     public var entries: [String: String]
 
@@ -190,6 +196,7 @@ public struct EnvironmentFingerprint: Equatable, Sendable {
         var entries = [
             "tool version": document.tool.version, "build": document.tool.buildConfiguration,
             "BLAS core": document.node.blas.coreName, "BLAS threads": String(document.node.blas.threads),
+            "repetitions per run": String(document.sampling.repetitions),
         ]
         for device in document.node.devices {
             entries["\(device.id) device"] = device.name

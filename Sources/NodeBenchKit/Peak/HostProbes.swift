@@ -1,12 +1,12 @@
-import CHostProbes
 import Foundation
+import HostKernels
 
 /// Compute and memory-bandwidth probes for the host CPU, one pinned thread per core.
 struct HostProbes {
     let device: String
     let policy: PeakPolicy
     let threads = PinnedThreads()
-    let isa = nb_host_best_isa()
+    let isa = HostISA.best
 
     func compute(_ dtype: DType) -> PeakMeasurement {
         guard dtype == .fp32 || dtype == .fp64 else {
@@ -15,11 +15,9 @@ struct HostProbes {
         let isa = self.isa
         let start = 1.5 + Double(policy.samples) * 1e-9  // from run-time data, so no chain folds away
         let oneThread: @Sendable (Int) -> Double = { iterations in
-            var floatSink: Float = 0
-            var doubleSink: Double = 0
-            let flops = dtype == .fp32
-                ? nb_host_fma_fp32(isa, iterations, start, &floatSink) : nb_host_fma_fp64(isa, iterations, start, &doubleSink)
-            blackHole(Double(floatSink) + doubleSink)
+            let (flops, sink) = dtype == .fp32
+                ? ProbeKernels.fmaFP32(isa, iterations: iterations, start: start) : ProbeKernels.fmaFP64(isa, iterations: iterations, start: start)
+            blackHole(sink)
             return flops
         }
         // Calibrate on one thread so a sample lasts about policy.sampleSeconds.
@@ -32,26 +30,24 @@ struct HostProbes {
             let seconds = threads.run { _ in _ = oneThread(iterations) }
             rates.append(flopsPerThread * Double(threads.count) / seconds / 1e9)
         }
-        let name = String(cString: nb_isa_name(isa))
         return PeakMeasurement(
             device: device, probe: .compute, variant: dtype.rawValue, samples: rates,
-            configuration: "\(threads.count) pinned threads, \(name), 12 independent FMA chains")
+            configuration: "\(threads.description), \(isa.name), 12 independent FMA chains")
     }
 
     /// The clock every core runs at while all of them are busy, from a loop of dependent integer
     /// additions (one per cycle): turbo and throttling included, unlike the nominal clock.
     func allCoreClockMHz() -> Double? {
-        guard nb_dependent_add_cycles(1) > 0 else { return nil }
-        let (_, probeSeconds) = MonotonicClock.time { nb_dependent_add_cycles(1_000_000) }
+        guard ProbeKernels.dependentAddCycles(iterations: 1) != nil else { return nil }
+        let (_, probeSeconds) = MonotonicClock.time { ProbeKernels.dependentAddCycles(iterations: 1_000_000) }
         let iterations = max(1_000_000, Int(1_000_000 * policy.sampleSeconds / max(probeSeconds, 1e-6)))
-        let perThread = UnsafeMutableBufferPointer<Double>.allocate(capacity: threads.count)
+        let perThread = ThreadSlots(count: threads.count)
         defer { perThread.deallocate() }
-        let results = SendablePointer(perThread.baseAddress!)
         _ = threads.run { index in
-            let (cycles, seconds) = MonotonicClock.time { nb_dependent_add_cycles(iterations) }
-            results.pointer[index] = cycles / seconds / 1e6
+            let (cycles, seconds) = MonotonicClock.time { ProbeKernels.dependentAddCycles(iterations: iterations) ?? 0 }
+            perThread[index] = cycles / seconds / 1e6
         }
-        return perThread.reduce(0, +) / Double(threads.count)
+        return perThread.sum / Double(threads.count)
     }
 
     /// STREAM-style read, copy and triad over arrays far larger than the last-level cache, on
@@ -79,7 +75,6 @@ struct HostProbes {
         defer { arrays.deallocate() }
         // First touch from the pinned threads places each chunk on its thread's NUMA node.
         _ = threads.run(body: { arrays.initialize(thread: $0) })
-        let configuration = "\(threads.count) pinned threads, \(formatBytes(Double(chunk * 4 * threads.count))) per array"
         let all: [(String, Int, @Sendable (Int) -> Void)] = [
             ("read", 1, { arrays.read(thread: $0) }),
             ("copy", 2, { arrays.copy(thread: $0) }),
@@ -90,6 +85,7 @@ struct HostProbes {
             let bytes = Double(chunk * 4 * threads.count * arraysTouched)
             _ = threads.run(body: kernel)  // warm-up
             let rates = (0..<max(policy.samples, 3)).map { _ in bytes / threads.run(body: kernel) / 1e9 }
+            let configuration = "\(threads.description), \(formatBytes(Double(chunk * 4 * threads.count))) per array"
             return PeakMeasurement(device: device, probe: .memoryBandwidth, variant: name, samples: rates, configuration: configuration)
         }
     }
@@ -103,7 +99,7 @@ struct HostProbes {
 
 /// Three float arrays split into per-thread chunks, shared with the probe threads.
 private struct StreamArrays: @unchecked Sendable {
-    let a: UnsafeMutablePointer<Float>, b: UnsafeMutablePointer<Float>, c: UnsafeMutablePointer<Float>
+    let a: UnsafeMutableBufferPointer<Float>, b: UnsafeMutableBufferPointer<Float>, c: UnsafeMutableBufferPointer<Float>
     let floatsPerThread: Int
 
     init(floatsPerThread: Int, threads: Int) {
@@ -119,25 +115,41 @@ private struct StreamArrays: @unchecked Sendable {
         c.deallocate()
     }
 
-    func initialize(thread: Int) {
-        let start = thread * floatsPerThread
-        (a + start).initialize(repeating: 1, count: floatsPerThread)
-        (b + start).initialize(repeating: 2, count: floatsPerThread)
-        (c + start).initialize(repeating: 0.5, count: floatsPerThread)
+    /// `thread`'s chunk of `array`.
+    private func chunk(_ array: UnsafeMutableBufferPointer<Float>, _ thread: Int) -> UnsafeMutableBufferPointer<Float> {
+        UnsafeMutableBufferPointer(rebasing: array[thread * floatsPerThread..<(thread + 1) * floatsPerThread])
     }
 
-    func read(thread: Int) { blackHole(Double(nb_stream_read(a + thread * floatsPerThread, floatsPerThread))) }
-    func copy(thread: Int) { nb_stream_copy(b + thread * floatsPerThread, a + thread * floatsPerThread, floatsPerThread) }
+    func initialize(thread: Int) {
+        chunk(a, thread).initialize(repeating: 1)
+        chunk(b, thread).initialize(repeating: 2)
+        chunk(c, thread).initialize(repeating: 0.5)
+    }
+
+    func read(thread: Int) { blackHole(Double(ProbeKernels.read(UnsafeBufferPointer(chunk(a, thread))))) }
+    func copy(thread: Int) { ProbeKernels.copy(UnsafeBufferPointer(chunk(a, thread)), to: chunk(b, thread)) }
     func triad(thread: Int) {
-        let start = thread * floatsPerThread
-        nb_stream_triad(a + start, b + start, c + start, 0.5, floatsPerThread)
+        ProbeKernels.triad(chunk(a, thread), UnsafeBufferPointer(chunk(b, thread)), UnsafeBufferPointer(chunk(c, thread)), scalar: 0.5)
     }
 }
 
-/// A pointer the probe threads write their own slots of.
-private struct SendablePointer: @unchecked Sendable {
-    let pointer: UnsafeMutablePointer<Double>
-    init(_ pointer: UnsafeMutablePointer<Double>) { self.pointer = pointer }
+/// One value per probe thread, each written by its own thread only.
+private struct ThreadSlots: @unchecked Sendable {
+    private let values: UnsafeMutableBufferPointer<Double>
+
+    init(count: Int) {
+        values = .allocate(capacity: count)
+        values.initialize(repeating: 0)
+    }
+
+    func deallocate() { values.deallocate() }
+
+    subscript(thread: Int) -> Double {
+        get { values[thread] }
+        nonmutating set { values[thread] = newValue }
+    }
+
+    var sum: Double { values.reduce(0, +) }
 }
 
 /// Keeps a value alive so the optimizer cannot drop the work that made it.

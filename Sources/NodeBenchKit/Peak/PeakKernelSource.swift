@@ -12,7 +12,7 @@ enum PeakKernelSource {
     }
 
     static func computeOptions(dtype: DType, width: Int) -> String {
-        "-D NB_\(dtype.rawValue.uppercased()) -D WIDTH=\(width)"
+        "\(dtype.kernelTypeOption) -D WIDTH=\(width)"
     }
 
     static let compute = #"""

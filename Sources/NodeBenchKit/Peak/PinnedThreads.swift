@@ -1,5 +1,6 @@
 import Foundation
 import HwlocKit
+import Synchronization
 
 /// Runs the same body on one thread per core, each pinned to its core, all released at once.
 struct PinnedThreads: @unchecked Sendable {
@@ -8,6 +9,8 @@ struct PinnedThreads: @unchecked Sendable {
     /// The core each thread is pinned to.
     let cores: [Int]
     var count: Int { cores.count }
+    /// Pins hwloc refused, over every run so far.
+    private let refusedPins = PinFailures()
 
     /// One thread on every core.
     init() {
@@ -21,6 +24,13 @@ struct PinnedThreads: @unchecked Sendable {
         self.cores = cores
     }
 
+    /// What a measurement's configuration says of its threads: pinned, or why not all were.
+    var description: String {
+        guard binder != nil else { return "\(count) unpinned threads (hwloc could not load the topology)" }
+        let refused = refusedPins.count
+        return refused == 0 ? "\(count) pinned threads" : "\(count) threads, not all pinned (hwloc refused \(refused) binding(s))"
+    }
+
     /// Calls `prepare(index)` on every thread (first-touch memory lands near its core), then
     /// `body(index)` released together; returns the seconds from the release to the last finish.
     func run(prepare: @escaping @Sendable (Int) -> Void = { _ in }, body: @escaping @Sendable (Int) -> Void) -> Double {
@@ -29,8 +39,8 @@ struct PinnedThreads: @unchecked Sendable {
         let done = DispatchGroup()
         for index in 0..<count {
             done.enter()
-            let thread = Thread { [binder] in
-                binder?.bindCurrentThread(toCore: cores[index])
+            let thread = Thread { [binder, refusedPins] in
+                if let binder, !binder.bindCurrentThread(toCore: cores[index]) { refusedPins.add() }
                 prepare(index)
                 ready.signal()
                 go.wait()
@@ -45,4 +55,12 @@ struct PinnedThreads: @unchecked Sendable {
         done.wait()
         return MonotonicClock.now() - start
     }
+}
+
+/// A count the probe threads add to.
+private final class PinFailures: Sendable {
+    private let refused = Mutex(0)
+
+    func add() { refused.withLock { $0 += 1 } }
+    var count: Int { refused.withLock { $0 } }
 }

@@ -46,4 +46,28 @@ public struct ChildRun {
             throw Failure(description: error.description, status: ExitStatus.ioError.rawValue)
         }
     }
+
+    /// `nodebench run ARGUMENTS` in `count` child processes one after another (their progress to
+    /// `progress`), merged into one document of several runs; a run that could not finish ends it
+    /// with that run's exit status.
+    public static func runs(
+        _ arguments: [String], count: Int, tag: String, progress: FileHandle?, log: (String) -> Void
+    ) throws(CommandFailure) -> RunDocument {
+        var documents: [RunDocument] = []
+        for run in 1...count {
+            log("[\(tag) \(run)/\(count)] nodebench run \(arguments.joined(separator: " "))")
+            do {
+                documents.append(try ChildRun(executable: currentExecutable, arguments: arguments, progress: progress).run().document)
+            } catch let failure as Failure {
+                throw CommandFailure(status: ExitStatus(rawValue: failure.status) ?? .caseFailed, message: failure.description)
+            } catch {
+                throw CommandFailure(status: .caseFailed, message: "\(tag): cannot start `nodebench run`: \(error.localizedDescription)")
+            }
+        }
+        do {
+            return try RunDocument.merging(documents, names: (1...count).map { "run \($0)" })
+        } catch {
+            throw CommandFailure(status: .caseFailed, message: "\(tag): \(error.description)")
+        }
+    }
 }

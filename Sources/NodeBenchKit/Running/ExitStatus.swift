@@ -14,6 +14,19 @@ public enum ExitStatus: Int32, Sendable {
     case ioError = 74
 }
 
+/// A command that could not do its job, with the exit status that says why and one line for the user.
+public struct CommandFailure: Error, CustomStringConvertible {
+    public let status: ExitStatus
+    public let message: String
+
+    public init(status: ExitStatus, message: String) {
+        self.status = status
+        self.message = message
+    }
+
+    public var description: String { message }
+}
+
 extension RunDocument {
     /// How a measuring command ends: 1 when a case or a peak probe failed or timed out, 3 when
     /// nothing at all was measured, else 0; with the line that says why when it is not 0.
@@ -25,5 +38,20 @@ extension RunDocument {
             .sorted { $0.value.count > $1.value.count }.prefix(3).map { "\($0.value.count)x \($0.key)" }
         let why = reasons.isEmpty ? "no case matched the options and devices" : reasons.joined(separator: "; ")
         return (.nothingMeasured, "nothing was measured: \(why)")
+    }
+}
+
+extension RunComparison {
+    /// How `check` ends: 1 when a case of the current run failed or could not be verified, 2 when
+    /// a case is slower than the baseline, else 0; with the line that says why when it is not 0.
+    public func gateOutcome(current: RunDocument) -> (status: ExitStatus, message: String?) {
+        if current.results.contains(where: \.status.isFailure) {
+            return (.caseFailed, "a case failed or could not be verified (see its reason above)")
+        }
+        guard regressions.isEmpty else {
+            return (.regression, "\(regressions.count) case(s) slower than the baseline beyond \(Int((threshold * 100).rounded()))%: "
+                + regressions.map(\.key.description).joined(separator: "; "))
+        }
+        return (.ok, nil)
     }
 }

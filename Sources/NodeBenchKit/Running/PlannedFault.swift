@@ -3,7 +3,7 @@ import OpenCLKit
 /// A device fault made on purpose in the selected OpenCL cases (`run --debug-fault KIND=SELECTOR`),
 /// to prove that a run reports it: a failed build, allocation or launch, a hung kernel, a flipped
 /// result bit. The warning at the start of the run and the case's reason say so.
-public struct PlannedFault: Sendable, Equatable {
+public struct PlannedFault: Codable, Sendable, Equatable {
     public let kind: InjectedFault
     /// An implementation (`nodebench`: all its cases) or one case as comparisons name it.
     public let selector: String

@@ -1,4 +1,5 @@
 import Foundation
+import OpenCLKit
 
 /// One invocation's measurements: peaks and cases on a set of devices, saved to the result file
 /// after each one, then read against each other (efficiency, findings, rooflines) at the end.
@@ -12,11 +13,7 @@ public final class RunSession {
     /// Set by `run --model`: the cases are this step's, and the end of the run breaks it down per device.
     public var trainingStep: TrainingStep?
 
-    public struct WriteError: Error, CustomStringConvertible {
-        public let description: String
-    }
-
-    public init(inventory: NodeInventory, suite: Suite, seed: UInt64, output: URL, log: @escaping (String) -> Void) throws(WriteError) {
+    public init(inventory: NodeInventory, suite: Suite, seed: UInt64, output: URL, log: @escaping (String) -> Void) throws(CommandFailure) {
         self.inventory = inventory
         self.log = log
         url = output
@@ -26,7 +23,7 @@ public final class RunSession {
             file = try ResultsFile(url: output)
             try file.write(document)
         } catch {
-            throw WriteError(description: "cannot write results to \(output.path): \(error.localizedDescription)")
+            throw CommandFailure(status: .ioError, message: "cannot write results to \(output.path): \(error.localizedDescription)")
         }
     }
 
@@ -42,7 +39,7 @@ public final class RunSession {
             })
     }
 
-    public func runCases(
+    func runCases(
         _ suite: Suite, on devices: [DeviceDescriptor], implementations: Set<Implementation>, tuned: TunedParameters,
         injections: DebugInjections = DebugInjections(), caseTimeout: Double = Runner.defaultCaseTimeout
     ) {
@@ -51,7 +48,7 @@ public final class RunSession {
         var reported = Set<String>()
         Runner(
             suite: suite, devices: devices, inventory: inventory, seed: document.seed, implementations: implementations,
-            tuned: tuned, injections: injections, caseTimeout: caseTimeout
+            tuned: tuned, injections: injections, caseTimeout: caseTimeout, warn: log
         ).run(
             onStart: { progress in
                 let elapsed = MonotonicClock.now() - start
@@ -76,8 +73,35 @@ public final class RunSession {
         }
     }
 
+    /// Everything `request` asks of this session, whose cases are `suite` (`request.cases()`): the
+    /// peaks unless left out, the cases, and the host's OpenBLAS cases again under another core
+    /// type when asked.
+    public func run(_ request: RunRequest, cases suite: Suite, on devices: [DeviceDescriptor], tuned: TunedParameters) throws(UsageError) {
+        trainingStep = try request.trainingStep()
+        if request.measurePeaks { measurePeaks(on: devices, policy: suite.peakPolicy) }
+        for slowdown in request.slowdowns {
+            log("warning: --debug-slowdown makes '\(slowdown.selector)' \(slowdown.factor)x slower on purpose")
+        }
+        for fault in request.faults {
+            log("warning: --debug-fault injects a '\(fault.kind.rawValue)' fault into '\(fault.selector)' on purpose")
+        }
+        runCases(
+            suite, on: devices, implementations: request.selectedImplementations, tuned: tuned, injections: request.injections,
+            caseTimeout: request.caseTimeout)
+        if let coreType = request.blasCoreType, devices.contains(where: \.isHost), request.selectedImplementations.contains(.openblas) {
+            log("[blas] re-running the host cases with OPENBLAS_CORETYPE=\(coreType)")
+            do {
+                let (results, warning) = try BLASCoreTypeRerun(coreType: coreType, request: request).run()
+                if let warning { log("warning: \(warning)") }
+                append(results)
+            } catch {
+                log("warning: the OPENBLAS_CORETYPE=\(coreType) re-run failed: \(error)")
+            }
+        }
+    }
+
     /// Adds results measured elsewhere (another process, another BLAS core type).
-    public func append(_ results: [CaseResult]) {
+    func append(_ results: [CaseResult]) {
         for result in results {
             document.results.append(result)
             if result.status != .ok { log("  \(result.status.rawValue): \(result.reason ?? "")") }
@@ -85,40 +109,63 @@ public final class RunSession {
         save()
     }
 
-    /// Efficiency of every case, findings, one roofline picture per device beside the result file;
-    /// marks the run complete. Returns the document as written.
-    public func finish() throws(WriteError) -> RunDocument {
-        let rooflines = Dictionary(uniqueKeysWithValues: Set(document.results.map(\.device) + document.peaks.map(\.device)).map {
-            ($0, Roofline(device: $0, peaks: document.peaks, theoretical: document.theoreticalPeaks))
-        })
+    /// Efficiency of every case, findings and the training step's breakdown; marks the run
+    /// complete.
+    public func finish() throws(CommandFailure) {
+        let rooflines = self.rooflines
         for index in document.results.indices {
             document.results[index].efficiency = rooflines[document.results[index].device]?.efficiency(of: document.results[index])
         }
-        document.findings = Diagnosis(document).findings
+        document.findings = Diagnosis(document).findings + releaseFindings()
         if let trainingStep {
             document.training = Set(document.results.map(\.device)).sorted().map { device in
                 TrainingBreakdown(step: trainingStep, device: device, results: document.results, roofline: rooflines[device]!)
-            }
-        }
-        for (device, roofline) in rooflines.sorted(by: { $0.key < $1.key })
-        where !roofline.compute.isEmpty || document.results.contains(where: { $0.device == device && $0.gflops != nil }) {
-            let figure = url.deletingPathExtension().appendingPathExtension("roofline-\(device.replacingOccurrences(of: ":", with: "-")).svg")
-            let name = document.node.devices.first { $0.id == device }?.name ?? device
-            let svg = RooflineSVG.render(roofline, deviceName: name, results: document.results.filter { $0.device == device })
-            do {
-                try Data(svg.utf8).write(to: figure, options: .atomic)
-                document.figures.append(figure.lastPathComponent)
-            } catch {
-                writeError = error
             }
         }
         document.complete = true
         document.finishedAt = Timestamp.now()
         save()
         if let writeError {
-            throw WriteError(description: "cannot write results to \(url.path): \(writeError.localizedDescription)")
+            throw CommandFailure(status: .ioError, message: "cannot write results to \(url.path): \(writeError.localizedDescription)")
         }
-        return document
+    }
+
+    /// One roofline picture per device with a peak or a timed case, beside the result file and
+    /// named in it. Drawn once the results are complete, so a picture that cannot be written costs
+    /// no measurement: it is a warning.
+    public func drawRooflines() {
+        for (device, roofline) in rooflines.sorted(by: { $0.key < $1.key })
+        where !roofline.compute.isEmpty || document.results.contains(where: { $0.device == device && $0.gflops != nil }) {
+            let figure = url.deletingPathExtension().appendingPathExtension("roofline-\(device.replacingOccurrences(of: ":", with: "-")).svg")
+            let name = document.node.devices.first { $0.id == device }?.name ?? device
+            let svg = RooflineSVG.render(roofline, deviceName: name, results: document.results.filter { $0.device == device })
+            do {
+                try OutputFile.write(Data(svg.utf8), to: figure)
+                document.figures.append(figure.lastPathComponent)
+            } catch {
+                log("warning: \(error.message)")
+            }
+        }
+        save()
+    }
+
+    /// OpenCL objects the cases left behind that the driver would not release: a warning, since
+    /// a driver that loses track of its objects may have lost the device.
+    private func releaseFindings() -> [Finding] {
+        let failures = ReleaseFailures.drain()
+        guard !failures.isEmpty else { return [] }
+        log("warning: \(failures.count) OpenCL object(s) could not be released: \(failures[0])")
+        return [Finding(
+            id: "opencl-release-failed", severity: "warning", device: nil,
+            summary: "\(failures.count) OpenCL object(s) could not be released",
+            evidence: failures.prefix(3).joined(separator: "; "),
+            action: "check the device's health (kernel log, the vendor's tools) before trusting further runs on it")]
+    }
+
+    private var rooflines: [String: Roofline] {
+        Dictionary(uniqueKeysWithValues: Set(document.results.map(\.device) + document.peaks.map(\.device)).map {
+            ($0, Roofline(device: $0, peaks: document.peaks, theoretical: document.theoreticalPeaks))
+        })
     }
 
     private func save() {

@@ -51,11 +51,13 @@ public final class Runner {
     }
 
     /// Runs on these devices of the node, each with its own backend per implementation the suite's
-    /// kernels need; OpenCL GEMM uses `tuned` parameters where it has them.
+    /// kernels need; OpenCL GEMM uses `tuned` parameters where it has them. `warn` hears what a
+    /// backend can do without (a program cache it cannot use).
     public convenience init(
         suite: Suite, devices: [DeviceDescriptor], inventory: NodeInventory, seed: UInt64,
         implementations: Set<Implementation> = Set(Implementation.allCases), tuned: TunedParameters = TunedParameters(),
-        injections: DebugInjections = DebugInjections(), caseTimeout: Double = Runner.defaultCaseTimeout
+        injections: DebugInjections = DebugInjections(), caseTimeout: Double = Runner.defaultCaseTimeout,
+        warn: @escaping (String) -> Void
     ) {
         let kernels = Set(suite.workloads.map(\.kernel))
         let backends = devices.flatMap { device in
@@ -63,7 +65,7 @@ public final class Runner {
                 implementations.contains($0) && kernels.contains($0.kernel) && $0.runs(on: device)
             }.map { implementation in
                 (device, implementation, Result<KernelBackend, Error> {
-                    try BackendFactory(inventory: inventory, tuned: tuned).make(implementation, for: device)
+                    try BackendFactory(inventory: inventory, tuned: tuned, warn: warn).make(implementation, for: device)
                 })
             }
         }

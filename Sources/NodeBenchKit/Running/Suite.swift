@@ -1,6 +1,6 @@
 /// A named set of cases and how long to measure each.
 public struct Suite: Sendable {
-    public enum Name: String, CaseIterable, Sendable {
+    public enum Name: String, CaseIterable, Codable, Sendable {
         /// For CI: the whole run in about a minute on a 2-core machine.
         case quick
         /// The default: transformer-sized GEMMs, a few minutes on a small node.

@@ -11,6 +11,10 @@ public enum DType: String, CaseIterable, Codable, Sendable {
         }
     }
 
+    /// The build option that selects this type in the project's OpenCL kernels (`-D NB_FP16`):
+    /// each kernel maps it to its storage type and its load and store functions.
+    var kernelTypeOption: String { "-D NB_\(rawValue.uppercased())" }
+
     /// The type products are summed in: fp16 and bf16 are storage formats, summed in fp32.
     public var accumulation: DType { self == .fp64 ? .fp64 : .fp32 }
 

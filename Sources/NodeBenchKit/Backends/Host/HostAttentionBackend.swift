@@ -1,6 +1,6 @@
 import BLASKit
-import CHostKernels
 import Foundation
+import HostKernels
 
 /// Attention on the host CPU through BLAS, in fp32 (fp16/bf16 are widened before and rounded after,
 /// timed). `naive` materializes each head's S x S scores: sgemm, softmax, sgemm. `fused` never
@@ -103,45 +103,47 @@ private final class HostPreparedAttention: PreparedKernel {
         var maxima = [Float](repeating: 0, count: s), sums = [Float](repeating: 0, count: s)
         var corrections = [Float](repeating: 0, count: s)
         let valid = (0..<s).map { Int32(shape.causal ? $0 + 1 : s) }
-        for index in 0..<(shape.batch * shape.heads) {
-            let (qOffset, kvOffset) = Self.heads(index, shape)
-            q.withUnsafeBufferPointer { q in
-                k.withUnsafeBufferPointer { k in
-                    BLAS.sgemm(
-                        BLASKit.GEMMShape(m: s, n: s, k: d, transB: .transpose), alpha: scale, a: q.baseAddress! + qOffset,
-                        b: k.baseAddress! + kvOffset, c: &scores)
-                }
-            }
-            maxima.withUnsafeMutableBufferPointer { $0.initialize(repeating: -.infinity) }
-            sums.withUnsafeMutableBufferPointer { $0.initialize(repeating: 0) }
-            nb_softmax_block(&scores, Int32(s), Int32(s), Int32(s), valid, &maxima, &sums, &corrections)
-            output.withUnsafeMutableBufferPointer { out in
+        q.withUnsafeBufferPointer { q in
+            k.withUnsafeBufferPointer { k in
                 v.withUnsafeBufferPointer { v in
-                    BLAS.sgemm(
-                        BLASKit.GEMMShape(m: s, n: d, k: s), a: scores, b: v.baseAddress! + kvOffset, c: out.baseAddress! + qOffset)
+                    output.withUnsafeMutableBufferPointer { out in
+                        scores.withUnsafeMutableBufferPointer { scores in
+                            for index in 0..<(shape.batch * shape.heads) {
+                                let (qOffset, kvOffset) = Self.heads(index, shape)
+                                let headRows = q.rows(qOffset, s * d)
+                                BLAS.gemm(
+                                    BLASKit.GEMMShape(m: s, n: s, k: d, transB: .transpose), alpha: scale, a: headRows,
+                                    b: k.rows(kvOffset, s * d), c: scores)
+                                maxima.withUnsafeMutableBufferPointer { $0.initialize(repeating: -.infinity) }
+                                sums.withUnsafeMutableBufferPointer { $0.initialize(repeating: 0) }
+                                SoftmaxKernels.step(scores, rows: s, cols: s, valid: valid, maxima: &maxima, sums: &sums, corrections: &corrections)
+                                let headOutput = out.rows(qOffset, s * d)
+                                BLAS.gemm(BLASKit.GEMMShape(m: s, n: d, k: s), a: UnsafeBufferPointer(scores), b: v.rows(kvOffset, s * d), c: headOutput)
+                                SoftmaxKernels.scaleRows(headOutput, rows: s, cols: d, by: sums.map { 1 / $0 })
+                                let rowBase = index * s
+                                for row in 0..<s { logsumexp[rowBase + row] = maxima[row] + log(sums[row]) }
+                            }
+                        }
+                    }
                 }
-                let inverse = sums.map { 1 / $0 }
-                nb_scale_rows(out.baseAddress! + qOffset, Int32(s), Int32(d), Int32(d), inverse)
             }
-            let rowBase = index * s
-            for row in 0..<s { logsumexp[rowBase + row] = maxima[row] + log(sums[row]) }
         }
     }
 
     private func runFused(_ q: [Float], _ k: [Float], _ v: [Float]) {
         let blocksPerHead = (shape.seq + HostAttentionBackend.queryBlock - 1) / HostAttentionBackend.queryBlock
         let tasks = shape.batch * shape.heads * blocksPerHead
-        // Each block's sgemms are small: one thread each, the blocks side by side on the cores.
+        // Each block's GEMMs are small: one thread each, the blocks side by side on the cores.
         BLAS.withThreads(1) {
             output.withUnsafeMutableBufferPointer { out in
                 logsumexp.withUnsafeMutableBufferPointer { lse in
                     q.withUnsafeBufferPointer { q in
                         k.withUnsafeBufferPointer { k in
                             v.withUnsafeBufferPointer { v in
-                                let pointers = FusedPointers(q: q.baseAddress!, k: k.baseAddress!, v: v.baseAddress!, out: out.baseAddress!, lse: lse.baseAddress!)
+                                let buffers = FusedBuffers(q: q, k: k, v: v, out: out, lse: lse)
                                 let shape = shape
                                 DispatchQueue.concurrentPerform(iterations: tasks) { task in
-                                    Self.runFusedBlock(task / blocksPerHead, queryBlock: task % blocksPerHead, shape, pointers)
+                                    Self.runFusedBlock(task / blocksPerHead, queryBlock: task % blocksPerHead, shape, buffers)
                                 }
                             }
                         }
@@ -151,14 +153,14 @@ private final class HostPreparedAttention: PreparedKernel {
         }
     }
 
-    private struct FusedPointers: @unchecked Sendable {
-        let q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>
+    private struct FusedBuffers: @unchecked Sendable {
+        let q: UnsafeBufferPointer<Float>, k: UnsafeBufferPointer<Float>, v: UnsafeBufferPointer<Float>
         /// Each task writes only its own rows.
-        let out: UnsafeMutablePointer<Float>, lse: UnsafeMutablePointer<Float>
+        let out: UnsafeMutableBufferPointer<Float>, lse: UnsafeMutableBufferPointer<Float>
     }
 
     /// One query block of one head: stream key/value blocks, online softmax, normalize once.
-    private static func runFusedBlock(_ headIndex: Int, queryBlock: Int, _ shape: AttentionShape, _ p: FusedPointers) {
+    private static func runFusedBlock(_ headIndex: Int, queryBlock: Int, _ shape: AttentionShape, _ buffers: FusedBuffers) {
         let (s, d) = (shape.seq, shape.headDim)
         let scale = 1 / Float(d).squareRoot()
         let row0 = queryBlock * HostAttentionBackend.queryBlock
@@ -170,24 +172,46 @@ private final class HostPreparedAttention: PreparedKernel {
         var maxima = [Float](repeating: -.infinity, count: rows), sums = [Float](repeating: 0, count: rows)
         var corrections = [Float](repeating: 0, count: rows)
         var valid = [Int32](repeating: 0, count: rows)
+        let queries = buffers.q.rows(qOffset + row0 * d, rows * d)
         // Causal: keys past the block's last query are masked for every row; skip them.
         let keyEnd = shape.causal ? row0 + rows : s
         var key0 = 0
-        while key0 < keyEnd {
-            let keys = min(keyBlock, keyEnd - key0)
-            for r in 0..<rows { valid[r] = Int32(shape.causal ? max(0, min(keys, row0 + r - key0 + 1)) : keys) }
-            BLAS.sgemm(
-                BLASKit.GEMMShape(m: rows, n: keys, k: d, transB: .transpose), alpha: scale,
-                a: p.q + qOffset + row0 * d, b: p.k + kvOffset + key0 * d, c: &scores)
-            nb_softmax_block(&scores, Int32(rows), Int32(keys), Int32(keys), valid, &maxima, &sums, &corrections)
-            nb_scale_rows(&accumulator, Int32(rows), Int32(d), Int32(d), corrections)
-            BLAS.sgemm(BLASKit.GEMMShape(m: rows, n: d, k: keys), a: scores, b: p.v + kvOffset + key0 * d, beta: 1, c: &accumulator)
-            key0 += keys
+        scores.withUnsafeMutableBufferPointer { scores in
+            accumulator.withUnsafeMutableBufferPointer { accumulator in
+                while key0 < keyEnd {
+                    let keys = min(keyBlock, keyEnd - key0)
+                    for r in 0..<rows { valid[r] = Int32(shape.causal ? max(0, min(keys, row0 + r - key0 + 1)) : keys) }
+                    BLAS.gemm(
+                        BLASKit.GEMMShape(m: rows, n: keys, k: d, transB: .transpose), alpha: scale, a: queries,
+                        b: buffers.k.rows(kvOffset + key0 * d, keys * d), c: scores)
+                    SoftmaxKernels.step(scores, rows: rows, cols: keys, valid: valid, maxima: &maxima, sums: &sums, corrections: &corrections)
+                    SoftmaxKernels.scaleRows(accumulator, rows: rows, cols: d, by: corrections)
+                    BLAS.gemm(
+                        BLASKit.GEMMShape(m: rows, n: d, k: keys), a: UnsafeBufferPointer(scores), b: buffers.v.rows(kvOffset + key0 * d, keys * d),
+                        beta: 1, c: accumulator)
+                    key0 += keys
+                }
+                SoftmaxKernels.scaleRows(accumulator, rows: rows, cols: d, by: sums.map { 1 / $0 })
+                _ = buffers.out.rows(qOffset + row0 * d, rows * d).update(fromContentsOf: accumulator)
+            }
         }
-        let inverse = sums.map { 1 / $0 }
-        nb_scale_rows(&accumulator, Int32(rows), Int32(d), Int32(d), inverse)
-        (p.out + qOffset + row0 * d).update(from: accumulator, count: rows * d)
         let rowBase = headIndex * s + row0
-        for r in 0..<rows { p.lse[rowBase + r] = maxima[r] + log(sums[r]) }
+        for r in 0..<rows { buffers.lse[rowBase + r] = maxima[r] + log(sums[r]) }
+    }
+}
+
+extension UnsafeBufferPointer {
+    /// The `count` elements from `start`: one head's or block's rows of a larger array.
+    func rows(_ start: Int, _ count: Int) -> UnsafeBufferPointer {
+        precondition(start >= 0 && start + count <= self.count, "rows \(start)..<\(start + count) of \(self.count)")
+        return UnsafeBufferPointer(rebasing: self[start..<start + count])
+    }
+}
+
+extension UnsafeMutableBufferPointer {
+    /// The `count` elements from `start`: one head's or block's rows of a larger array.
+    func rows(_ start: Int, _ count: Int) -> UnsafeMutableBufferPointer {
+        precondition(start >= 0 && start + count <= self.count, "rows \(start)..<\(start + count) of \(self.count)")
+        return UnsafeMutableBufferPointer(rebasing: self[start..<start + count])
     }
 }

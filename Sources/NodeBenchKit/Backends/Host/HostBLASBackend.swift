@@ -68,13 +68,13 @@ private final class HostPreparedGEMM: PreparedKernel {
         let ((), seconds) = MonotonicClock.time {
             switch dtype {
             case .fp32:
-                BLAS.sgemm(shape, alpha: Float(alpha), a: a32, b: b32, beta: Float(beta), c: &c32)
+                BLAS.gemm(shape, alpha: Float(alpha), a: a32, b: b32, beta: Float(beta), c: &c32)
             case .fp64:
-                BLAS.dgemm(shape, alpha: alpha, a: a64, b: b64, beta: beta, c: &c64)
+                BLAS.gemm(shape, alpha: alpha, a: a64, b: b64, beta: beta, c: &c64)
             case .fp16, .bf16:
                 a32 = StoredElements.decode(aWords, dtype)
                 b32 = StoredElements.decode(bWords, dtype)
-                BLAS.sgemm(shape, alpha: Float(alpha), a: a32, b: b32, beta: Float(beta), c: &c32)
+                BLAS.gemm(shape, alpha: Float(alpha), a: a32, b: b32, beta: Float(beta), c: &c32)
                 cWords = StoredElements.encode(c32, dtype)
             }
         }

@@ -105,7 +105,7 @@ public struct GEMMKernelParameters: Codable, Sendable, Hashable, CustomStringCon
     var groupTile: (rows: Int, columns: Int) { (tileRows * groupRows, vectorWidth * groupColumns) }
 
     func buildOptions(dtype: DType, layout: GEMMLayout) -> String {
-        "-D NB_\(dtype.rawValue.uppercased()) -D TM=\(tileRows) -D VW=\(vectorWidth) -D WGX=\(groupColumns) -D WGY=\(groupRows)"
+        "\(dtype.kernelTypeOption) -D TM=\(tileRows) -D VW=\(vectorWidth) -D WGX=\(groupColumns) -D WGY=\(groupRows)"
             + (layout.transposesA ? " -D A_TRANS" : "") + (layout.transposesB ? " -D B_TRANS" : "")
     }
 

@@ -82,7 +82,7 @@ final class OpenCLAttentionBackend: AttentionBackend {
     func prepare(_ inputs: AttentionInputs, flashParameters parameters: FlashKernelParameters?, parameterSource: String) throws -> PreparedKernel {
         let attention = inputs.attention
         let shape = attention.shape
-        var options = "-D NB_\(attention.dtype.rawValue.uppercased()) -D HD=\(shape.headDim) -D CAUSAL=\(shape.causal ? 1 : 0)"
+        var options = "\(attention.dtype.kernelTypeOption) -D HD=\(shape.headDim) -D CAUSAL=\(shape.causal ? 1 : 0)"
         if let parameters {
             if let violation = parameters.violation(maxWorkGroupSize: openCLDevice.maxWorkGroupSize) {
                 throw KernelParameterError(description: "flash parameters \(parameters): \(violation)")
