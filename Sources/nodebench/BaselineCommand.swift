@@ -41,7 +41,7 @@ struct BaselineCommand: ParsableCommand {
         func run() throws {
             let document = from.isEmpty
                 ? try ChildRun.runs(
-                    runArguments.isEmpty ? ["--no-peak"] : runArguments, count: runs, tag: "baseline", progress: FileHandle.standardError,
+                    runArguments.isEmpty ? Baseline.defaultRunArguments : runArguments, count: runs, tag: "baseline", progress: FileHandle.standardError,
                     log: Console.note)
                 : try RunDocument.load(paths: from, role: "--from")
             if document.tool.buildConfiguration == "debug" {

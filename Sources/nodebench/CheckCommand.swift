@@ -54,7 +54,7 @@ struct CheckCommand: ParsableCommand {
     /// The suite in child processes (their progress on stderr), by default the baseline's without peaks.
     private func runNow(suite: String) throws -> RunDocument {
         try ChildRun.runs(
-            runArguments.isEmpty ? ["--suite", suite, "--no-peak"] : runArguments, count: runs, tag: "check", progress: FileHandle.standardError,
+            runArguments.isEmpty ? Baseline.checkRunArguments(suite: suite) : runArguments, count: runs, tag: "check", progress: FileHandle.standardError,
             log: Console.note)
     }
 }

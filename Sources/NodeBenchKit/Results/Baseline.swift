@@ -6,6 +6,12 @@ public enum Baseline {
     public static let defaultDirectory = "results/baselines"
     /// Runs `baseline save` makes by default: enough to know each case's noise between runs.
     public static let defaultRuns = 10
+    /// What those runs measure unless told otherwise: the standard suite, without peaks (a
+    /// baseline guards cases; peaks only add minutes).
+    public static let defaultRunArguments = ["--no-peak"]
+
+    /// What `check` measures unless told otherwise: the baseline's own suite, without peaks.
+    public static func checkRunArguments(suite: String) -> [String] { ["--suite", suite, "--no-peak"] }
 
     /// Letters, digits, '-', '_' and '.', not starting with '.': a file name in any shell.
     public static func validate(name: String) throws(UsageError) {
