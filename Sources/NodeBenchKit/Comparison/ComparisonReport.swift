@@ -90,13 +90,15 @@ public enum ComparisonReport {
 
     /// What limits the verdicts, when something does.
     public static func caveat(_ comparison: RunComparison) -> String? {
-        let shift = comparison.medianRatio.flatMap { ratio in
-            abs(log(ratio)) > log(1 + comparison.threshold)
-                ? "the median case ran \(format(ratio))x the baseline's time: every kind of case moved together, so the machine "
-                    + "itself (load, clocks, a neighbour) may differ from when the baseline was saved; look at it before the code"
-                : nil
-        }
-        let caveats = [shift, caveat(runs: comparison.baselineRuns)].compactMap { $0 }
+        let ratio = comparison.machineRatio
+        let shift = ratio == 1 ? nil
+            : "every implementation ran at least \(format(ratio))x its baseline time (the machine's load, clocks or neighbours differ "
+                + "from when the baseline was saved): each case was judged against that, so a change that slowed every case alike would "
+                + "read the same; look at the machine before the code"
+        let widening = comparison.noiseWidening == 1 ? nil
+            : "the cases scattered \(String(format: "%.2f", comparison.noiseWidening))x as widely as their runs' noise predicts (a noisier "
+                + "phase of the machine): intervals, p-values and detectable changes are widened to match"
+        let caveats = [shift, widening, caveat(runs: comparison.baselineRuns)].compactMap { $0 }
         return caveats.isEmpty ? nil : caveats.joined(separator: "; ")
     }
 

@@ -5,10 +5,11 @@ import Foundation
 /// between the environments.
 ///
 /// Each case's time ratio (current over baseline, from the mean floors of their runs) is judged
-/// against how much a run's floor varies (`RunNoise`): a t-test on the log ratio gives a p-value,
-/// Holm's adjustment makes the p-values hold for all cases at once, and the 95% interval of the
-/// ratio says how sure the ratio is. Slower or faster also needs the current floor beyond every
-/// run the baseline holds: a guard against the odd run a normal model does not expect.
+/// against the machine's own move (`MachineShift`) and how much a run's floor varies (`RunNoise`):
+/// a t-test on the log ratio gives a p-value, Holm's adjustment makes the p-values hold for all
+/// cases at once, and the 95% interval of the ratio says how sure the ratio is. Slower or faster
+/// also needs the current floor beyond every run the baseline holds: a guard against the odd run a
+/// normal model does not expect.
 public struct RunComparison: Sendable {
     public enum Verdict: String, Codable, Sendable {
         /// Slower by more than the threshold, beyond what the noise explains: a regression.
@@ -54,6 +55,13 @@ public struct RunComparison: Sendable {
     public let environmentChanges: [String]
     /// How many runs the baseline holds: with one, the noise between runs is unknown.
     public let baselineRuns: Int
+    /// The time ratio every implementation on every device moved by alike (1 when they did not
+    /// agree): the machine's load, clocks or neighbours, or one change that reached every case.
+    /// Cases are judged against it (`MachineShift`).
+    public let machineRatio: Double
+    /// How many times wider the cases scattered than their runs' noise predicts (at least 1); the
+    /// intervals, p-values and detectable changes are widened by it.
+    public let noiseWidening: Double
 
     /// The smallest change of a case's time that counts, unless told otherwise.
     public static let defaultThreshold = 0.05
@@ -74,7 +82,10 @@ public struct RunComparison: Sendable {
         let currentByKey = Dictionary(current.results.map { (CaseKey($0), $0) }, uniquingKeysWith: { first, _ in first })
         let currentKeys = current.results.map(CaseKey.init)
         let pairs = currentKeys.compactMap { key in baselineByKey[key].map { (key, $0, currentByKey[key]!) } }
-        cases = RunComparison.judge(pairs, threshold: threshold)
+        let (cases, machine) = RunComparison.judge(pairs, threshold: threshold)
+        self.cases = cases
+        machineRatio = exp(machine.shift)
+        noiseWidening = machine.widening
         onlyInBaseline = baseline.results.map(CaseKey.init).filter { currentByKey[$0] == nil }
         onlyInCurrent = currentKeys.filter { baselineByKey[$0] == nil }
         environmentChanges = EnvironmentFingerprint(baseline).changes(to: EnvironmentFingerprint(current))
@@ -82,15 +93,6 @@ public struct RunComparison: Sendable {
     }
 
     public var regressions: [Case] { cases.filter { $0.verdict == .slower } }
-
-    /// The time ratio of the median case, when cases of at least two implementations were compared:
-    /// far from 1, the whole machine (load, clocks, a neighbour) ran differently from when the
-    /// baseline was saved, or one change reached every kind of case.
-    public var medianRatio: Double? {
-        let compared = cases.filter { $0.timeRatio != nil }
-        guard Set(compared.map(\.key.implementation)).count >= 2 else { return nil }
-        return Statistics.median(compared.map { $0.timeRatio! })
-    }
 
     /// What a baseline protects: for each of its cases, the smallest slowdown that `check` with a
     /// measurement of `currentRuns` runs catches 19 times in 20 (nil for a case without timings).
@@ -102,62 +104,77 @@ public struct RunComparison: Sendable {
         }
     }
 
-    /// The detectable change of one baseline case, from the baseline's noise alone.
-    private static func detectableChange(in baseline: RepetitionSpread, currentRuns: Int, cases: Int, threshold: Double) -> Double {
-        RunNoise([baseline]).detectableChange(
+    /// The detectable change of one baseline case, from the baseline's noise alone, widened as a
+    /// comparison's scatter asks.
+    private static func detectableChange(
+        in baseline: RepetitionSpread, currentRuns: Int, cases: Int, threshold: Double, widening: Double = 1
+    ) -> Double {
+        RunNoise([baseline]).widened(by: widening).detectableChange(
             baselineRuns: baseline.runs, currentRuns: currentRuns, cases: cases, threshold: threshold, alpha: alpha, power: power)
     }
 
-    private static func judge(_ pairs: [(CaseKey, CaseResult, CaseResult)], threshold: Double) -> [Case] {
+    private static func judge(_ pairs: [(CaseKey, CaseResult, CaseResult)], threshold: Double) -> (cases: [Case], machine: MachineShift) {
         struct Measured {
-            var baselineFloor, currentFloor, ratio, low, high, p, detectable: Double
-            /// The current floor lies beyond every run the baseline holds, in the direction it moved.
-            var beyondBaselineRuns: Bool
+            var old, new: RepetitionSpread
+            var noise: RunNoise
+            /// Change of the log floor, and its standard error under the runs' noise.
+            var difference, standardError: Double
         }
-        let spreads = pairs.map { _, baseline, current -> (RepetitionSpread, RepetitionSpread)? in
+        let measured = pairs.map { _, baseline, current -> Measured? in
             guard baseline.status == .ok, current.status == .ok, let old = RepetitionSpread(baseline.stats),
                 let new = RepetitionSpread(current.stats)
             else { return nil }
-            return (old, new)
-        }
-        let comparable = spreads.compactMap { $0 }.count
-        let measured = spreads.map { pair -> Measured? in
-            guard let (old, new) = pair else { return nil }
             let noise = RunNoise([old, new])
-            let difference = new.floor - old.floor
             let standardError = (noise.variance * (1 / Double(old.runs) + 1 / Double(new.runs))).squareRoot()
-            let t = difference / standardError
-            let p = 2 * (1 - StudentT.cdf(abs(t), df: noise.degreesOfFreedom))
-            let halfWidth = StudentT.quantile(0.975, df: noise.degreesOfFreedom) * standardError
-            let detectable = detectableChange(in: old, currentRuns: new.runs, cases: comparable, threshold: threshold)
-            let beyond = difference > 0 ? new.floor > old.runFloors.max()! : new.floor < old.runFloors.min()!
-            return Measured(
-                baselineFloor: exp(old.floor), currentFloor: exp(new.floor), ratio: exp(difference), low: exp(difference - halfWidth), high: exp(difference + halfWidth), p: p, detectable: detectable,
-                beyondBaselineRuns: beyond)
+            return Measured(old: old, new: new, noise: noise, difference: new.floor - old.floor, standardError: standardError)
         }
-        var adjusted = Holm.adjusted(measured.compactMap { $0?.p }).makeIterator()
-        return zip(pairs, measured).map { pair, measured in
+        let machine = MachineShift(zip(pairs, measured).compactMap { pair, measured in
+            measured.map {
+                MachineShift.Observation(
+                    group: "\(pair.0.device) \(pair.0.implementation)", difference: $0.difference, standardError: $0.standardError,
+                    degreesOfFreedom: $0.noise.degreesOfFreedom)
+            }
+        })
+        let comparable = measured.compactMap { $0 }.count
+        // Each case is judged against the machine: its change beyond the shift every implementation
+        // shares, under its noise widened to this comparison's scatter.
+        let tests = measured.map { measured -> (p: Double, halfWidth: Double)? in
+            guard let measured else { return nil }
+            let standardError = measured.standardError * machine.widening
+            let t = (measured.difference - machine.shift) / standardError
+            let df = measured.noise.degreesOfFreedom
+            return (2 * (1 - StudentT.cdf(abs(t), df: df)), StudentT.quantile(0.975, df: df) * standardError)
+        }
+        var adjusted = Holm.adjusted(tests.compactMap { $0?.p }).makeIterator()
+        let cases = zip(pairs, zip(measured, tests)).map { pair, judged in
             let (key, baseline, current) = pair
-            guard let measured, let p = adjusted.next() else {
+            guard let measured = judged.0, let test = judged.1, let p = adjusted.next() else {
                 return Case(key: key, baseline: baseline, current: current, verdict: .notComparable)
             }
-            let band = 1 + threshold
+            let (old, new) = (measured.old, measured.new)
+            let change = measured.difference - machine.shift
+            let band = log(1 + threshold)
+            // A guard against the odd run a normal model does not expect: the current floor, less
+            // the machine's shift, lies beyond every run the baseline holds, in the direction it moved.
+            let beyondBaselineRuns = change > 0 ? new.floor - machine.shift > old.runFloors.max()! : new.floor - machine.shift < old.runFloors.min()!
+            let significant = p < alpha && beyondBaselineRuns
             let verdict: Verdict
-            let significant = p < alpha && measured.beyondBaselineRuns
-            if significant && measured.ratio > band {
+            if significant && change > band {
                 verdict = .slower
-            } else if significant && measured.ratio < 1 / band {
+            } else if significant && change < -band {
                 verdict = .faster
-            } else if measured.low >= 1 / band && measured.high <= band {
+            } else if abs(change) + test.halfWidth <= band {
                 verdict = .same
             } else {
                 verdict = .ambiguous
             }
+            let detectable = detectableChange(in: old, currentRuns: new.runs, cases: comparable, threshold: threshold, widening: machine.widening)
             return Case(
-                key: key, baseline: baseline, current: current, baselineFloor: measured.baselineFloor, currentFloor: measured.currentFloor,
-                timeRatio: measured.ratio, ratioLow: measured.low, ratioHigh: measured.high,
-                pValue: p, detectableChange: measured.detectable, verdict: verdict)
+                key: key, baseline: baseline, current: current, baselineFloor: exp(old.floor), currentFloor: exp(new.floor),
+                timeRatio: exp(measured.difference), ratioLow: exp(measured.difference - test.halfWidth),
+                ratioHigh: exp(measured.difference + test.halfWidth), pValue: p, detectableChange: detectable, verdict: verdict)
         }
+        return (cases, machine)
     }
 }
 

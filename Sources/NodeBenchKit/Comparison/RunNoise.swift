@@ -48,6 +48,16 @@ struct RunNoise {
     /// The smallest scatter assumed (0.1%): timers and identical samples show none.
     static let minimumScatter = 1e-3
 
+    private init(variance: Double, degreesOfFreedom: Double) {
+        self.variance = variance
+        self.degreesOfFreedom = degreesOfFreedom
+    }
+
+    /// The same noise, `factor` times wider: a phase of the machine noisier than the runs showed.
+    func widened(by factor: Double) -> RunNoise {
+        RunNoise(variance: variance * factor * factor, degreesOfFreedom: degreesOfFreedom)
+    }
+
     init(_ spreads: [RepetitionSpread]) {
         let several = spreads.filter { $0.runs >= 2 }
         let betweenFreedom = several.reduce(0) { $0 + $1.runs - 1 }
