@@ -1,7 +1,9 @@
 import COpenCL
 
-/// A program built for one device. Owns the `cl_program`.
-public final class Program {
+/// A program built for one device. Owns the `cl_program`. OpenCL's calls on a program are
+/// thread-safe (OpenCL 1.2, appendix A.2), so one built program can serve every thread; its
+/// kernels, whose arguments are set call by call, cannot.
+public final class Program: @unchecked Sendable {
     let handle: cl_program
     public let context: Context
 

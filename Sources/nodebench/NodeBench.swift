@@ -16,26 +16,38 @@ struct NodeBench: ParsableCommand {
     /// Parses and runs like ArgumentParser's own `main`, but reports errors in one line
     /// (`nodebench: error: ...`) with the exit codes the README documents.
     static func main() {
+        let status = runCommand()
+        // The devices' contexts and queues are released when the command is done, after its results
+        // were written; a release the driver refused is still said.
+        let unreleased = RunSession.unreportedReleaseFailures()
+        if let first = unreleased.first {
+            Console.note("warning: \(unreleased.count) OpenCL object(s) could not be released at exit (\(first)); check the device's health")
+        }
+        Foundation.exit(status)
+    }
+
+    private static func runCommand() -> Int32 {
         do {
             var command = try parseAsRoot()
             try command.run()
+            return ExitStatus.ok.rawValue
         } catch let status as ExitCode {
-            Foundation.exit(status.rawValue)
+            return status.rawValue
         } catch let failure as CommandFailure {
             Console.error(failure.message)
-            Foundation.exit(failure.status.rawValue)
+            return failure.status.rawValue
         } catch let usage as UsageError {
             Console.error(usage.description)
-            Foundation.exit(ExitStatus.usage.rawValue)
+            return ExitStatus.usage.rawValue
         } catch {
             let code = exitCode(for: error)
             if code == .success {
                 print(fullMessage(for: error))  // --help, --version
-                Foundation.exit(0)
+                return 0
             }
             let message = self.message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
             Console.error(message.hasPrefix("Error: ") ? String(message.dropFirst(7)) : message)
-            Foundation.exit(code == .validationFailure ? ExitStatus.usage.rawValue : code.rawValue)
+            return code == .validationFailure ? ExitStatus.usage.rawValue : code.rawValue
         }
     }
 }

@@ -6,8 +6,9 @@ import Testing
 /// The kernel family on the real PoCL device: parameter sets the tuner can pick are correct on
 /// odd shapes in every layout and type; tuning results and compiled programs survive on disk.
 @Suite(.serialized) struct GEMMKernelFamilyTests {
-    static func openCLBackend(programCache: ProgramCache = ProgramCache(directory: nil, warn: { _ in })) throws -> OpenCLGEMMBackend {
-        let inventory = BackendTests.inventory
+    /// `inventory`'s device, by default the one every test shares; a fresh discovery is a new
+    /// process's, whose device has built no program yet.
+    static func openCLBackend(programCache: ProgramCache? = nil, inventory: NodeInventory = BackendTests.inventory) throws -> OpenCLGEMMBackend {
         let device = try #require(inventory.devices.first { $0.backend == .opencl }, "scripts/setup installs PoCL")
         return try OpenCLGEMMBackend(device: try inventory.openCL(device), programCache: programCache)
     }
@@ -77,7 +78,7 @@ import Testing
         let inputs = GEMMInputs(gemm: GEMMCase(shape: GEMMShape(m: 9, n: 21, k: 5), layout: .tn, dtype: .bf16), seed: 2)
         func run() throws -> (ProgramCache, Bool) {
             let cache = ProgramCache(directory: directory) { warnings.append($0) }
-            let prepared = try Self.openCLBackend(programCache: cache).prepare(inputs)
+            let prepared = try Self.openCLBackend(programCache: cache, inventory: NodeInventory.discover()).prepare(inputs)
             _ = try prepared.execute()
             return (cache, GEMMReference(inputs).verify(try prepared.result()).passed)
         }

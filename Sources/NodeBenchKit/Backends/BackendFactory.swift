@@ -1,6 +1,7 @@
 import Foundation
 
-/// Makes the backend of one implementation on one device of the node.
+/// Makes the backend of one implementation on one device of the node; OpenCL backends keep their
+/// compiled programs in the session's disk cache as well as on the device.
 struct BackendFactory {
     let inventory: NodeInventory
     let tuned: TunedParameters

@@ -4,12 +4,16 @@ import Synchronization
 /// One OpenCL device of the node as every backend, probe and tuner uses it. Discovery makes it
 /// once; it owns the device's one context and in-order queue, made on first use (so listing
 /// devices creates none), so a process holds one context per device however many implementations
-/// run on it.
+/// run on it, and the programs built on that context, so each is built once per process whoever
+/// asks. (Tuned parameters are not the device's: they belong to a `TuningStore` file keyed by the
+/// device's model and driver, which one node writes and a whole fleet of the same model reads.)
 public final class OpenCLDeviceRuntime: Sendable {
     public let device: Device
     public let descriptor: DeviceDescriptor
     /// The queue (and through it the context), or why it could not be made; made once.
     private let sharedQueue = Mutex<Result<CommandQueue, OpenCLError>?>(nil)
+    /// Programs by source and build options; a failed build is kept, so it is reported, not retried.
+    private let builtPrograms = Mutex<[String: Result<Program, OpenCLError>]>([:])
 
     init(_ device: Device) {
         self.device = device
@@ -25,5 +29,22 @@ public final class OpenCLDeviceRuntime: Sendable {
             return shared!
         }
         return try made.get()
+    }
+
+    /// `source` built with `options` on the device's context: once per process, through `disk` (the
+    /// compiled binaries of earlier runs) when given.
+    func program(source: String, options: String, disk: ProgramCache? = nil) throws(OpenCLError) -> Program {
+        let context = try queue().context
+        let key = "\(fnv1a(source)) \(options)"
+        let built = builtPrograms.withLock { programs in
+            if programs[key] == nil {
+                programs[key] = Result { () throws(OpenCLError) in
+                    if let disk { return try disk.program(source: source, options: options, context: context) }
+                    return try context.buildProgram(source: source, options: options)
+                }
+            }
+            return programs[key]!
+        }
+        return try built.get()
     }
 }

@@ -3,6 +3,7 @@ import OpenCLKit
 
 /// Compute, bandwidth, transfer and launch-latency probes on one OpenCL device.
 struct OpenCLProbes {
+    let runtime: OpenCLDeviceRuntime
     let descriptor: DeviceDescriptor
     let device: Device
     let context: Context
@@ -10,6 +11,7 @@ struct OpenCLProbes {
     let policy: PeakPolicy
 
     init(device: OpenCLDeviceRuntime, policy: PeakPolicy) throws {
+        runtime = device
         self.device = device.device
         descriptor = device.descriptor
         self.policy = policy
@@ -39,7 +41,7 @@ struct OpenCLProbes {
             // Try each shape briefly, then measure the best one properly.
             var best: (rate: Double, width: Int, local: Int, kernel: Kernel, global: Int)?
             for shape in computeShapes where shape.local <= device.maxWorkGroupSize {
-                let program = try context.buildProgram(
+                let program = try runtime.program(
                     source: PeakKernelSource.compute, options: PeakKernelSource.computeOptions(dtype: dtype, width: shape.width))
                 let kernel = try program.makeKernel(named: "peak_fma")
                 let global = device.computeUnits * shape.local * (isCPU ? 8 : 16)
@@ -80,7 +82,7 @@ struct OpenCLProbes {
         let items = float4s / perItem
         let configuration = "\(formatBytes(Double(float4s * 16))) per buffer, \(perItem) float4 per work-item"
         do {
-            let program = try context.buildProgram(source: PeakKernelSource.bandwidth, options: PeakKernelSource.bandwidthOptions(perItem: perItem))
+            let program = try runtime.program(source: PeakKernelSource.bandwidth, options: PeakKernelSource.bandwidthOptions(perItem: perItem))
             let zeros = [Float](repeating: 1, count: float4s * 4)
             let a = try queue.upload(zeros), b = try queue.upload(zeros), c = try queue.upload(zeros)
             let sums = try context.makeBuffer(byteCount: items * 4)
@@ -147,7 +149,7 @@ struct OpenCLProbes {
     /// An empty kernel's enqueue-to-end time, from the device's profiling counters.
     func launchLatency() -> PeakMeasurement {
         do {
-            let program = try context.buildProgram(source: PeakKernelSource.bandwidth, options: PeakKernelSource.bandwidthOptions(perItem: 1))
+            let program = try runtime.program(source: PeakKernelSource.bandwidth, options: PeakKernelSource.bandwidthOptions(perItem: 1))
             let kernel = try program.makeKernel(named: "empty")
             for _ in 0..<10 { try queue.enqueue(kernel, globalSize: [1], localSize: [1]).wait() }
             let latencies = try (0..<100).map { _ throws in

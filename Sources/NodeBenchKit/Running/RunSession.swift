@@ -162,6 +162,10 @@ public final class RunSession {
             action: "check the device's health (kernel log, the vendor's tools) before trusting further runs on it")]
     }
 
+    /// OpenCL objects no run has reported as unreleased yet: at the end of a process, the devices'
+    /// contexts and queues, released after the results were written.
+    public static func unreportedReleaseFailures() -> [String] { ReleaseFailures.drain() }
+
     private var rooflines: [String: Roofline] {
         Dictionary(uniqueKeysWithValues: Set(document.results.map(\.device) + document.peaks.map(\.device)).map {
             ($0, Roofline(device: $0, peaks: document.peaks, theoretical: document.theoreticalPeaks))

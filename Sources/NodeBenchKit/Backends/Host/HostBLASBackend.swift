@@ -31,61 +31,82 @@ final class HostBLASBackend: GEMMBackend {
 }
 
 private final class HostPreparedGEMM: PreparedKernel {
-    let shape: BLASKit.GEMMShape
-    let dtype: DType
     let notes: [String]
-    // Operands in the case's type: fp32 and fp64 directly; fp16/bf16 as bit patterns with fp32
-    // working copies.
-    private let alpha: Double, beta: Double
-    private var a32: [Float] = [], b32: [Float] = [], c32: [Float] = []
-    private var a64: [Double] = [], b64: [Double] = [], c64: [Double] = []
-    private var aWords: [UInt16] = [], bWords: [UInt16] = [], cWords: [UInt16] = []
+    private let operands: any HostGEMMOperands
 
     init(_ inputs: GEMMInputs) {
-        shape = inputs.gemm.blasShape
-        dtype = inputs.gemm.dtype
-        (alpha, beta) = (inputs.gemm.alpha, inputs.gemm.beta)
-        switch dtype {
-        case .fp32:
-            notes = ["cblas_sgemm"]
-            a32 = inputs.a.map { Float($0) }
-            b32 = inputs.b.map { Float($0) }
-            c32 = inputs.initialC.map { Float($0) }
-        case .fp64:
-            notes = ["cblas_dgemm"]
-            a64 = inputs.a
-            b64 = inputs.b
-            c64 = inputs.initialC
-        case .fp16, .bf16:
-            notes = ["\(dtype.rawValue) widened to fp32, cblas_sgemm, rounded to \(dtype.rawValue); conversions timed"]
-            aWords = StoredElements.encode(inputs.a.map { Float($0) }, dtype)
-            bWords = StoredElements.encode(inputs.b.map { Float($0) }, dtype)
-            c32 = inputs.initialC.map { Float($0) }
+        // What each type means for the host's storage and its BLAS call, decided here only.
+        operands = switch inputs.gemm.dtype {
+        case .fp32: NativeOperands<Float>(inputs, routine: "cblas_sgemm")
+        case .fp64: NativeOperands<Double>(inputs, routine: "cblas_dgemm")
+        case .fp16, .bf16: WidenedHalfOperands(inputs)
         }
+        notes = [operands.note]
     }
 
     func execute() throws -> SampleTime {
-        let ((), seconds) = MonotonicClock.time {
-            switch dtype {
-            case .fp32:
-                BLAS.gemm(shape, alpha: Float(alpha), a: a32, b: b32, beta: Float(beta), c: &c32)
-            case .fp64:
-                BLAS.gemm(shape, alpha: alpha, a: a64, b: b64, beta: beta, c: &c64)
-            case .fp16, .bf16:
-                a32 = StoredElements.decode(aWords, dtype)
-                b32 = StoredElements.decode(bWords, dtype)
-                BLAS.gemm(shape, alpha: Float(alpha), a: a32, b: b32, beta: Float(beta), c: &c32)
-                cWords = StoredElements.encode(c32, dtype)
-            }
-        }
+        let ((), seconds) = MonotonicClock.time { operands.multiply() }
         return SampleTime(kernelSeconds: seconds, wallSeconds: seconds)
     }
 
-    func result() throws -> [Double] {
-        switch dtype {
-        case .fp32: c32.map(Double.init)
-        case .fp64: c64
-        case .fp16, .bf16: StoredElements.decode(cWords, dtype).map(Double.init)
-        }
+    func result() throws -> [Double] { operands.result }
+}
+
+/// A host GEMM's operands as the case's type stores them, and the timed BLAS call on them.
+private protocol HostGEMMOperands: AnyObject {
+    var note: String { get }
+    func multiply()
+    var result: [Double] { get }
+}
+
+/// fp32 and fp64: the BLAS routine of the type multiplies the stored operands.
+private final class NativeOperands<Element: BLASElement>: HostGEMMOperands {
+    let note: String
+    private let shape: BLASKit.GEMMShape
+    private let alpha: Element, beta: Element
+    private let a: [Element], b: [Element]
+    private var c: [Element]
+
+    init(_ inputs: GEMMInputs, routine: String) {
+        note = routine
+        shape = inputs.gemm.blasShape
+        (alpha, beta) = (Element(inputs.gemm.alpha), Element(inputs.gemm.beta))
+        a = inputs.a.map { Element($0) }
+        b = inputs.b.map { Element($0) }
+        c = inputs.initialC.map { Element($0) }
     }
+
+    func multiply() { BLAS.gemm(shape, alpha: alpha, a: a, b: b, beta: beta, c: &c) }
+    var result: [Double] { c.map { Double($0) } }
+}
+
+/// fp16 and bf16, which BLAS has no routine for: the stored half words are widened to fp32,
+/// multiplied with sgemm and rounded back, and those conversions are timed with the GEMM.
+private final class WidenedHalfOperands: HostGEMMOperands {
+    let note: String
+    private let shape: BLASKit.GEMMShape
+    private let dtype: DType
+    private let alpha: Float, beta: Float
+    private let aWords: [UInt16], bWords: [UInt16]
+    private var cWords: [UInt16] = []
+    private var c32: [Float]
+
+    init(_ inputs: GEMMInputs) {
+        dtype = inputs.gemm.dtype
+        note = "\(dtype.rawValue) widened to fp32, cblas_sgemm, rounded to \(dtype.rawValue); conversions timed"
+        shape = inputs.gemm.blasShape
+        (alpha, beta) = (Float(inputs.gemm.alpha), Float(inputs.gemm.beta))
+        aWords = StoredElements.encode(inputs.a.map { Float($0) }, dtype)
+        bWords = StoredElements.encode(inputs.b.map { Float($0) }, dtype)
+        c32 = inputs.initialC.map { Float($0) }
+    }
+
+    func multiply() {
+        let a32 = StoredElements.decode(aWords, dtype)
+        let b32 = StoredElements.decode(bWords, dtype)
+        BLAS.gemm(shape, alpha: alpha, a: a32, b: b32, beta: beta, c: &c32)
+        cWords = StoredElements.encode(c32, dtype)
+    }
+
+    var result: [Double] { StoredElements.decode(cWords, dtype).map(Double.init) }
 }

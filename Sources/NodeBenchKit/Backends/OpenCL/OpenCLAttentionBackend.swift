@@ -9,14 +9,14 @@ final class OpenCLAttentionBackend: AttentionBackend {
     var device: DeviceDescriptor { runtime.descriptor }
     var openCLDevice: Device { runtime.device }
     let queue: CommandQueue
-    private var programs: [String: Result<Program, OpenCLError>] = [:]
-    private let programCache: ProgramCache
+    /// Compiled binaries of earlier runs, if the session keeps them.
+    private let programCache: ProgramCache?
     /// Tuned flash kernel shapes; cases without an entry get the device type's defaults.
     private let tuned: TunedParameters
 
     init(
         device: OpenCLDeviceRuntime, flash: Bool, tuned: TunedParameters = TunedParameters(),
-        programCache: ProgramCache = ProgramCache(directory: nil, warn: { _ in })
+        programCache: ProgramCache? = nil
     ) throws(OpenCLError) {
         runtime = device
         self.flash = flash
@@ -90,17 +90,8 @@ final class OpenCLAttentionBackend: AttentionBackend {
             options += " -D FLASH -D TM=\(parameters.tileRows) -D VW=\(parameters.vectorWidth) -D WG=\(parameters.groupSize)"
                 + " -D HDP=\(parameters.paddedHeadDim(shape.headDim))"
         }
-        let program = try self.program(options)
+        let program = try runtime.program(source: AttentionKernelSource.text, options: options, disk: programCache)
         return try OpenCLPreparedAttention(inputs, program: program, queue: queue, flash: parameters, parameterSource: parameterSource)
-    }
-
-    private func program(_ options: String) throws(OpenCLError) -> Program {
-        if programs[options] == nil {
-            programs[options] = Result { () throws(OpenCLError) in
-                try programCache.program(source: AttentionKernelSource.text, options: options, context: queue.context)
-            }
-        }
-        return try programs[options]!.get()
     }
 }
 

@@ -10,13 +10,12 @@ final class OpenCLGEMMBackend: GEMMBackend {
     let queue: CommandQueue
     /// Tuning results; cases without an entry get the defaults for the device type.
     private let tuned: TunedParameters
-    /// Built programs by build options; a failed build is kept so it is reported, not retried.
-    private var programs: [String: Result<Program, OpenCLError>] = [:]
-    private let programCache: ProgramCache
+    /// Compiled binaries of earlier runs, if the session keeps them.
+    private let programCache: ProgramCache?
 
     init(
         device: OpenCLDeviceRuntime, tuned: TunedParameters = TunedParameters(),
-        programCache: ProgramCache = ProgramCache(directory: nil, warn: { _ in })
+        programCache: ProgramCache? = nil
     ) throws(OpenCLError) {
         runtime = device
         self.tuned = tuned
@@ -59,19 +58,12 @@ final class OpenCLGEMMBackend: GEMMBackend {
         if let violation = parameters.violation(maxWorkGroupSize: openCLDevice.maxWorkGroupSize) {
             throw KernelParameterError(description: "kernel parameters \(parameters): \(violation)")
         }
-        let program = try self.program(parameters.buildOptions(dtype: inputs.gemm.dtype, layout: inputs.gemm.layout))
+        let program = try runtime.program(
+            source: GEMMKernelSource.text, options: parameters.buildOptions(dtype: inputs.gemm.dtype, layout: inputs.gemm.layout),
+            disk: programCache)
         return try OpenCLPreparedGEMM(
             inputs, program: program, queue: queue, parameters: parameters, parameterSource: parameterSource,
             maxWorkGroupSize: openCLDevice.maxWorkGroupSize)
-    }
-
-    private func program(_ options: String) throws(OpenCLError) -> Program {
-        if programs[options] == nil {
-            programs[options] = Result { () throws(OpenCLError) in
-                try programCache.program(source: GEMMKernelSource.text, options: options, context: queue.context)
-            }
-        }
-        return try programs[options]!.get()
     }
 }
 

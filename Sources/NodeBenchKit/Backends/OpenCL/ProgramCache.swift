@@ -5,15 +5,14 @@ import OpenCLKit
 /// does not compile again. A file that is corrupt, foreign or refused by the driver is ignored
 /// with a warning and rewritten: the cache can only save time, never change a result.
 final class ProgramCache {
-    private let directory: URL?
+    private let directory: URL
     private let warn: (String) -> Void
     /// What happened to each lookup: for tests and the results' notes.
     private(set) var hits = 0, misses = 0
 
     static let magic = "NODEBENCH-CLBIN 1"
 
-    /// `directory` nil disables the disk cache (every program is compiled).
-    init(directory: URL?, warn: @escaping (String) -> Void) {
+    init(directory: URL, warn: @escaping (String) -> Void) {
         self.directory = directory
         self.warn = warn
     }
@@ -23,7 +22,6 @@ final class ProgramCache {
     func program(source: String, options: String, context: Context) throws(OpenCLError) -> Program {
         let device = context.device
         let key = "source \(fnv1a(source)) options \(options) device \(device.name) driver \(device.driverVersion) platform \(device.platform.version)"
-        guard let directory else { return try context.buildProgram(source: source, options: options) }
         let file = directory.appendingPathComponent(String(fnv1a(key), radix: 16) + ".clbin")
         if let binary = read(file, key: key) {
             do {
