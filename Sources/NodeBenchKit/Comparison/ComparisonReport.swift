@@ -91,11 +91,12 @@ public enum ComparisonReport {
     /// What limits the verdicts, when something does.
     public static func caveat(_ comparison: RunComparison) -> String? {
         let ratio = comparison.machineRatio
-        let shift = ratio == 1 ? nil
-            : "every implementation ran at least \(format(ratio))x its baseline time (the machine's load, clocks or neighbours differ "
-                + "from when the baseline was saved): each case was judged against that, so a change that slowed every case alike would "
-                + "read the same; look at the machine before the code"
-        let widening = comparison.noiseWidening == 1 ? nil
+        // Shifts under half a percent are applied but not worth a note.
+        let shift = abs(log(ratio)) < log(1.005) ? nil
+            : "every implementation ran \(ratio > 1 ? "at least" : "at most") \(format(ratio))x its baseline time: the machine's load, "
+                + "clocks or neighbours differ from when the baseline was saved, and each case was judged against that, so a change that "
+                + "slowed every case alike would read the same; look at the machine before the code"
+        let widening = comparison.noiseWidening < 1.005 ? nil
             : "the cases scattered \(String(format: "%.2f", comparison.noiseWidening))x as widely as their runs' noise predicts (a noisier "
                 + "phase of the machine): intervals, p-values and detectable changes are widened to match"
         let caveats = [shift, widening, caveat(runs: comparison.baselineRuns)].compactMap { $0 }
