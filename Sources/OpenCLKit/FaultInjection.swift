@@ -16,6 +16,9 @@ public enum InjectedFault: String, CaseIterable, Codable, Sendable {
     case hang
     /// One bit of the first result read back is flipped (the lowest bit of its middle element).
     case bitflip
+    /// The same bit of every result read back is flipped, as a unit that computes one value wrong
+    /// every time: repeatable and inside the tolerance, so only other devices of the model can tell.
+    case stuckbit
 }
 
 public final class FaultInjection: Sendable {
@@ -51,7 +54,7 @@ public final class FaultInjection: Sendable {
 
     /// Flips the lowest bit of the middle element of `bytes`, made of elements of `stride` bytes.
     static func flipBitIfPlanned(_ bytes: UnsafeMutableRawBufferPointer, stride: Int) {
-        guard bytes.count >= stride, fireOnce(.bitflip) != nil else { return }
+        guard bytes.count >= stride, fails(.stuckbit) || fireOnce(.bitflip) != nil else { return }
         bytes[bytes.count / stride / 2 * stride] ^= 1
     }
 }

@@ -10,7 +10,7 @@ struct NodeBench: ParsableCommand {
         version: ToolInfo.version,
         subcommands: [
             DevicesCommand.self, RunCommand.self, PeakCommand.self, TuneCommand.self, CompareCommand.self, CheckCommand.self,
-            BaselineCommand.self, ReportCommand.self,
+            BaselineCommand.self, ReportCommand.self, FleetCommand.self,
         ])
 
     /// Parses and runs like ArgumentParser's own `main`, but reports errors in one line

@@ -78,7 +78,7 @@ struct RunCommand: ParsableCommand {
     @Option(
         name: .customLong("debug-fault"),
         help: ArgumentHelp(
-            "Debug only: make the selected OpenCL cases fail on purpose (KIND=SELECTOR; kinds: build, allocation, enqueue, hang, bitflip; repeatable).",
+            "Debug only: make the selected OpenCL cases fail on purpose (KIND=SELECTOR; kinds: build, allocation, enqueue, hang, bitflip, stuckbit; selectors: all, an implementation or a case; repeatable).",
             visibility: .hidden),
         transform: { text in
             do { return try PlannedFault(parsing: text) } catch { throw ValidationError("\(error)") }

@@ -77,7 +77,7 @@ func jsonObject(_ data: Data) throws -> [String: Any] {
         let outcome = try NodeBenchProcess.run(["devices", "--json"])
         #expect(outcome.status == 0)
         let document = try jsonObject(Data(outcome.stdout.utf8))
-        #expect(document["schemaVersion"] as? Int == 4)
+        #expect(document["schemaVersion"] as? Int == 5)
         let devices = try #require(document["devices"] as? [[String: Any]])
         #expect(devices.first?["id"] as? String == "host")
         #expect(devices.first?["backend"] as? String == "blas")
@@ -614,7 +614,7 @@ func jsonObject(_ data: Data) throws -> [String: Any] {
     @Test(arguments: [
         ("missing.json", "", "no result file"),
         ("corrupt.json", "{\"schemaVersion\": 3, \"results\": [1]}", "corrupt NodeBench result file"),
-        ("old.json", "{\"schemaVersion\": 2}", "has result schema 2; this nodebench reads 3 to 4"),
+        ("old.json", "{\"schemaVersion\": 2}", "has result schema 2; this nodebench reads 3 to 5"),
     ])
     func aBaselineThatCannotBeReadIsAUsageError(name: String, contents: String, expected: String) throws {
         let file = temporaryFile(name)

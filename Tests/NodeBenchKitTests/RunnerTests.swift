@@ -18,7 +18,7 @@ final class ScriptedMachine {
 
 /// A backend whose results and failures the test chooses.
 final class ScriptedBackend: GEMMBackend {
-    enum Behaviour { case correct, wrong, nan, outOfMemory, unsupported, zeroTime, unrepeatable }
+    enum Behaviour { case correct, wrong, nan, outOfMemory, unsupported, zeroTime, unrepeatable, upsetWhileTimed, stuckBit }
     let device: DeviceDescriptor
     let behaviour: Behaviour
     let machine: ScriptedMachine
@@ -39,6 +39,8 @@ final class ScriptedBackend: GEMMBackend {
         var result = VerificationTests.naive(inputs)
         if behaviour == .wrong { result[result.count - 1] += 1 }
         if behaviour == .nan { result[0] = .nan }
+        // A unit wrong the same way every time: inside the tolerance, repeatable.
+        if behaviour == .stuckBit { result[0] = Double(bitPattern: result[0].bitPattern ^ 1) }
         return Prepared(result, machine: machine, behaviour: behaviour)
     }
 
@@ -47,6 +49,7 @@ final class ScriptedBackend: GEMMBackend {
         let machine: ScriptedMachine
         let behaviour: Behaviour
         let notes = ["scripted"]
+        var executions = 0
         init(_ output: [Double], machine: ScriptedMachine, behaviour: Behaviour) {
             self.output = output
             self.machine = machine
@@ -55,6 +58,9 @@ final class ScriptedBackend: GEMMBackend {
         func execute() throws -> SampleTime {
             // An upset in one execution: its output's lowest bit flips, far inside any tolerance.
             if behaviour == .unrepeatable { output[0] = Double(bitPattern: output[0].bitPattern ^ 1) }
+            // An upset in the fourth execution: after the verifying two, inside the first repetition.
+            executions += 1
+            if behaviour == .upsetWhileTimed && executions == 4 { output[0] = Double(bitPattern: output[0].bitPattern ^ 1) }
             return behaviour == .zeroTime ? SampleTime(kernelSeconds: 0, wallSeconds: 0) : machine.execute()
         }
         func result() throws -> [Double] { output }
@@ -148,6 +154,29 @@ enum ScriptedError: Error, CustomStringConvertible {
         #expect(unrepeatable.allSatisfy { $0.status == .failed && $0.verification?.passed == true && $0.gflops == nil })
         #expect(unrepeatable.allSatisfy { $0.reason?.hasPrefix("a second execution of the same inputs differs in 1 of") == true })
         #expect(results.filter { $0.device == "opencl:0:1" }.allSatisfy { $0.status == .ok })
+    }
+
+    @Test func anOutputThatChangesWhileTimedFailsItsCaseKeepingWhatWasTimed() throws {
+        let (results, _) = Self.run([.upsetWhileTimed, .correct])
+        let upset = results.filter { $0.device == "opencl:0:0" }
+        for result in upset {
+            #expect(result.status == .failed && result.verification?.passed == true && result.gflops == nil)
+            #expect(result.reason?.hasPrefix("repetition 1: the output's checksum is ") == true, "\(result.reason ?? "")")
+            #expect(result.reason?.hasSuffix("the device does not compute reproducibly") == true)
+            #expect(result.stats?.repetitions.count == 1)
+        }
+        #expect(results.filter { $0.device == "opencl:0:1" }.allSatisfy { $0.status == .ok })
+    }
+
+    @Test func devicesThatComputeAlikeShareChecksumsAndOneWrongBitChangesIt() throws {
+        let (results, _) = Self.run([.correct, .correct, .stuckBit])
+        let byDevice = Dictionary(grouping: results, by: \.device)
+        let checksums = ["opencl:0:0", "opencl:0:1", "opencl:0:2"].map { byDevice[$0]?.first?.outputChecksum }
+        #expect(checksums.allSatisfy { $0?.count == 16 })
+        #expect(checksums[0] == checksums[1])
+        #expect(checksums[2] != checksums[0], "a bit the tolerance cannot see changes the checksum")
+        #expect(byDevice["opencl:0:2"]?.allSatisfy { $0.status == .ok } == true)
+        #expect(Set(results.map(\.outputChecksum)).count == 4, "the two shapes' outputs differ, and the stuck bit")
     }
 
     @Test func aDeviceThatReportsZeroTimeGivesNoThroughput() throws {

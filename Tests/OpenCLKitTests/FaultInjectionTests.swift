@@ -52,6 +52,19 @@ import Testing
         #expect(first[500].bitPattern ^ expected[500].bitPattern == 1)
     }
 
+    @Test func aStuckBitChangesTheSameBitOfEveryRead() throws {
+        let (queue, _, buffer) = try Self.setUp()
+        let reads = try FaultInjection.$active.withValue(FaultInjection(.stuckbit)) {
+            try (0..<3).map { _ in try queue.read(Float.self, count: 1000, from: buffer) }
+        }
+        let expected = (0..<1000).map(Float.init)
+        for read in reads {
+            #expect(read.indices.filter { read[$0] != expected[$0] } == [500])
+            #expect(read[500].bitPattern ^ expected[500].bitPattern == 1)
+        }
+        #expect(try queue.read(Float.self, count: 1000, from: buffer) == expected, "outside the scope nothing flips")
+    }
+
     @Test func buildAllocationAndEnqueueFaultsThrowTheirStatusesInScopeOnly() throws {
         let (queue, kernel, _) = try Self.setUp()
         let context = queue.context

@@ -196,10 +196,10 @@ public struct CaseKey: Hashable, Sendable, CustomStringConvertible {
     public var description: String {
         "\(device) \(implementation)\(variant.map { "[\($0)]" } ?? "") \(caseDescription)"
     }
-    /// Whether a `--debug-*` selector names this case: its implementation, or the case itself as
-    /// comparisons print it.
+    /// Whether a `--debug-*` selector names this case: `all` (a whole node's cases), its
+    /// implementation, or the case itself as comparisons print it.
     public func isSelected(by selector: String) -> Bool {
-        selector == implementation || selector == description
+        selector == "all" || selector == implementation || selector == description
     }
 }
 

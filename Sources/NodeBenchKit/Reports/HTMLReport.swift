@@ -21,7 +21,8 @@ public enum HTMLReport {
         return html + "</body></html>\n"
     }
 
-    private static func table(_ headers: [String], _ rows: [[String]], numeric: Set<Int> = []) -> String {
+    /// Cells are HTML already: escape text before.
+    static func table(_ headers: [String], _ rows: [[String]], numeric: Set<Int> = []) -> String {
         var html = "<table><tr>" + headers.map { "<th>\(xmlEscaped($0))</th>" }.joined() + "</tr>"
         for row in rows {
             html += "<tr>" + row.enumerated().map { index, cell in

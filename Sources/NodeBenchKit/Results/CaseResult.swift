@@ -39,6 +39,9 @@ public struct CaseResult: Codable, Sendable, Equatable {
     /// The largest difference from the same case's output on the first device and implementation
     /// that ran it (the host, when it ran): CPU and accelerator side by side.
     public var crossCheck: CrossCheck?
+    /// The verified output's fingerprint (`Repeatability.checksum`): the same inputs (the run's seed)
+    /// on devices of one model and driver must give the same one; a fleet merge compares them.
+    public var outputChecksum: String?
     /// Arithmetic intensity and share of the device's peak; absent until peaks are known.
     public var efficiency: Efficiency?
     /// A variation of the implementation, e.g. `OPENBLAS_CORETYPE=SkylakeX`.

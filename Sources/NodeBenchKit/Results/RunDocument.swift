@@ -4,9 +4,9 @@ import HwlocKit
 /// A result file: what produced it, on which node, and every case measured so far.
 public struct RunDocument: Codable, Sendable {
     /// Bumped whenever a field changes meaning or a required field is added.
-    public static let currentSchemaVersion = 4
-    /// Schema 4 only added the `timedOut` status, so files of schema 3 read as they are.
-    public static let readableSchemaVersions = 3...4
+    public static let currentSchemaVersion = 5
+    /// Schema 5 only added `outputChecksum`, 4 the `timedOut` status, so files of schema 3 read as they are.
+    public static let readableSchemaVersions = 3...5
 
     public var schemaVersion: Int
     public var tool: ToolInfo

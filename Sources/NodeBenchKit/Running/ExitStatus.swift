@@ -4,7 +4,7 @@ public enum ExitStatus: Int32, Sendable {
     case ok = 0
     /// A case failed: wrong result, NaN, a kernel that did not build, a device error.
     case caseFailed = 1
-    /// `check`: a case is slower than its baseline beyond the threshold.
+    /// `check`: a case is slower than its baseline beyond the threshold; `fleet merge`: a node is flagged.
     case regression = 2
     /// `run`, `peak`: nothing was measured (every case skipped, or none selected).
     case nothingMeasured = 3
@@ -53,5 +53,15 @@ extension RunComparison {
                 + regressions.map(\.key.description).joined(separator: "; "))
         }
         return (.ok, nil)
+    }
+}
+
+extension FleetDocument {
+    /// How `fleet merge` ends: 2 when a node is flagged (corrupt, failed, missing or slow), so a
+    /// Slurm epilog or a script can drain it, else 0; with the line that names them.
+    public var outcome: (status: ExitStatus, message: String?) {
+        guard !flagged.isEmpty else { return (.ok, nil) }
+        let named = flagged.prefix(20).map { "\($0.name) \($0.verdict.rawValue)" }.joined(separator: ", ")
+        return (.regression, "\(flagged.count) node(s) flagged: \(named)\(flagged.count > 20 ? ", ..." : "")")
     }
 }

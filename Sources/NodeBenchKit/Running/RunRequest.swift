@@ -133,8 +133,9 @@ public struct RunRequest: Codable, Sendable, Equatable {
         return implied.isEmpty ? Set(KernelKind.allCases) : implied
     }
 
+    /// The implementations named, else the suite's own choice, else every one.
     public var selectedImplementations: Set<Implementation> {
-        implementations.isEmpty ? Set(Implementation.allCases) : Set(implementations)
+        implementations.isEmpty ? Suite.named(suite).implementations ?? Set(Implementation.allCases) : Set(implementations)
     }
 
     public var injections: DebugInjections { DebugInjections(slowdowns: slowdowns, faults: faults) }

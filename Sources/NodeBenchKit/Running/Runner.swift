@@ -85,6 +85,8 @@ public final class Runner {
         var implementation: Implementation
         var kernel: PreparedKernel?
         var repetitions: [Repetition] = []
+        /// Whether every execution gives the verified output again, so each repetition's is checked.
+        var repeatsItsOutput = false
     }
 
     /// Where the run is: steps done and planned, for the progress line.
@@ -238,6 +240,8 @@ public final class Runner {
                 : "result differs from the fp64 reference by \(verification.maxAbsError) (tolerance \(verification.tolerance))"
             return
         }
+        slot.result.outputChecksum = Repeatability.checksum(output)
+        slot.repeatsItsOutput = material.repeatsItsOutput
         if material.repeatsItsOutput {
             _ = try prepared.execute()
             if let difference = Repeatability.difference(output, try prepared.result()) {
@@ -274,6 +278,17 @@ public final class Runner {
             repetition.round = round
             slot.repetitions.append(repetition)
             summarize(&slot)
+            if slot.repeatsItsOutput, let verified = slot.result.outputChecksum {
+                let checksum = try guarded(CaseKey(slot.result)) { Repeatability.checksum(try kernel.result()) }
+                guard checksum == verified else {
+                    slot.kernel = nil
+                    slot.result.status = .failed
+                    slot.result.gflops = nil
+                    slot.result.reason = "repetition \(slot.repetitions.count): the output's checksum is \(checksum), the verified output's "
+                        + "\(verified): the device does not compute reproducibly"
+                    return
+                }
+            }
         } catch {
             slot.result.gflops = nil
             record(error, in: &slot, during: "repetition \(slot.repetitions.count + 1)")

@@ -7,6 +7,10 @@ public struct Suite: Sendable {
         case standard
         /// Everything: larger shapes and more samples.
         case full
+        /// Fleet screening: what decides a node's worth for LLM training, the same on every node,
+        /// in minutes. The project's own kernels and the host BLAS only (a comparison library says
+        /// nothing of the node).
+        case screen
     }
 
     public let name: String
@@ -15,6 +19,8 @@ public struct Suite: Sendable {
     /// Attention cases: cross products of shapes and element types.
     public let attentionGroups: [AttentionGroup]
     public let sampling: SamplingPolicy
+    /// What runs when a run names none: nil, every implementation.
+    public let implementations: Set<Implementation>?
 
     public struct CaseGroup: Sendable {
         public var shapes: [GEMMShape]
@@ -54,8 +60,12 @@ public struct Suite: Sendable {
         }
     }
 
-    public init(name: String, groups: [CaseGroup], attentionGroups: [AttentionGroup] = [], sampling: SamplingPolicy) {
+    public init(
+        name: String, groups: [CaseGroup], attentionGroups: [AttentionGroup] = [], sampling: SamplingPolicy,
+        implementations: Set<Implementation>? = nil
+    ) {
         self.name = name
+        self.implementations = implementations
         self.groups = groups
         self.attentionGroups = attentionGroups
         self.sampling = sampling
@@ -131,6 +141,20 @@ public struct Suite: Sendable {
                 sampling: SamplingPolicy(
                     repetitions: 10, warmupSeconds: 0.05, maxWarmupSeconds: 1, minSamples: 3, minSeconds: 0.3, maxSamples: 200,
                     maxSeconds: 3))
+        case .screen:
+            // A layer's GEMMs in their three layouts (forward, and the two of backward) and the
+            // 16-bit storage training uses; causal flash attention at a training sequence length.
+            return Suite(
+                name: "screen",
+                groups: [
+                    CaseGroup(shapes: [square(2048)], layouts: GEMMLayout.allCases, dtypes: [.fp32]),
+                    CaseGroup(shapes: [square(2048)], layouts: [.nn], dtypes: [.bf16]),
+                ],
+                attentionGroups: [AttentionGroup(shapes: [attention(1, 8, 8, 2048, 64, true)], dtypes: [.fp32, .bf16])],
+                sampling: SamplingPolicy(
+                    repetitions: 5, warmupSeconds: 0.02, maxWarmupSeconds: 0.5, minSamples: 3, minSeconds: 0.1, maxSamples: 50,
+                    maxSeconds: 1),
+                implementations: [.openblas, .nodebench, .flash])
         }
     }
 
@@ -158,7 +182,8 @@ public struct Suite: Sendable {
                     shapes: attentionShapes.isEmpty ? unique(attentionCases.map(\.shape)) : attentionShapes,
                     dtypes: dtypes.isEmpty ? unique(attentionCases.map(\.dtype)) : dtypes)]
         }
-        return Suite(name: name, groups: gemmGroups, attentionGroups: attention, sampling: sampling ?? self.sampling)
+        return Suite(
+            name: name, groups: gemmGroups, attentionGroups: attention, sampling: sampling ?? self.sampling, implementations: implementations)
     }
 }
 

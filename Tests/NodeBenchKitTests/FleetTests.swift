@@ -1,0 +1,173 @@
+import Foundation
+import Testing
+
+@testable import NodeBenchKit
+
+/// The fleet merge on simulated fleets with known properties: device speeds spread 1% (log-normal),
+/// repetitions noised 1%, and chosen nodes slowed, corrupted or failed.
+@Suite struct FleetTests {
+    /// A node with a host and one accelerator, each running three cases at known times.
+    static let base: RunDocument = {
+        var host = DeviceDescriptor(hostCPU: "Test CPU", vendor: nil, blasBuild: "TestBLAS 1.0", cores: 8, memoryBytes: 1 << 36)
+        host.id = DeviceDescriptor.hostID
+        var accelerator = host
+        accelerator.id = "opencl:0:0"
+        accelerator.backend = .opencl
+        accelerator.type = .gpu
+        accelerator.name = "Test GPU"
+        accelerator.driver = "550.1"
+        var node = NodeDescription(BackendTests.inventory)
+        node.devices = [host, accelerator]
+        var document = RunDocument(tool: .current, suite: "screen", seed: 42, sampling: RunnerTests.sampling, node: node)
+        let workloads: [Workload] = [
+            .gemm(GEMMCase(shape: GEMMShape(m: 2048, n: 2048, k: 2048), layout: .nn, dtype: .fp32)),
+            .gemm(GEMMCase(shape: GEMMShape(m: 2048, n: 2048, k: 2048), layout: .tn, dtype: .bf16)),
+            .attention(AttentionCase(shape: try! AttentionShape(batch: 1, heads: 8, kvHeads: 8, seq: 2048, headDim: 64, causal: true), dtype: .fp32)),
+        ]
+        for (device, implementations) in [(host, ["openblas", "flash"]), (accelerator, ["nodebench", "flash"])] {
+            for (index, workload) in workloads.enumerated() {
+                var result = CaseResult(
+                    workload, device: device, implementation: workload.kernel == .gemm ? implementations[0] : implementations[1], status: .ok)
+                let seconds = 0.01 * Double(index + 1)
+                let repetitions = (1...5).map {
+                    CaseResult.RepetitionSummary(run: 0, kernelMedian: seconds, wallMedian: seconds, samples: 3, warmupRuns: 1, round: $0)
+                }
+                let samples = Statistics([Double](repeating: seconds, count: 15))!
+                result.stats = CaseResult.TimingStats(unit: "s", kernel: samples, wall: samples, repetitions: repetitions)
+                result.outputChecksum = String(format: "%016llx", UInt64(index + 1) &* 0x9E37_79B9_7F4A_7C15)
+                document.results.append(result)
+            }
+        }
+        document.complete = true
+        return document
+    }()
+
+    static func fleet(_ simulation: FleetSimulation) -> [FleetMerge.NodeRun] {
+        (0..<simulation.nodes).map { node in
+            FleetMerge.NodeRun(
+                name: simulation.name(node), file: simulation.name(node) + ".json", document: .success(simulation.document(node: node, from: base)))
+        }
+    }
+
+    static func verdicts(_ fleet: FleetDocument) -> [String: FleetNode.Verdict] {
+        Dictionary(uniqueKeysWithValues: fleet.nodes.map { ($0.name, $0.verdict) })
+    }
+
+    @Test(arguments: 1...20 as ClosedRange<UInt64>)
+    func aCleanFleetNamesNoNode(seed: UInt64) {
+        var simulation = FleetSimulation(nodes: 16, devicesPerNode: 8)
+        simulation.seed = seed
+        let fleet = FleetMerge().merge(Self.fleet(simulation), folder: "clean")
+        #expect(fleet.flagged.isEmpty, "\(fleet.flagged.map { "\($0.name): \($0.evidence)" })")
+        #expect(fleet.outcome.status == .ok)
+        #expect(fleet.cases.count == 6 && fleet.cases.allSatisfy { $0.checksumAgreement == $0.devices })
+    }
+
+    @Test func theSlowTheCorruptTheFailedAndTheMissingAreNamedAndNoOther() throws {
+        var simulation = FleetSimulation(nodes: 12, devicesPerNode: 8)
+        simulation.slowNodes = [2: 1.25]
+        simulation.corruptNodes = [5]
+        simulation.failedNodes = [7]
+        let fleet = FleetMerge().merge(Self.fleet(simulation), expected: try HostList.expand("node[0001-0013]"), folder: "drill")
+        let verdicts = Self.verdicts(fleet)
+        #expect(verdicts["node0003"] == .slow)
+        #expect(verdicts["node0006"] == .corrupt)
+        #expect(verdicts["node0008"] == .failed)
+        #expect(verdicts["node0013"] == .missing)
+        #expect(fleet.flagged.map(\.name) == ["node0006", "node0008", "node0013", "node0003"], "most severe first")
+        #expect(fleet.nodes.filter { $0.verdict == .healthy }.count == 9)
+        let slow = try #require(fleet.nodes.first { $0.name == "node0003" })
+        // Every device of the slowed node is named, at about the factor, sure of it.
+        #expect(slow.devices.count == 9 && slow.devices.allSatisfy { $0.slow && abs($0.ratio! - 1.25) < 0.05 && $0.p! < 1e-6 })
+        let corrupt = try #require(fleet.nodes.first { $0.name == "node0006" })
+        #expect(corrupt.evidence.first?.contains("output checksum") == true && corrupt.evidence.first?.contains("95 of 96 devices") == true)
+        #expect(fleet.nodes.first { $0.name == "node0008" }?.evidence.first?.contains("CL_OUT_OF_RESOURCES") == true)
+        #expect(fleet.outcome.status == .regression)
+        #expect(fleet.outcome.message?.hasPrefix("4 node(s) flagged: node0006 corrupt, node0008 failed, node0013 missing, node0003 slow") == true)
+    }
+
+    @Test func oneSlowDeviceAmongEightIsNamedWithinItsNode() throws {
+        var simulation = FleetSimulation(nodes: 10, devicesPerNode: 8)
+        simulation.slowDevices = [4: (device: 6, factor: 1.2)]
+        let fleet = FleetMerge().merge(Self.fleet(simulation), folder: "one-gpu")
+        #expect(fleet.flagged.map(\.name) == ["node0005"])
+        let node = try #require(fleet.flagged.first)
+        #expect(node.devices.filter(\.slow).map(\.id) == ["opencl:0:0/6"])
+        #expect(node.evidence.contains { $0.hasPrefix("within the node, opencl:0:0/6 runs 1.") })
+    }
+
+    @Test func aSlowdownBelowTheThresholdIsNotNamedHoweverSure() {
+        var simulation = FleetSimulation(nodes: 20, devicesPerNode: 8)
+        simulation.slowNodes = [3: 1.05]
+        #expect(FleetMerge().merge(Self.fleet(simulation), folder: "small").flagged.isEmpty)
+        #expect(Self.verdicts(FleetMerge(threshold: 0.03).merge(Self.fleet(simulation), folder: "small"))["node0004"] == .slow)
+    }
+
+    @Test func aFleetTooSmallToSayWhatIsNormalJudgesNoSpeed() {
+        var simulation = FleetSimulation(nodes: 2, devicesPerNode: 1)
+        simulation.slowNodes = [1: 2]
+        let fleet = FleetMerge().merge(Self.fleet(simulation), folder: "pair")
+        #expect(fleet.flagged.isEmpty)
+        #expect(fleet.nodes.allSatisfy { $0.devices.allSatisfy { $0.p == nil } })
+    }
+
+    @Test func filesThatCannotBeJudgedFailTheirNode() {
+        let simulation = FleetSimulation(nodes: 6, devicesPerNode: 2)
+        var runs = Self.fleet(simulation)
+        runs[0].document = .failure(RunDocument.LoadError(description: "node0001.json is a corrupt NodeBench result file"))
+        var otherSeed = Self.base
+        otherSeed.seed = 7
+        runs[1].document = .success(otherSeed)
+        var unfinished = simulation.document(node: 2, from: Self.base)
+        unfinished.complete = false
+        runs[2].document = .success(unfinished)
+        var unrepeatable = simulation.document(node: 3, from: Self.base)
+        unrepeatable.results[1].status = .failed
+        unrepeatable.results[1].reason = "a second execution of the same inputs differs in 1 of 9 elements: the device does not compute reproducibly"
+        runs[3].document = .success(unrepeatable)
+        let fleet = FleetMerge().merge(runs, folder: "broken")
+        let verdicts = Self.verdicts(fleet)
+        #expect([verdicts["node0001"], verdicts["node0002"], verdicts["node0003"]] == [.failed, .failed, .failed])
+        #expect(verdicts["node0004"] == .corrupt, "a device that disagrees with itself computes wrongly")
+        #expect(fleet.nodes.first { $0.name == "node0002" }?.evidence.first?.contains("seed 7") == true)
+        #expect(fleet.seed == 42)
+    }
+
+    @Test func twoDevicesThatDisagreeWithNoMajorityAreBothInDoubt() {
+        let vote = ChecksumVote(["a", "b"])
+        #expect(vote.majority == nil)
+        #expect(vote.mismatch("a") != nil && vote.mismatch("b") != nil)
+        let settled = ChecksumVote(["a", "a", "b"])
+        #expect(settled.majority == "a" && settled.mismatch("a") == nil)
+        #expect(settled.mismatch("b") == "output checksum b, 2 of 3 devices gave a")
+    }
+
+    @Test(arguments: [
+        ("n[1-4]", ["n1", "n2", "n3", "n4"]),
+        ("gpu[008-010,012],login", ["gpu008", "gpu009", "gpu010", "gpu012", "login"]),
+        ("a1, b2", ["a1", "b2"]),
+    ])
+    func slurmNodeListsExpand(list: String, names: [String]) throws {
+        #expect(try HostList.expand(list) == names)
+    }
+
+    @Test(arguments: ["n[1-", "n[4-1]", "n[x]", "", "n[1]]"])
+    func badNodeListsAreUsageErrors(list: String) {
+        #expect(throws: UsageError.self) { try HostList.expand(list) }
+    }
+
+    @Test func aLargeFleetsPageBinsItsHealthyNodesAndKeepsEverySuspect() throws {
+        var simulation = FleetSimulation(nodes: 400, devicesPerNode: 1)
+        simulation.slowNodes = [17: 1.3]
+        let fleet = FleetMerge().merge(Self.fleet(simulation), folder: "large")
+        let page = try FleetReport.render(fleet, as: .html)
+        let rows = page.components(separatedBy: "<tr>").count - 1
+        #expect(rows < 200, "\(rows) rows")
+        #expect(page.contains("node0018 (slow)") && page.contains("healthy nodes in bins of 4"))
+        #expect(!page.contains("http://") || page.contains("xmlns=\"http://www.w3.org/2000/svg\""), "nothing fetched")
+        let markdown = try FleetReport.render(fleet, as: .markdown)
+        #expect(markdown.contains("| node0018 | **slow** |"))
+        let json = try FleetReport.render(fleet, as: .json)
+        #expect(try JSONDecoder().decode(FleetDocument.self, from: Data(json.utf8)).flagged.map(\.name) == ["node0018"])
+    }
+}
