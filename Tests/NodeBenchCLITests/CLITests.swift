@@ -50,10 +50,10 @@ struct NodeBenchProcess {
     }
 
     /// scripts/validate-json on `file`: the published schema must accept what the tool writes.
-    static func validate(_ file: URL, devices: Bool = false) throws -> Outcome {
+    static func validate(_ file: URL, devices: Bool = false, fleet: Bool = false) throws -> Outcome {
         let process = Process()
         process.executableURL = packageRoot.appendingPathComponent("scripts/validate-json")
-        process.arguments = (devices ? ["--devices"] : []) + [file.path]
+        process.arguments = (devices ? ["--devices"] : []) + (fleet ? ["--fleet"] : []) + [file.path]
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe
