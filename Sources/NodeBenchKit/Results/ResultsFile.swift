@@ -46,9 +46,14 @@ extension RunDocument {
     /// A result file written by this version of the schema; the error says what is wrong with it.
     public static func load(from url: URL) throws(LoadError) -> RunDocument {
         guard FileManager.default.fileExists(atPath: url.path) else { throw LoadError(description: "no result file at \(url.path)") }
-        guard let data = try? Data(contentsOf: url),
-            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
-        else {
+        guard let data = try? Data(contentsOf: url) else { throw LoadError(description: "\(url.path) cannot be read") }
+        let decoder = JSONDecoder()
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+        // The common case parses once; only a file that does not decode is looked at again, to say why.
+        if let document = try? decoder.decode(RunDocument.self, from: data), readableSchemaVersions.contains(document.schemaVersion) {
+            return document
+        }
+        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
             throw LoadError(description: "\(url.path) is not a NodeBench result file (not a JSON object)")
         }
         guard let version = object["schemaVersion"] as? Int else {
@@ -59,8 +64,6 @@ extension RunDocument {
                 description: "\(url.path) has result schema \(version); this nodebench reads \(readableSchemaVersions.lowerBound) to \(currentSchemaVersion): "
                     + "re-run it, or save the baseline again (nodebench baseline save NAME --runs 10)")
         }
-        let decoder = JSONDecoder()
-        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
         do {
             return try decoder.decode(RunDocument.self, from: data)
         } catch {
