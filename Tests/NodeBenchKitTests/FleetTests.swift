@@ -38,6 +38,7 @@ import Testing
                 document.results.append(result)
             }
         }
+        document.peaks = [PeakMeasurement(device: accelerator.id, probe: .transferBandwidth, variant: "read", samples: [24, 25, 25], configuration: "")]
         document.complete = true
         return document
     }()
@@ -60,7 +61,8 @@ import Testing
         let fleet = FleetMerge().merge(Self.fleet(simulation), folder: "clean")
         #expect(fleet.flagged.isEmpty, "\(fleet.flagged.map { "\($0.name): \($0.evidence)" })")
         #expect(fleet.outcome.status == .ok)
-        #expect(fleet.cases.count == 6 && fleet.cases.allSatisfy { $0.checksumAgreement == $0.devices })
+        #expect(fleet.cases.count == 7, "6 cases and the peak probe")
+        #expect(fleet.cases.filter { $0.implementation != "peak" }.allSatisfy { $0.checksumAgreement == $0.devices })
     }
 
     @Test func theSlowTheCorruptTheFailedAndTheMissingAreNamedAndNoOther() throws {
@@ -94,6 +96,20 @@ import Testing
         let node = try #require(fleet.flagged.first)
         #expect(node.devices.filter(\.slow).map(\.id) == ["opencl:0:0/6"])
         #expect(node.evidence.contains { $0.hasPrefix("within the node, opencl:0:0/6 runs 1.") })
+    }
+
+    @Test func aDeviceWhosePeakFallsShortIsNamedByTheProbe() throws {
+        let simulation = FleetSimulation(nodes: 8, devicesPerNode: 2)
+        var runs = Self.fleet(simulation)
+        var narrowLink = simulation.document(node: 5, from: Self.base)
+        let index = try #require(narrowLink.peaks.firstIndex { $0.device == "opencl:0:0/1" })
+        narrowLink.peaks[index].stats = Statistics([12, 12.5, 12.5])
+        runs[5].document = .success(narrowLink)
+        let fleet = FleetMerge().merge(runs, folder: "link")
+        #expect(fleet.flagged.map(\.name) == ["node0006"])
+        let device = try #require(fleet.flagged.first?.devices.first { $0.slow })
+        #expect(device.id == "opencl:0:0/1" && device.slowCases.map(\.name) == ["peak transferBandwidth read"])
+        #expect(abs(device.slowCases[0].ratio - 2) < 0.1, "half the rate reads as twice the time")
     }
 
     @Test func aSlowdownBelowTheThresholdIsNotNamedHoweverSure() {

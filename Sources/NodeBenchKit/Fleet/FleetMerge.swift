@@ -158,7 +158,8 @@ public struct FleetMerge {
     static func upperTail(_ z: Double) -> Double { 0.5 * erfc(z / 2.0.squareRoot()) }
 }
 
-/// The fleet's ok cases, grouped by device model and driver, implementation and case.
+/// The fleet's ok cases and peak probes, grouped by device model and driver, implementation (or
+/// `peak`) and case (or probe).
 struct CaseGroups {
     struct Key: Hashable {
         var model: String
@@ -190,11 +191,23 @@ struct CaseGroups {
                 let key = Key(
                     model: device?.name ?? result.device, driver: device?.driver, implementation: result.implementation,
                     name: result.caseDescription + (result.variant.map { " [\($0)]" } ?? ""))
-                if members[key] == nil { keys.append(key) }
-                members[key, default: []].append(
-                    Member(node: node, device: result.device, floor: floor, deviations: spread.deviations, checksum: result.outputChecksum))
+                add(Member(node: node, device: result.device, floor: floor, deviations: spread.deviations, checksum: result.outputChecksum), to: key)
+            }
+            for peak in document.peaks where peak.status == .ok {
+                guard let samples = peak.stats?.samples, samples.allSatisfy({ $0 > 0 }), !samples.isEmpty else { continue }
+                // As a time: a lower rate reads as a slower device, like a longer case.
+                let times = samples.map { peak.probe == .launchLatency ? log($0) : -log($0) }
+                let centre = Statistics.median(times)
+                let device = devices[peak.device]
+                let key = Key(model: device?.name ?? peak.device, driver: device?.driver, implementation: "peak", name: "\(peak.probe.rawValue) \(peak.variant)")
+                add(Member(node: node, device: peak.device, floor: times.min()!, deviations: times.map { abs($0 - centre) }, checksum: nil), to: key)
             }
         }
+    }
+
+    private mutating func add(_ member: Member, to key: Key) {
+        if members[key] == nil { keys.append(key) }
+        members[key, default: []].append(member)
     }
 }
 

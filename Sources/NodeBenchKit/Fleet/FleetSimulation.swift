@@ -59,6 +59,19 @@ public struct FleetSimulation: Sendable {
                 results.append(copy)
             }
         }
+        document.peaks = base.peaks.flatMap { peak in
+            let copies = peak.device == DeviceDescriptor.hostID ? [peak.device] : (0..<devicesPerNode).map { "\(peak.device)/\($0)" }
+            return copies.map { id in
+                var copy = peak
+                copy.device = id
+                // A slower device has lower rates and longer latencies.
+                let factor = deviceFactors[id] ?? 1
+                let scale = peak.probe == .launchLatency ? factor : 1 / factor
+                copy.value = peak.value.map { $0 * scale }
+                copy.stats = peak.stats.flatMap { Statistics($0.samples.map { $0 * scale }) }
+                return copy
+            }
+        }
         if failedNodes.contains(node), !results.isEmpty {
             results[results.count - 1].status = .failed
             results[results.count - 1].reason = "repetition 2: clEnqueueNDRangeKernel failed: CL_OUT_OF_RESOURCES"
