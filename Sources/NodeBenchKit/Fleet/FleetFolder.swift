@@ -4,8 +4,9 @@ import Synchronization
 /// The folder a fleet's nodes wrote their result files into, one `NODE.json` each (the name is
 /// the node's, as Slurm's `SLURMD_NODENAME` gives it).
 public enum FleetFolder {
-    /// Every `*.json` file of `path`, read on all cores; a file that does not load is kept as the
-    /// reason it does not, so its node is reported rather than dropped.
+    /// Every `*.json` file of `path`, read on all cores without the raw samples (the merge reads
+    /// repetitions and summaries); a file that does not load is kept as the reason it does not, so
+    /// its node is reported rather than dropped.
     public static func load(_ path: String) throws(CommandFailure) -> [FleetMerge.NodeRun] {
         let folder = URL(fileURLWithPath: path)
         let names: [String]
@@ -18,7 +19,7 @@ public enum FleetFolder {
         let runs = Mutex([FleetMerge.NodeRun?](repeating: nil, count: names.count))
         DispatchQueue.concurrentPerform(iterations: names.count) { index in
             let name = names[index]
-            let document = Result { () throws(RunDocument.LoadError) in try RunDocument.load(from: folder.appendingPathComponent(name)) }
+            let document = Result { () throws(RunDocument.LoadError) in try RunDocument.load(from: folder.appendingPathComponent(name), samples: false) }
             let run = FleetMerge.NodeRun(name: String(name.dropLast(".json".count)), file: name, document: document)
             runs.withLock { $0[index] = run }
         }

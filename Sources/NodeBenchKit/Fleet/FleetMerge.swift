@@ -194,13 +194,14 @@ struct CaseGroups {
                 add(Member(node: node, device: result.device, floor: floor, deviations: spread.deviations, checksum: result.outputChecksum), to: key)
             }
             for peak in document.peaks where peak.status == .ok {
-                guard let samples = peak.stats?.samples, samples.allSatisfy({ $0 > 0 }), !samples.isEmpty else { continue }
-                // As a time: a lower rate reads as a slower device, like a longer case.
-                let times = samples.map { peak.probe == .launchLatency ? log($0) : -log($0) }
-                let centre = Statistics.median(times)
+                guard let stats = peak.stats, stats.min > 0 else { continue }
+                // As a time: a lower rate reads as a slower device, like a longer case. The best
+                // sample is the floor; its distance from the median stands for the samples' scatter.
+                let (best, typical) = peak.probe == .launchLatency ? (log(stats.min), log(stats.median)) : (-log(stats.max), -log(stats.median))
                 let device = devices[peak.device]
-                let key = Key(model: device?.name ?? peak.device, driver: device?.driver, implementation: "peak", name: "\(peak.probe.rawValue) \(peak.variant)")
-                add(Member(node: node, device: peak.device, floor: times.min()!, deviations: times.map { abs($0 - centre) }, checksum: nil), to: key)
+                let key = Key(
+                    model: device?.name ?? peak.device, driver: device?.driver, implementation: "peak", name: "\(peak.probe.rawValue) \(peak.variant)")
+                add(Member(node: node, device: peak.device, floor: best, deviations: [typical - best], checksum: nil), to: key)
             }
         }
     }

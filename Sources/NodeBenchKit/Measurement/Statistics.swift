@@ -29,6 +29,21 @@ public struct Statistics: Codable, Sendable, Equatable {
         self.samples = samples
     }
 
+    /// Reads the summary, and the raw samples unless the decoder's `decodesSamples` is false: a
+    /// fleet merge reads thousands of files and needs only the summaries.
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        count = try container.decode(Int.self, forKey: .count)
+        min = try container.decode(Double.self, forKey: .min)
+        median = try container.decode(Double.self, forKey: .median)
+        mean = try container.decode(Double.self, forKey: .mean)
+        p90 = try container.decode(Double.self, forKey: .p90)
+        max = try container.decode(Double.self, forKey: .max)
+        stddev = try container.decode(Double.self, forKey: .stddev)
+        cv = try container.decode(Double.self, forKey: .cv)
+        samples = decoder.userInfo[.decodesSamples] as? Bool == false ? [] : try container.decode([Double].self, forKey: .samples)
+    }
+
     /// The median of unsorted values; 0 for none.
     static func median(_ values: [Double]) -> Double {
         values.isEmpty ? 0 : quantile(values.sorted(), 0.5)
@@ -42,4 +57,9 @@ public struct Statistics: Codable, Sendable, Equatable {
         let fraction = position - Double(lower)
         return sorted[lower] + (sorted[upper] - sorted[lower]) * fraction
     }
+}
+
+extension CodingUserInfoKey {
+    /// False: `Statistics` decodes its summary without the raw samples.
+    static let decodesSamples = CodingUserInfoKey(rawValue: "nodebench.decodesSamples")!
 }

@@ -44,11 +44,13 @@ extension RunDocument {
     }
 
     /// A result file written by this version of the schema; the error says what is wrong with it.
-    public static func load(from url: URL) throws(LoadError) -> RunDocument {
+    /// Without `samples`, every `Statistics` is its summary alone (its `samples` empty).
+    public static func load(from url: URL, samples: Bool = true) throws(LoadError) -> RunDocument {
         guard FileManager.default.fileExists(atPath: url.path) else { throw LoadError(description: "no result file at \(url.path)") }
         guard let data = try? Data(contentsOf: url) else { throw LoadError(description: "\(url.path) cannot be read") }
         let decoder = JSONDecoder()
         decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+        decoder.userInfo[.decodesSamples] = samples
         // The common case parses once; only a file that does not decode is looked at again, to say why.
         if let document = try? decoder.decode(RunDocument.self, from: data), readableSchemaVersions.contains(document.schemaVersion) {
             return document
