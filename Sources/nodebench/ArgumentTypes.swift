@@ -17,6 +17,8 @@ extension Implementation: ExpressibleByArgument {}
 
 extension KernelKind: ExpressibleByArgument {}
 
+extension FleetNode.Verdict: ExpressibleByArgument {}
+
 /// `--shape MxNxK`, with the parser's own message for bad input.
 func parseShape(_ text: String) throws -> GEMMShape {
     do {

@@ -37,13 +37,6 @@ struct FleetOptions: ParsableArguments {
         let runs = try FleetFolder.load(folder)
         return FleetMerge(threshold: threshold, alpha: alpha).merge(runs, expected: expected, folder: folder)
     }
-
-    /// `results/fleet/job-12` writes `results/fleet/job-12.fleet.json`: beside the folder, so that a
-    /// later merge does not read it as a node.
-    var defaultOutput: String {
-        let trimmed = folder.hasSuffix("/") && folder.count > 1 ? String(folder.dropLast()) : folder
-        return trimmed + ".fleet.json"
-    }
 }
 
 struct FleetMergeCommand: ParsableCommand {
@@ -59,7 +52,7 @@ struct FleetMergeCommand: ParsableCommand {
 
     func run() throws {
         let fleet = try options.merged()
-        let path = output ?? options.defaultOutput
+        let path = output ?? FleetFolder.documentPath(for: options.folder)
         try OutputFile.write(try FleetDocument.encoder.encode(fleet), to: URL(fileURLWithPath: path))
         print(try FleetReport.render(fleet, as: .text), terminator: "")
         Console.note("fleet document written to \(path)")
@@ -86,8 +79,16 @@ struct FleetReportCommand: ParsableCommand {
     @Option(help: "Write the report here instead of printing it.")
     var output: String?
 
+    @Option(help: "Print only the names of the nodes with this verdict, one a line (for scripts).")
+    var names: FleetNode.Verdict?
+
     func run() throws {
-        let report = try FleetReport.render(try options.merged(), as: FleetReport.Format(rawValue: format.rawValue)!)
+        let fleet = try options.merged()
+        if let names {
+            for node in fleet.nodes where node.verdict == names { print(node.name) }
+            return
+        }
+        let report = try FleetReport.render(fleet, as: FleetReport.Format(rawValue: format.rawValue)!)
         guard let output else {
             print(report, terminator: "")
             return

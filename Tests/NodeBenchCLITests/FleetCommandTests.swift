@@ -31,6 +31,8 @@ import Testing
         #expect(report.status == 0, "\(report.stderr)")
         let page = try String(contentsOf: html, encoding: .utf8)
         #expect(page.contains("<h2>Heat map</h2>") && page.contains("node0004 (slow)"))
+        let names = try NodeBenchProcess.run(["fleet", "report", folder.path, "--names", "slow"])
+        #expect(names.status == 0 && names.stdout == "node0004\n")
     }
 
     @Test(arguments: [

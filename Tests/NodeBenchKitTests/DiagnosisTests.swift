@@ -179,3 +179,22 @@ import Testing
         #expect(line.hasSuffix("hold 6.0 GiB as hwloc reads them from sysfs"))
     }
 }
+
+@Suite struct UnregisteredDriverTests {
+    @Test func aDriverNoVendorFileNamesIsSaidWithTheFixUntilItIsRegistered() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("nodebench-icd-\(UUID())")
+        let libraries = root.appendingPathComponent("lib"), vendors = root.appendingPathComponent("vendors")
+        try FileManager.default.createDirectory(at: libraries, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: vendors, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: root) }
+        try Data().write(to: libraries.appendingPathComponent("libnvidia-opencl.so.1"))
+        try Data("libpocl.so.2\n".utf8).write(to: vendors.appendingPathComponent("pocl.icd"))
+        let drivers = UnregisteredDrivers(environment: ["OCL_ICD_VENDORS": vendors.path], libraryFolders: [libraries.path])
+        let problems = drivers.problems()
+        #expect(problems.count == 1)
+        #expect(problems.first?.contains("\(libraries.path)/libnvidia-opencl.so.1 is installed but no ICD file in \(vendors.path)") == true)
+        #expect(problems.first?.contains("fix: echo libnvidia-opencl.so.1 > \(vendors.path)/nvidia.icd") == true)
+        try Data("libnvidia-opencl.so.1\n".utf8).write(to: vendors.appendingPathComponent("nvidia.icd"))
+        #expect(drivers.problems().isEmpty)
+    }
+}

@@ -64,6 +64,7 @@ public struct NodeInventory: Sendable {
         } catch {
             problems.append("OpenCL: \(error)")
         }
+        problems += UnregisteredDrivers().problems()
         return NodeInventory(
             host: host, topology: topology, blas: blas, cpu: HostCPU.current(), platforms: platforms, devices: descriptors, problems: problems,
             openCLDevices: openCLDevices)

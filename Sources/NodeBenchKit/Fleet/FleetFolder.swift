@@ -4,6 +4,13 @@ import Synchronization
 /// The folder a fleet's nodes wrote their result files into, one `NODE.json` each (the name is
 /// the node's, as Slurm's `SLURMD_NODENAME` gives it).
 public enum FleetFolder {
+    /// Where `fleet merge` writes by default: `results/fleet/job-12` writes
+    /// `results/fleet/job-12.fleet.json`, beside the folder, so that a later merge does not read it
+    /// as a node.
+    public static func documentPath(for folder: String) -> String {
+        (folder.hasSuffix("/") && folder.count > 1 ? String(folder.dropLast()) : folder) + ".fleet.json"
+    }
+
     /// Every `*.json` file of `path`, read on all cores without the raw samples (the merge reads
     /// repetitions and summaries); a file that does not load is kept as the reason it does not, so
     /// its node is reported rather than dropped.
