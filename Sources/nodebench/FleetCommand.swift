@@ -18,6 +18,12 @@ struct FleetOptions: ParsableArguments {
     @Argument(help: "The folder of node result files, one NODE.json per node.")
     var folder: String
 
+    @Option(
+        help: ArgumentHelp(
+            "A folder of nodes screened again, NODE.json each; repeatable.",
+            discussion: "A node in several folders is judged on each case's fastest repetition over its screens."))
+    var rescreen: [String] = []
+
     @Option(help: "The nodes that must report, as a Slurm node list (n[1-4], gpu[001-128]); those without a file are missing.")
     var expect: String?
 
@@ -34,8 +40,15 @@ struct FleetOptions: ParsableArguments {
 
     func merged() throws -> FleetDocument {
         let expected = try expect.map(HostList.expand) ?? []
-        let runs = try FleetFolder.load(folder)
-        return FleetMerge(threshold: threshold, alpha: alpha).merge(runs, expected: expected, folder: folder)
+        var runs = try FleetFolder.load(folder)
+        for again in rescreen {
+            runs += try FleetFolder.load(again).map { run in
+                var run = run
+                run.file = URL(fileURLWithPath: again).appendingPathComponent(run.file).path
+                return run
+            }
+        }
+        return FleetMerge(threshold: threshold, alpha: alpha).merge(runs, expected: expected, folder: folder, rescreenFolders: rescreen)
     }
 }
 
@@ -82,10 +95,21 @@ struct FleetReportCommand: ParsableCommand {
     @Option(help: "Print only the names of the nodes with this verdict, one a line (for scripts).")
     var names: FleetNode.Verdict?
 
+    @Flag(help: "Print only the names of the nodes with a device found slow, whatever their verdict: the nodes to screen again.")
+    var slowDevices = false
+
+    func validate() throws {
+        guard names == nil || !slowDevices else { throw ValidationError("--names and --slow-devices each choose the nodes to print; give one") }
+    }
+
     func run() throws {
         let fleet = try options.merged()
         if let names {
             for node in fleet.nodes where node.verdict == names { print(node.name) }
+            return
+        }
+        if slowDevices {
+            for node in fleet.nodes where node.devices.contains(where: \.slow) { print(node.name) }
             return
         }
         let report = try FleetReport.render(fleet, as: FleetReport.Format(rawValue: format.rawValue)!)

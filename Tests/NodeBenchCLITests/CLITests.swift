@@ -192,7 +192,7 @@ func jsonObject(_ data: Data) throws -> [String: Any] {
         (["run", "--dtype", "fp7"], "'fp32', 'fp64', 'fp16' or 'bf16'"),
         (["run", "--device", "nope"], "devices on this node: host, opencl:0:0"),
         (["run", "--layout", "XY"], "'NN', 'NT' or 'TN'"),
-        (["run", "--suite", "huge"], "'quick', 'standard' or 'full'"),
+        (["run", "--suite", "huge"], "'quick', 'standard', 'full' or 'screen'"),
         (["frobnicate"], "frobnicate"),
         (["run", "--kernel", "attention", "--seq", "0"], "--seq 0: must be between 1 and"),
         (["run", "--heads", "6", "--kv-heads", "4"], "must be a multiple of --kv-heads"),

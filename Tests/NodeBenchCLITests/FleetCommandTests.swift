@@ -35,6 +35,26 @@ import Testing
         #expect(names.status == 0 && names.stdout == "node0004\n")
     }
 
+    @Test func aSlowNodeScreenedAgainAtNormalSpeedIsForgiven() throws {
+        let folder = try Self.simulatedFleet()
+        let suspects = try NodeBenchProcess.run(["fleet", "report", folder.path, "--slow-devices"])
+        #expect(suspects.status == 0 && suspects.stdout == "node0004\n", "\(suspects.stdout)")
+        // node0004's second screen runs at node0001's speed.
+        let again = temporaryFile("again")
+        try FileManager.default.createDirectory(at: again, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: folder.appendingPathComponent("node0001.json"), to: again.appendingPathComponent("node0004.json"))
+        let output = temporaryFile("fleet.json")
+        let outcome = try NodeBenchProcess.run(["fleet", "merge", folder.path, "--rescreen", again.path, "--output", output.path])
+        #expect(outcome.status == 2, "node0002 stays corrupt")
+        #expect(outcome.stderrLines.last == "fleet: 1 node(s) flagged: node0002 corrupt", "\(outcome.stderr)")
+        #expect(try NodeBenchProcess.validate(output, fleet: true).status == 0)
+        let fleet = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: output)) as? [String: Any])
+        let node = try #require((fleet["nodes"] as? [[String: Any]])?.first { $0["name"] as? String == "node0004" })
+        #expect(node["verdict"] as? String == "healthy")
+        #expect((node["evidence"] as? [String])?.first?.hasPrefix("screened 2 times") == true, "\(node)")
+        #expect(fleet["rescreenFolders"] as? [String] == [again.path])
+    }
+
     @Test(arguments: [
         (["fleet", "merge", "/nonexistent/fleet"], Int32(74), "cannot read the fleet folder /nonexistent/fleet"),
         (["fleet", "merge", "/tmp", "--expect", "n[1-"], Int32(64), "node list 'n[1-'"),

@@ -112,6 +112,32 @@ import Testing
         #expect(abs(device.slowCases[0].ratio - 2) < 0.1, "half the rate reads as twice the time")
     }
 
+    /// A node screened twice is judged on each case's fastest repetition over both screens: a
+    /// slow first screen alone is forgiven, two slow screens are not, and two outputs are corrupt.
+    @Test func aNodeScreenedAgainIsSlowOnlyIfBothScreensWere() throws {
+        var firstScreen = FleetSimulation(nodes: 10, devicesPerNode: 2)
+        firstScreen.slowNodes = [2: 1.25, 4: 1.25, 6: 1.25]
+        var secondScreen = firstScreen
+        secondScreen.seed = 2
+        secondScreen.slowNodes = [4: 1.25, 6: 1.3]
+        var again = Self.fleet(secondScreen).filter { ["node0003", "node0005", "node0007"].contains($0.name) }
+        var otherOutput = try again[2].document.get()
+        otherOutput.results[0].outputChecksum = "0123456789abcdef"
+        again[2].document = .success(otherOutput)
+        again = again.map { var run = $0; run.file = "again/" + run.file; return run }
+
+        let fleet = FleetMerge().merge(Self.fleet(firstScreen) + again, folder: "nodes", rescreenFolders: ["again"])
+        let verdicts = Self.verdicts(fleet)
+        #expect(fleet.nodes.count == 10, "one entry per node, however often screened")
+        #expect(verdicts["node0003"] == .healthy, "slow in its first screen only")
+        #expect(verdicts["node0005"] == .slow, "slow in both")
+        #expect(verdicts["node0007"] == .corrupt, "its screens disagree on an output")
+        let corrupt = try #require(fleet.nodes.first { $0.name == "node0007" })
+        #expect(corrupt.evidence.first?.contains("its screens gave 2 different outputs") == true)
+        #expect(corrupt.evidence.contains { $0.hasPrefix("screened 2 times (node0007.json, again/node0007.json)") })
+        #expect(fleet.rescreenFolders == ["again"])
+    }
+
     @Test func aSlowdownBelowTheThresholdIsNotNamedHoweverSure() {
         var simulation = FleetSimulation(nodes: 20, devicesPerNode: 8)
         simulation.slowNodes = [3: 1.05]

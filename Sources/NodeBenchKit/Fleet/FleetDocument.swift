@@ -8,6 +8,8 @@ public struct FleetDocument: Codable, Sendable {
     public var createdAt: String
     /// The folder of node result files merged.
     public var folder: String
+    /// Folders of the same nodes screened again (those first found slow), merged with `folder`.
+    public var rescreenFolders: [String]?
     /// The suite and seed most nodes ran; a node that ran others is `failed`.
     public var suite: String
     public var seed: UInt64

@@ -14,6 +14,10 @@ import Foundation
 /// - **failed**: a case that failed or hung, a file that cannot be read or did not finish, a run of
 ///   another suite or seed, or nothing measured.
 /// - **missing**: expected (the allocation's node list) but no file.
+///
+/// A node screened more than once (a re-screen of a node found slow) has one file per screen: it is
+/// judged on each case's fastest repetition over all its screens, and every screen's failures and
+/// outputs count against it.
 public struct FleetMerge {
     public static let defaultThreshold = 0.10
     public static let defaultAlpha = 0.01
@@ -41,34 +45,34 @@ public struct FleetMerge {
         self.alpha = alpha
     }
 
-    public func merge(_ runs: [NodeRun], expected: [String] = [], folder: String) -> FleetDocument {
+    /// `runs` holds each node's first screen's file, then its re-screens' from `rescreenFolders`.
+    public func merge(_ runs: [NodeRun], expected: [String] = [], folder: String, rescreenFolders: [String] = []) -> FleetDocument {
         let documents = runs.compactMap { run in (try? run.document.get()).map { (run.name, $0) } }
         let (suite, seed) = Self.mostCommon(documents.map { FleetRunKind(suite: $0.1.suite, seed: $0.1.seed) })
             .map { ($0.suite, $0.seed) } ?? ("", 0)
-        var evidence = Dictionary(uniqueKeysWithValues: runs.map { ($0.name, NodeEvidence()) })
-        for run in runs {
-            evidence[run.name]?.read(run.document, suite: suite, seed: seed)
-        }
+        let screens = Dictionary(grouping: runs, by: \.name)
         let comparable = documents.filter { $0.1.suite == suite && $0.1.seed == seed }
         let groups = CaseGroups(comparable)
         let cases = groups.keys.map { judge(groups.members[$0]!, key: $0) }
-        let devices = judgeDevices(cases)
+        let devices = Dictionary(grouping: judgeDevices(cases), by: \.key.node)
 
-        var nodes = runs.map { run -> FleetNode in
-            var node = evidence[run.name]!
-            let nodeDevices = devices.filter { $0.key.node == run.name }.map(\.value).sorted { $0.id < $1.id }
+        var nodes = screens.map { name, screens -> FleetNode in
+            var node = NodeEvidence()
+            for screen in screens { node.read(screen.document, suite: suite, seed: seed) }
+            if screens.count > 1 { node.screened(screens.map(\.file)) }
+            let nodeDevices = (devices[name] ?? []).map(\.value).sorted { $0.id < $1.id }
             node.add(nodeDevices, threshold: threshold)
-            return FleetNode(name: run.name, verdict: node.verdict, file: run.file, evidence: node.lines, devices: nodeDevices)
+            return FleetNode(name: name, verdict: node.verdict, file: screens[0].file, evidence: node.lines, devices: nodeDevices)
         }
-        let reported = Set(runs.map(\.name))
-        nodes += expected.filter { !reported.contains($0) }.map {
+        nodes += expected.filter { screens[$0] == nil }.map {
             FleetNode(name: $0, verdict: .missing, file: nil, evidence: ["expected in the node list, no result file"], devices: [])
         }
         let order = Dictionary(uniqueKeysWithValues: FleetNode.Verdict.allCases.enumerated().map { ($1, $0) })
         nodes.sort { (order[$0.verdict]!, $0.name) < (order[$1.verdict]!, $1.name) }
         return FleetDocument(
-            schemaVersion: FleetDocument.currentSchemaVersion, tool: .current, createdAt: Timestamp.now(), folder: folder, suite: suite,
-            seed: seed, threshold: threshold, alpha: alpha, nodes: nodes, cases: cases.map(\.summary))
+            schemaVersion: FleetDocument.currentSchemaVersion, tool: .current, createdAt: Timestamp.now(), folder: folder,
+            rescreenFolders: rescreenFolders.isEmpty ? nil : rescreenFolders, suite: suite, seed: seed, threshold: threshold, alpha: alpha,
+            nodes: nodes, cases: cases.map(\.summary))
     }
 
     private struct FleetRunKind: Hashable {
@@ -93,7 +97,7 @@ public struct FleetMerge {
         let repetitions = 1.4826 * Statistics.median(members.flatMap(\.deviations))
         let spread = max(robust, repetitions, RunNoise.minimumScatter)
         let judged = members.count >= Self.minimumPeers
-        let checksums = ChecksumVote(members.compactMap(\.checksum))
+        let checksums = ChecksumVote(members.compactMap { $0.checksums.count == 1 ? $0.checksums[0] : nil })
         let ratios = floors.map { exp($0 - centre) }.sorted()
         let summary = FleetCase(
             model: key.model, driver: key.driver, implementation: key.implementation, name: key.name, devices: members.count,
@@ -104,7 +108,10 @@ public struct FleetMerge {
         return JudgedCase(
             summary: summary,
             members: members.map { member in
-                (member, member.floor - centre, judged ? (member.floor - centre) / spread : nil, checksums.mismatch(member.checksum))
+                let mismatch = member.checksums.count > 1
+                    ? "its screens gave \(member.checksums.count) different outputs (\(member.checksums.joined(separator: ", ")))"
+                    : checksums.mismatch(member.checksums.first)
+                return (member, member.floor - centre, judged ? (member.floor - centre) / spread : nil, mismatch)
             })
     }
 
@@ -171,16 +178,24 @@ struct CaseGroups {
     struct Member {
         var node: String
         var device: String
-        /// Log of its fastest repetition, in seconds.
+        /// Log of its fastest repetition over its screens, in seconds.
         var floor: Double
-        /// Its repetitions' distances from their median, log scale.
+        /// Its repetitions' distances from their screen's median, log scale.
         var deviations: [Double]
-        var checksum: String?
+        /// The distinct output checksums its screens gave: one when it computes reproducibly.
+        var checksums: [String]
     }
 
     private(set) var members: [Key: [Member]] = [:]
     /// In the order first met, so reports list cases as the suite does.
     private(set) var keys: [Key] = []
+    /// Where each node's device sits in `members[key]`, to fold its re-screens into it.
+    private var positions: [Key: [DevicePosition: Int]] = [:]
+
+    private struct DevicePosition: Hashable {
+        var node: String
+        var device: String
+    }
 
     init(_ documents: [(node: String, document: RunDocument)]) {
         for (node, document) in documents {
@@ -191,7 +206,9 @@ struct CaseGroups {
                 let key = Key(
                     model: device?.name ?? result.device, driver: device?.driver, implementation: result.implementation,
                     name: result.caseDescription + (result.variant.map { " [\($0)]" } ?? ""))
-                add(Member(node: node, device: result.device, floor: floor, deviations: spread.deviations, checksum: result.outputChecksum), to: key)
+                add(
+                    Member(node: node, device: result.device, floor: floor, deviations: spread.deviations, checksums: result.outputChecksum.map { [$0] } ?? []),
+                    to: key)
             }
             for peak in document.peaks where peak.status == .ok {
                 guard let stats = peak.stats, stats.min > 0 else { continue }
@@ -201,14 +218,22 @@ struct CaseGroups {
                 let device = devices[peak.device]
                 let key = Key(
                     model: device?.name ?? peak.device, driver: device?.driver, implementation: "peak", name: "\(peak.probe.rawValue) \(peak.variant)")
-                add(Member(node: node, device: peak.device, floor: best, deviations: [typical - best], checksum: nil), to: key)
+                add(Member(node: node, device: peak.device, floor: best, deviations: [typical - best], checksums: []), to: key)
             }
         }
     }
 
     private mutating func add(_ member: Member, to key: Key) {
         if members[key] == nil { keys.append(key) }
-        members[key, default: []].append(member)
+        let position = DevicePosition(node: member.node, device: member.device)
+        guard let index = positions[key]?[position] else {
+            positions[key, default: [:]][position] = members[key, default: []].count
+            members[key, default: []].append(member)
+            return
+        }
+        members[key]![index].floor = min(members[key]![index].floor, member.floor)
+        members[key]![index].deviations += member.deviations
+        members[key]![index].checksums = Array(Set(members[key]![index].checksums + member.checksums)).sorted()
     }
 }
 

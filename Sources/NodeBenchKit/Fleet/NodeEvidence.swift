@@ -6,7 +6,8 @@ struct NodeEvidence {
     private var corrupt: [String] = []
     private var failed: [String] = []
     private var slow: [String] = []
-    /// Said of a node with several devices of one model whose speeds differ; not a verdict alone.
+    /// Said of a node with several devices of one model whose speeds differ, or screened again; not
+    /// a verdict alone.
     private var notes: [String] = []
 
     var verdict: FleetNode.Verdict {
@@ -36,6 +37,11 @@ struct NodeEvidence {
             failed.append("peak \(peak.device) \(peak.probe.rawValue) \(peak.variant): failed: \(peak.reason ?? "no reason given")")
         }
         if case (let status, let message?) = run.outcome, status == .nothingMeasured { failed.append(message) }
+    }
+
+    /// Said of a node screened again: its verdict rests on more than one run.
+    mutating func screened(_ files: [String]) {
+        notes.append("screened \(files.count) times (\(files.joined(separator: ", "))): judged on each case's fastest repetition over its screens")
     }
 
     /// A result the device computed wrongly (against fp64, or against itself), rather than one it
