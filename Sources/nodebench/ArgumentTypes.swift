@@ -27,3 +27,13 @@ func parseShape(_ text: String) throws -> GEMMShape {
         throw ValidationError(error.description)
     }
 }
+
+/// `--burn-in 10m`: seconds from a number with an optional unit, s, m or h.
+func parseDuration(_ text: String) throws -> Double {
+    let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600]
+    let unit = text.last.flatMap { units[$0] }
+    guard let value = Double(unit == nil ? text : String(text.dropLast())), value.isFinite, value > 0 else {
+        throw ValidationError("'\(text)' is not a duration: give a number of seconds, or one with s, m or h (90s, 10m, 1h)")
+    }
+    return value * (unit ?? 1)
+}

@@ -90,6 +90,14 @@ struct RunCommand: ParsableCommand {
         help: "Seconds one execution of a case may take on an OpenCL device before the device counts as hung.")
     var caseTimeout: Double = Runner.defaultCaseTimeout
 
+    @Option(
+        name: .customLong("burn-in"),
+        help: ArgumentHelp(
+            "After the cases, keep each device under GEMM load this long (90s, 10m, 1h): a fall in throughput is reported as throttling.",
+            valueName: "duration"),
+        transform: parseDuration)
+    var burnIn: Double?
+
     @Option(help: ArgumentHelp("A whole run request as JSON, as a parent run hands it to a child run.", visibility: .hidden))
     var request: String?
 
@@ -106,7 +114,7 @@ struct RunCommand: ParsableCommand {
             suite: suite, kernels: kernels, shapes: shapes, layouts: layouts, dtypes: dtypes, alpha: alpha, beta: beta,
             attention: attention.dimensions, implementations: implementations, model: modelOptions.choice, devices: output.devices,
             repetitions: repetitions, seed: seed, measurePeaks: !noPeak, blasCoreType: blasCoreType, tunedParameters: tunedParams,
-            caseTimeout: caseTimeout, slowdowns: debugSlowdowns, faults: debugFaults)
+            caseTimeout: caseTimeout, burnIn: burnIn, slowdowns: debugSlowdowns, faults: debugFaults)
     }
 
     func run() throws {
@@ -119,6 +127,7 @@ struct RunCommand: ParsableCommand {
             (document.peaks.isEmpty ? "" : PeakReport.table(document.peaks, theoretical: document.theoreticalPeaks) + "\n")
                 + RunReport.table(document.results)
                 + (document.training ?? []).map { "\n" + TrainingReport.text($0) }.joined()
+                + (document.burnIn.map { "\nBurn-in:\n" + $0.map { "  \($0.summary)\n" }.joined() } ?? "")
         }
     }
 }

@@ -194,6 +194,8 @@ func jsonObject(_ data: Data) throws -> [String: Any] {
         (["run", "--layout", "XY"], "'NN', 'NT' or 'TN'"),
         (["run", "--suite", "huge"], "'quick', 'standard', 'full' or 'screen'"),
         (["frobnicate"], "frobnicate"),
+        (["run", "--burn-in", "10x"], "'10x' is not a duration"),
+        (["run", "--burn-in", "48h"], "--burn-in must be from 1 second to 24 hours"),
         (["run", "--kernel", "attention", "--seq", "0"], "--seq 0: must be between 1 and"),
         (["run", "--heads", "6", "--kv-heads", "4"], "must be a multiple of --kv-heads"),
         (["run", "--kernel", "attention", "--dtype", "fp64"], "attention runs fp32, fp16 and bf16"),
@@ -208,6 +210,22 @@ func jsonObject(_ data: Data) throws -> [String: Any] {
         #expect(outcome.stderr.hasPrefix("nodebench: error: "))
         #expect(outcome.stderr.contains(expected))
         #expect(outcome.stdout.isEmpty)
+    }
+
+    @Test func aBurnInKeepsEveryDeviceUnderLoadAndSaysHowItHeldUp() throws {
+        let output = temporaryFile("burn-in.json")
+        let outcome = try NodeBenchProcess.run([
+            "run", "--repetitions", "1", "--no-peak", "--shape", "64x64x64", "--layout", "NN", "--dtype", "fp32", "--impl", "openblas",
+            "--impl", "nodebench", "--burn-in", "2s", "--output", output.path,
+        ])
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        #expect(outcome.stdout.contains("Burn-in:\n  host openblas gemm fp32 NN 64x64x64 under load"), "\(outcome.stdout)")
+        #expect(outcome.stdout.contains("  opencl:0:0 nodebench gemm fp32 NN 64x64x64 under load"))
+        #expect(try NodeBenchProcess.validate(output).status == 0)
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: output)) as? [String: Any])
+        let burnIn = try #require(document["burnIn"] as? [[String: Any]])
+        #expect(burnIn.map { $0["device"] as? String } == ["host", "opencl:0:0"])
+        #expect(burnIn.allSatisfy { $0["status"] as? String == "ok" && ($0["intervals"] as? [Any])?.count ?? 0 >= 16 })
     }
 
     @Test func attentionAsTheREADMEShowsIt() throws {

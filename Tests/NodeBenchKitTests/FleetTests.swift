@@ -138,6 +138,24 @@ import Testing
         #expect(fleet.rescreenFolders == ["again"])
     }
 
+    @Test func aBurnInThatThrottlesOrChangesItsOutputFlagsItsNode() throws {
+        let simulation = FleetSimulation(nodes: 6, devicesPerNode: 1)
+        var runs = Self.fleet(simulation)
+        let steady = BurnInTests.series(noise: 0.01, seed: 1) { _ in 1 }
+        let hot = BurnInTests.series(noise: 0.01, seed: 2) { done in 1 - 0.3 * done }
+        var changing = steady
+        changing.outputChanges = 3
+        for (node, burnIn) in [(0, steady), (1, hot), (2, changing)] {
+            var document = try runs[node].document.get()
+            document.burnIn = [burnIn]
+            runs[node].document = .success(document)
+        }
+        let fleet = FleetMerge().merge(runs, folder: "burn-in")
+        #expect(fleet.flagged.map(\.name) == ["node0003", "node0002"])
+        #expect(Self.verdicts(fleet)["node0002"] == .slow && Self.verdicts(fleet)["node0003"] == .corrupt)
+        #expect(fleet.flagged.last?.evidence.first?.hasSuffix(": throttling") == true)
+    }
+
     @Test func aSlowdownBelowTheThresholdIsNotNamedHoweverSure() {
         var simulation = FleetSimulation(nodes: 20, devicesPerNode: 8)
         simulation.slowNodes = [3: 1.05]

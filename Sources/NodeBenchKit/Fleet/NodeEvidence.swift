@@ -36,6 +36,10 @@ struct NodeEvidence {
         for peak in run.peaks where peak.status == .failed {
             failed.append("peak \(peak.device) \(peak.probe.rawValue) \(peak.variant): failed: \(peak.reason ?? "no reason given")")
         }
+        for burnIn in run.burnIn ?? [] {
+            if burnIn.status.isFailure { failed.append(burnIn.summary) }
+            if burnIn.outputChanges > 0 { corrupt.append(burnIn.summary) } else if burnIn.throttling { slow.append(burnIn.summary) }
+        }
         if case (let status, let message?) = run.outcome, status == .nothingMeasured { failed.append(message) }
     }
 

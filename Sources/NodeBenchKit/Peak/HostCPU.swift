@@ -37,6 +37,22 @@ public struct HostCPU: Codable, Sendable, Equatable {
             clockMHz: clock, clockSource: clockSource)
     }
 
+    /// The mean current clock over the CPUs, in MHz: the kernel's cpufreq where it has one, else
+    /// /proc/cpuinfo (which a virtual machine may fix at its nominal clock); nil with neither.
+    public static func currentClockMHz() -> Double? {
+        let cpus = (try? FileManager.default.contentsOfDirectory(atPath: "/sys/devices/system/cpu")) ?? []
+        let kHz = cpus.filter { $0.hasPrefix("cpu") && Int($0.dropFirst(3)) != nil }.compactMap { cpu in
+            (try? String(contentsOfFile: "/sys/devices/system/cpu/\(cpu)/cpufreq/scaling_cur_freq", encoding: .utf8))
+                .flatMap { Double($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        }
+        if !kHz.isEmpty { return kHz.reduce(0, +) / Double(kHz.count) / 1000 }
+        let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+        let mhz = cpuinfo.split(separator: "\n").filter { $0.hasPrefix("cpu MHz") }.compactMap {
+            $0.split(separator: ":").last.flatMap { Double($0.trimmingCharacters(in: .whitespaces)) }
+        }
+        return mhz.isEmpty ? nil : mhz.reduce(0, +) / Double(mhz.count)
+    }
+
     /// The widest vector ISA level: 3 AVX-512, 2 AVX2+FMA, 1 AVX, 0 SSE or less.
     public var isaLevel: Int {
         if flags.contains("avx512f") { return 3 }

@@ -28,6 +28,8 @@ public struct RunDocument: Codable, Sendable {
     public var figures: [String]
     /// `run --model`: the training step's breakdown on each device.
     public var training: [TrainingBreakdown]?
+    /// Present when the run kept its devices under load (`run --burn-in`).
+    public var burnIn: [BurnInResult]?
     /// A baseline or measurement merged from several runs: when each ran (see `merging`).
     public var runs: [RunSpan]?
 

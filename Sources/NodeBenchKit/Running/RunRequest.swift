@@ -29,6 +29,8 @@ public struct RunRequest: Codable, Sendable, Equatable {
     /// A tuning file exported by another node, taking precedence over the tuning cache.
     public var tunedParameters: String?
     public var caseTimeout: Double
+    /// Seconds each device is kept under GEMM load after the cases (`--burn-in`); nil: none.
+    public var burnIn: Double?
     public var slowdowns: [InjectedSlowdown]
     public var faults: [PlannedFault]
 
@@ -37,7 +39,7 @@ public struct RunRequest: Codable, Sendable, Equatable {
         alpha: Double = 1, beta: Double = 0, attention: AttentionDimensions = AttentionDimensions(), implementations: [Implementation] = [],
         model: ModelChoice? = nil, devices: [String] = [], repetitions: Int? = nil, seed: UInt64 = 42, measurePeaks: Bool = true,
         blasCoreType: String? = nil, tunedParameters: String? = nil, caseTimeout: Double = Runner.defaultCaseTimeout,
-        slowdowns: [InjectedSlowdown] = [], faults: [PlannedFault] = []
+        burnIn: Double? = nil, slowdowns: [InjectedSlowdown] = [], faults: [PlannedFault] = []
     ) {
         self.suite = suite
         self.kernels = kernels
@@ -56,6 +58,7 @@ public struct RunRequest: Codable, Sendable, Equatable {
         self.blasCoreType = blasCoreType
         self.tunedParameters = tunedParameters
         self.caseTimeout = caseTimeout
+        self.burnIn = burnIn
         self.slowdowns = slowdowns
         self.faults = faults
     }
@@ -115,6 +118,7 @@ public struct RunRequest: Codable, Sendable, Equatable {
     public func validate() throws(UsageError) {
         if let repetitions, !(1...1000).contains(repetitions) { throw UsageError("--repetitions must be from 1 to 1000") }
         guard caseTimeout > 0 && caseTimeout <= 86_400 else { throw UsageError("--case-timeout must be from 0 to 86400 seconds") }
+        if let burnIn, !(1...86_400).contains(burnIn) { throw UsageError("--burn-in must be from 1 second to 24 hours") }
         guard alpha.isFinite, beta.isFinite else { throw UsageError("--alpha and --beta must be finite numbers") }
         if selectedKernels.contains(.attention), !dtypes.isEmpty, !dtypes.contains(where: AttentionCase.dtypes.contains) {
             throw UsageError("attention runs fp32, fp16 and bf16; --dtype \(dtypes.map(\.rawValue).joined(separator: ", ")) leaves it nothing")
@@ -159,6 +163,11 @@ public struct RunRequest: Codable, Sendable, Equatable {
             attentionShapes: try attention.shapes(), sampling: sampling)
     }
 
+    /// The GEMM a burn-in keeps running: the first of the cases asked for, else the screen's first.
+    public func burnInCase() throws(UsageError) -> GEMMCase {
+        try cases().cases.first ?? Suite.named(.screen).cases[0]
+    }
+
     /// The request of the child run that measures the host's OpenBLAS cases again under
     /// `blasCoreType`: the same cases on the host alone, without peaks.
     var hostRerun: RunRequest {
@@ -167,6 +176,7 @@ public struct RunRequest: Codable, Sendable, Equatable {
         child.devices = [DeviceDescriptor.hostID]
         child.measurePeaks = false
         child.blasCoreType = nil
+        child.burnIn = nil
         return child
     }
 

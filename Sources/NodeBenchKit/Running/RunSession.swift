@@ -88,6 +88,11 @@ public final class RunSession {
         runCases(
             suite, on: devices, implementations: request.selectedImplementations, tuned: tuned, injections: request.injections,
             caseTimeout: request.caseTimeout)
+        if let seconds = request.burnIn {
+            burnIn(
+                seconds, gemm: try request.burnInCase(), on: devices, implementations: request.selectedImplementations, tuned: tuned,
+                caseTimeout: request.caseTimeout)
+        }
         if let coreType = request.blasCoreType, devices.contains(where: \.isHost), request.selectedImplementations.contains(.openblas) {
             log("[blas] re-running the host cases with OPENBLAS_CORETYPE=\(coreType)")
             do {
@@ -97,6 +102,35 @@ public final class RunSession {
             } catch {
                 log("warning: the OPENBLAS_CORETYPE=\(coreType) re-run failed: \(error)")
             }
+        }
+    }
+
+    /// Keeps each device in turn under `gemm` for `seconds` (one at a time: devices that share the
+    /// host's cores would only measure each other), saving each device's record as it ends.
+    func burnIn(
+        _ seconds: Double, gemm: GEMMCase, on devices: [DeviceDescriptor], implementations: Set<Implementation>, tuned: TunedParameters,
+        caseTimeout: Double
+    ) {
+        let factory = BackendFactory(inventory: inventory, tuned: tuned, warn: log)
+        let burnIn = BurnIn(seconds: seconds, gemm: gemm, seed: document.seed, caseTimeout: caseTimeout)
+        document.burnIn = []
+        for device in devices {
+            let implementation: Implementation = device.isHost ? .openblas : .nodebench
+            guard implementations.contains(implementation) else { continue }
+            log("[burn-in] \(device.id) \(implementation.rawValue) \(gemm) for \(Int(seconds)) s")
+            let result: BurnInResult
+            do {
+                guard let backend = try factory.make(implementation, for: device) as? GEMMBackend else { continue }
+                result = burnIn.run(on: backend)
+            } catch {
+                var unusable = BurnInResult(device: device.id, implementation: implementation.rawValue, workload: gemm.description, seconds: seconds)
+                unusable.status = .failed
+                unusable.reason = "device unusable: \(Runner.describe(error))"
+                result = unusable
+            }
+            log("  \(result.summary)")
+            document.burnIn!.append(result)
+            save()
         }
     }
 

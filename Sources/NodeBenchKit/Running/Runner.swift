@@ -346,7 +346,7 @@ public final class Runner {
 }
 
 /// What every device's run of one case shares: the seeded inputs and the fp64 reference.
-private enum CaseMaterial {
+enum CaseMaterial {
     case gemm(GEMMInputs, GEMMReference)
     case attention(AttentionInputs, AttentionReference)
 
