@@ -95,3 +95,28 @@ void nb_scale_rows(float *values, int rows, int cols, int ld, const float *facto
         for (int j = 0; j < cols; ++j) row[j] *= factor;
     }
 }
+
+NB_CLONES
+void nb_probabilities_block(float *scores, int rows, int cols, int ld, const int *valid, const float *lse) {
+    for (int r = 0; r < rows; ++r) {
+        float *row = scores + (long)r * ld;
+        const int n = valid[r] < cols ? valid[r] : cols;
+        for (int j = 0; j < n; ++j) {
+            // A score minus its row's logsumexp is at most 0, up to rounding.
+            const float x = row[j] - lse[r];
+            row[j] = nb_exp_nonpositive(x < 0 ? x : 0);
+        }
+        for (int j = n; j < cols; ++j) row[j] = 0;
+    }
+}
+
+NB_CLONES
+void nb_score_gradient_block(float *gradient, const float *probabilities, int rows, int cols, int ld, const float *delta,
+                             float scale) {
+    for (int r = 0; r < rows; ++r) {
+        float *row = gradient + (long)r * ld;
+        const float *p = probabilities + (long)r * ld;
+        const float d = delta[r];
+        for (int j = 0; j < cols; ++j) row[j] = p[j] * (row[j] - d) * scale;
+    }
+}

@@ -78,4 +78,20 @@ public enum SoftmaxKernels {
         precondition(values.count >= rows * cols && factors.count >= rows, "a \(rows)x\(cols) block in \(values.count) values, \(factors.count) factors")
         nb_scale_rows(values.baseAddress, Int32(rows), Int32(cols), Int32(cols), factors)
     }
+
+    /// The backward pass's probabilities from the forward's logsumexps: in row r the first
+    /// `valid[r]` scores become exp(score - lse[r]), the rest 0.
+    public static func probabilities(_ scores: UnsafeMutableBufferPointer<Float>, rows: Int, cols: Int, valid: [Int32], lse: UnsafeBufferPointer<Float>) {
+        precondition(scores.count >= rows * cols && valid.count >= rows && lse.count >= rows, "a \(rows)x\(cols) block in \(scores.count) scores")
+        nb_probabilities_block(scores.baseAddress, Int32(rows), Int32(cols), Int32(cols), valid, lse.baseAddress)
+    }
+
+    /// dS = P * (dP - delta[r]) * scale, in place of dP.
+    public static func scoreGradient(
+        _ gradient: UnsafeMutableBufferPointer<Float>, probabilities: UnsafeBufferPointer<Float>, rows: Int, cols: Int,
+        delta: UnsafeBufferPointer<Float>, scale: Float
+    ) {
+        precondition(gradient.count >= rows * cols && probabilities.count >= rows * cols && delta.count >= rows, "a \(rows)x\(cols) block")
+        nb_score_gradient_block(gradient.baseAddress, probabilities.baseAddress, Int32(rows), Int32(cols), Int32(cols), delta.baseAddress, scale)
+    }
 }

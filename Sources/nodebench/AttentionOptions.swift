@@ -21,6 +21,15 @@ struct AttentionOptions: ParsableArguments {
     @Flag(help: "Causal masking (query i attends to keys 0...i).")
     var causal = false
 
+    @Option(help: "Attention pass: forward, backward (dQ, dK, dV from dO) or both (default: forward).")
+    var pass: PassChoice?
+
+    enum PassChoice: String, ExpressibleByArgument, CaseIterable {
+        case forward, backward, both
+
+        var passes: [AttentionPass] { self == .both ? [.forward, .backward] : [AttentionPass(rawValue: rawValue)!] }
+    }
+
     var dimensions: RunRequest.AttentionDimensions {
         RunRequest.AttentionDimensions(batch: batch, heads: heads, kvHeads: kvHeads, seqs: seqs, headDims: headDims, causal: causal)
     }

@@ -13,4 +13,14 @@ void nb_softmax_block(float *scores, int rows, int cols, int ld, const int *vali
 /// Multiplies row r of the `rows` x `cols` matrix `values` (row stride `ld`) by `factors[r]`.
 void nb_scale_rows(float *values, int rows, int cols, int ld, const float *factors);
 
+/// The backward pass's probabilities, recomputed from the forward's logsumexps: in row r of the
+/// `rows` x `cols` block (row stride `ld`) the first `valid[r]` scores become exp(score - lse[r]),
+/// the rest 0.
+void nb_probabilities_block(float *scores, int rows, int cols, int ld, const int *valid, const float *lse);
+
+/// The scores' gradient dS = P * (dP - delta[r]) * scale, in place of dP (`gradient`), with P in
+/// `probabilities`; both `rows` x `cols`, row stride `ld`.
+void nb_score_gradient_block(float *gradient, const float *probabilities, int rows, int cols, int ld, const float *delta,
+                             float scale);
+
 #endif

@@ -47,6 +47,15 @@ enum StoredElements {
         dtype == .fp16 ? values.map { Float16($0).bitPattern } : values.map { BFloat16($0).bitPattern }
     }
 
+    /// As fp32, the type the host's attention computes in.
+    var floats: [Float] {
+        switch self {
+        case .float(let values): values
+        case .halfWords(let words, let dtype): StoredElements.decode(words, dtype)
+        case .double(let values): values.map(Float.init)
+        }
+    }
+
     var widened: [Double] {
         switch self {
         case .float(let values): values.map(Double.init)

@@ -13,7 +13,8 @@ public enum RunReport {
         ])
         for result in results {
             table.add([
-                result.device, result.implementation + (result.variant.map { "[\($0)]" } ?? ""), result.kernel.rawValue, result.dtype.rawValue, result.layout?.rawValue ?? "-",
+                result.device, result.implementation + (result.variant.map { "[\($0)]" } ?? ""),
+                result.kernel.rawValue + (result.attentionPass == .backward ? " bwd" : ""), result.dtype.rawValue, result.layout?.rawValue ?? "-",
                 result.shape?.description ?? result.attention?.description ?? "-",
                 result.gflops.map { String(format: "%.1f", $0) } ?? "-",
                 percentCell(result.efficiency),

@@ -22,6 +22,8 @@ public struct CaseResult: Codable, Sendable, Equatable {
     public var beta: Double?
     /// Attention only: batch, heads, sequence, head dimension, masking.
     public var attention: AttentionShape?
+    /// Attention only, and only for the backward pass (absent: forward).
+    public var attentionPass: AttentionPass?
     /// How elements are stored and summed, e.g. fp16 storage with fp32 accumulation.
     public var storageType: DType
     public var accumulationType: DType
@@ -132,7 +134,8 @@ public struct CaseResult: Codable, Sendable, Equatable {
             flopsModel = "2*M*N*K"
         case .attention(let attention):
             self.attention = attention.shape
-            flopsModel = AttentionShape.flopsModel
+            attentionPass = attention.pass == .backward ? .backward : nil
+            flopsModel = attention.flopsModel
         }
     }
 
@@ -145,11 +148,13 @@ public struct CaseResult: Codable, Sendable, Equatable {
         if let shape, let layout {
             return .gemm(GEMMCase(shape: shape, layout: layout, dtype: dtype, alpha: alpha ?? 1, beta: beta ?? 0))
         }
-        if let attention, AttentionCase.dtypes.contains(dtype) { return .attention(AttentionCase(shape: attention, dtype: dtype)) }
+        if let attention, AttentionCase.dtypes.contains(dtype) {
+            return .attention(AttentionCase(shape: attention, dtype: dtype, pass: attentionPass ?? .forward))
+        }
         return nil
     }
 
-    /// "gemm fp32 NN 1024x1024x1024", "attention bf16 b1 h8 s2048 d64 causal".
+    /// "gemm fp32 NN 1024x1024x1024", "attention bf16 b1 h8 s2048 d64 causal", "... causal backward".
     public var caseDescription: String { workload?.description ?? kernel.rawValue }
 
     /// The least traffic the case needs, as stored: each operand read once, the output written once.

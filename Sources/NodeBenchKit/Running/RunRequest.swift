@@ -15,6 +15,8 @@ public struct RunRequest: Codable, Sendable, Equatable {
     public var alpha: Double
     public var beta: Double
     public var attention: AttentionDimensions
+    /// Attention passes to run; empty: the suite's (the forward).
+    public var attentionPasses: [AttentionPass]
     /// Empty: every implementation that applies.
     public var implementations: [Implementation]
     public var model: ModelChoice?
@@ -36,7 +38,8 @@ public struct RunRequest: Codable, Sendable, Equatable {
 
     public init(
         suite: Suite.Name = .standard, kernels: [KernelKind] = [], shapes: [GEMMShape] = [], layouts: [GEMMLayout] = [], dtypes: [DType] = [],
-        alpha: Double = 1, beta: Double = 0, attention: AttentionDimensions = AttentionDimensions(), implementations: [Implementation] = [],
+        alpha: Double = 1, beta: Double = 0, attention: AttentionDimensions = AttentionDimensions(), attentionPasses: [AttentionPass] = [],
+        implementations: [Implementation] = [],
         model: ModelChoice? = nil, devices: [String] = [], repetitions: Int? = nil, seed: UInt64 = 42, measurePeaks: Bool = true,
         blasCoreType: String? = nil, tunedParameters: String? = nil, caseTimeout: Double = Runner.defaultCaseTimeout,
         burnIn: Double? = nil, slowdowns: [InjectedSlowdown] = [], faults: [PlannedFault] = []
@@ -49,6 +52,7 @@ public struct RunRequest: Codable, Sendable, Equatable {
         self.alpha = alpha
         self.beta = beta
         self.attention = attention
+        self.attentionPasses = attentionPasses
         self.implementations = implementations
         self.model = model
         self.devices = devices
@@ -133,7 +137,7 @@ public struct RunRequest: Codable, Sendable, Equatable {
         let gemm = !shapes.isEmpty || !layouts.isEmpty || alpha != 1 || beta != 0
         var implied = Set<KernelKind>()
         if gemm || implementations.contains(where: { $0.kernel == .gemm }) { implied.insert(.gemm) }
-        if attention.isGiven || implementations.contains(where: { $0.kernel == .attention }) { implied.insert(.attention) }
+        if attention.isGiven || !attentionPasses.isEmpty || implementations.contains(where: { $0.kernel == .attention }) { implied.insert(.attention) }
         return implied.isEmpty ? Set(KernelKind.allCases) : implied
     }
 
@@ -160,7 +164,7 @@ public struct RunRequest: Codable, Sendable, Equatable {
         if let step = try trainingStep() { return step.suite(sampling: sampling) }
         return named.selecting(
             kernels: selectedKernels, shapes: shapes, layouts: layouts, dtypes: dtypes, alpha: alpha, beta: beta,
-            attentionShapes: try attention.shapes(), sampling: sampling)
+            attentionShapes: try attention.shapes(), attentionPasses: attentionPasses, sampling: sampling)
     }
 
     /// The GEMM a burn-in keeps running: the first of the cases asked for, else the screen's first.

@@ -349,12 +349,16 @@ public final class Runner {
 enum CaseMaterial {
     case gemm(GEMMInputs, GEMMReference)
     case attention(AttentionInputs, AttentionReference)
+    case attentionBackward(AttentionInputs, AttentionGradientReference)
 
     init(_ workload: Workload, seed: UInt64) {
         switch workload {
         case .gemm(let gemm):
             let inputs = GEMMInputs(gemm: gemm, seed: seed)
             self = .gemm(inputs, GEMMReference(inputs))
+        case .attention(let attention) where attention.pass == .backward:
+            let inputs = AttentionInputs(attention: attention, seed: seed)
+            self = .attentionBackward(inputs, AttentionGradientReference(inputs))
         case .attention(let attention):
             let inputs = AttentionInputs(attention: attention, seed: seed)
             self = .attention(inputs, AttentionReference(inputs))
@@ -373,7 +377,7 @@ enum CaseMaterial {
         case .gemm(let inputs, _):
             guard let backend = backend as? GEMMBackend else { throw UsageError("\(backend.implementation) does not run GEMM") }
             return try backend.prepare(inputs)
-        case .attention(let inputs, _):
+        case .attention(let inputs, _), .attentionBackward(let inputs, _):
             guard let backend = backend as? AttentionBackend else { throw UsageError("\(backend.implementation) does not run attention") }
             return try backend.prepare(inputs)
         }
@@ -383,7 +387,7 @@ enum CaseMaterial {
     var repeatsItsOutput: Bool {
         switch self {
         case .gemm(let inputs, _): inputs.gemm.beta == 0
-        case .attention: true
+        case .attention, .attentionBackward: true
         }
     }
 
@@ -391,6 +395,7 @@ enum CaseMaterial {
         switch self {
         case .gemm(_, let reference): reference.verify(output)
         case .attention(_, let reference): reference.verify(output)
+        case .attentionBackward(_, let reference): reference.verify(output)
         }
     }
 
@@ -404,7 +409,10 @@ enum CaseMaterial {
         case .attention(let attention):
             let shape = attention.shape
             let working = (backend as? HostAttentionBackend)?.workingBytes(attention) ?? 0
-            return Double(3 * shape.queryElements + 2 * shape.keyElements) * 8 + AttentionReference.workingBytes(attention) + working
+            let reference = attention.pass == .backward ? AttentionGradientReference.workingBytes(attention) : AttentionReference.workingBytes(attention)
+            // Q, K, V (and dO), then the output as read back and widened.
+            let inputs = 2 * shape.keyElements + shape.queryElements * (attention.pass == .backward ? 2 : 1)
+            return Double(inputs + 2 * attention.outputElements) * 8 + reference + working
         }
     }
 }

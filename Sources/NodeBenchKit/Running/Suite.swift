@@ -49,14 +49,16 @@ public struct Suite: Sendable {
     public struct AttentionGroup: Sendable {
         public var shapes: [AttentionShape]
         public var dtypes: [DType]
+        public var passes: [AttentionPass]
 
-        public init(shapes: [AttentionShape], dtypes: [DType]) {
+        public init(shapes: [AttentionShape], dtypes: [DType], passes: [AttentionPass] = [.forward]) {
             self.shapes = shapes
             self.dtypes = dtypes.filter(AttentionCase.dtypes.contains)
+            self.passes = passes
         }
 
         var cases: [AttentionCase] {
-            dtypes.flatMap { dtype in shapes.map { AttentionCase(shape: $0, dtype: dtype) } }
+            passes.flatMap { pass in dtypes.flatMap { dtype in shapes.map { AttentionCase(shape: $0, dtype: dtype, pass: pass) } } }
         }
     }
 
@@ -160,10 +162,12 @@ public struct Suite: Sendable {
 
     /// The suite narrowed to `kernels`, with some dimensions replaced: each non-empty list replaces
     /// the suite's for that dimension, and the cases are all their combinations. GEMMs are scaled
-    /// by `alpha` and `beta`; attention keeps only the types it runs; `sampling` replaces the suite's.
+    /// by `alpha` and `beta`; attention keeps only the types it runs and runs `attentionPasses` if
+    /// given; `sampling` replaces the suite's.
     public func selecting(
         kernels: Set<KernelKind> = Set(KernelKind.allCases), shapes: [GEMMShape] = [], layouts: [GEMMLayout] = [],
-        dtypes: [DType] = [], alpha: Double = 1, beta: Double = 0, attentionShapes: [AttentionShape] = [], sampling: SamplingPolicy? = nil
+        dtypes: [DType] = [], alpha: Double = 1, beta: Double = 0, attentionShapes: [AttentionShape] = [], attentionPasses: [AttentionPass] = [],
+        sampling: SamplingPolicy? = nil
     ) -> Suite {
         var gemmGroups: [CaseGroup] = []
         if kernels.contains(.gemm) {
@@ -180,7 +184,11 @@ public struct Suite: Sendable {
                 ? attentionGroups
                 : [AttentionGroup(
                     shapes: attentionShapes.isEmpty ? unique(attentionCases.map(\.shape)) : attentionShapes,
-                    dtypes: dtypes.isEmpty ? unique(attentionCases.map(\.dtype)) : dtypes)]
+                    dtypes: dtypes.isEmpty ? unique(attentionCases.map(\.dtype)) : dtypes,
+                    passes: unique(attentionCases.map(\.pass)))]
+            if !attentionPasses.isEmpty {
+                attention = attention.map { AttentionGroup(shapes: $0.shapes, dtypes: $0.dtypes, passes: attentionPasses) }
+            }
         }
         return Suite(
             name: name, groups: gemmGroups, attentionGroups: attention, sampling: sampling ?? self.sampling, implementations: implementations)

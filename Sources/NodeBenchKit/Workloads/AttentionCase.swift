@@ -55,25 +55,48 @@ public struct AttentionShape: Hashable, Codable, Sendable, CustomStringConvertib
     public func kvHead(of head: Int) -> Int { head / (heads / kvHeads) }
 }
 
-/// One attention forward pass to run: a shape and the storage type of Q, K, V and O. Scores,
+/// Which way an attention case runs: the forward pass (O and the logsumexp from Q, K, V), or the
+/// backward (dQ, dK, dV from dO, given the forward's O and logsumexp).
+public enum AttentionPass: String, Codable, Sendable, CaseIterable {
+    case forward, backward
+}
+
+/// One attention pass to run: a shape, the storage type of its tensors, and the pass. Scores,
 /// softmax and sums are fp32 whatever the storage.
 public struct AttentionCase: Hashable, Codable, Sendable, CustomStringConvertible {
     public let shape: AttentionShape
     public let dtype: DType
+    public let pass: AttentionPass
 
     /// Storage types attention runs in: fp32 and the 16-bit types training uses.
     public static let dtypes: [DType] = [.fp32, .fp16, .bf16]
 
-    public init(shape: AttentionShape, dtype: DType) {
+    public init(shape: AttentionShape, dtype: DType, pass: AttentionPass = .forward) {
         precondition(AttentionCase.dtypes.contains(dtype), "attention runs fp32, fp16 or bf16")
         self.shape = shape
         self.dtype = dtype
+        self.pass = pass
     }
 
-    public var description: String { "attention \(dtype.rawValue) \(shape)" }
+    public var description: String { "attention \(dtype.rawValue) \(shape)" + (pass == .backward ? " backward" : "") }
 
-    /// The least traffic the pass needs: Q, K, V read once, O written once, as stored.
+    /// The backward pass as the field counts it (FlashAttention-2): 2.5 times the forward's
+    /// matrix products (QKᵀ recomputed, dO·Vᵀ, dV, dQ and dK against the forward's QKᵀ and PV).
+    public var flops: Double { pass == .backward ? TrainingStep.attentionBackwardFactor * shape.flops : shape.flops }
+
+    public var flopsModel: String {
+        pass == .backward ? "2.5 x the forward's " + AttentionShape.flopsModel : AttentionShape.flopsModel
+    }
+
+    /// The least traffic the pass needs, as stored: forward reads Q, K, V and writes O; backward
+    /// reads Q, K, V, O and dO and writes dQ, dK and dV.
     public var minimumTrafficBytes: Double {
-        Double(2 * shape.queryElements + 2 * shape.keyElements) * Double(dtype.storageBytes)
+        let elements = pass == .backward
+            ? 4 * shape.queryElements + 4 * shape.keyElements
+            : 2 * shape.queryElements + 2 * shape.keyElements
+        return Double(elements) * Double(dtype.storageBytes)
     }
+
+    /// Elements of the pass's output: O, or dQ, dK and dV one after another.
+    public var outputElements: Int { pass == .backward ? shape.queryElements + 2 * shape.keyElements : shape.queryElements }
 }

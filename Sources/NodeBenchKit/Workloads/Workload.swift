@@ -20,7 +20,7 @@ public enum Workload: Hashable, Sendable, CustomStringConvertible {
     public var flops: Double {
         switch self {
         case .gemm(let gemm): gemm.shape.flops
-        case .attention(let attention): attention.shape.flops
+        case .attention(let attention): attention.flops
         }
     }
 

@@ -21,13 +21,17 @@ final class HostAttentionBackend: AttentionBackend {
         self.fused = fused
     }
 
-    func unsupportedReason(_ attention: AttentionCase) -> String? { nil }
+    func unsupportedReason(_ attention: AttentionCase) -> String? {
+        attention.pass == .backward && !fused ? "no unfused attention backward on the host yet: flash only" : nil
+    }
 
     /// Host bytes beyond the runner's inputs: fp32 copies of Q, K, V and O, plus the scores
     /// (one head's S x S for naive, one block per core for fused).
     func workingBytes(_ attention: AttentionCase) -> Double {
         let shape = attention.shape
-        let copies = Double(2 * shape.queryElements + 2 * shape.keyElements) * (4 + Double(attention.dtype.storageBytes))
+        // Forward: Q, K, V and O; backward: Q, K, V, dO, O, dQ, dK and dV.
+        let tensors = attention.pass == .backward ? 4 * shape.queryElements + 4 * shape.keyElements : 2 * shape.queryElements + 2 * shape.keyElements
+        let copies = Double(tensors) * (4 + Double(attention.dtype.storageBytes))
         let seq = Double(shape.seq)
         // Fused: each concurrent block holds its scores and output accumulator.
         let blocks = Double(ProcessInfo.processInfo.activeProcessorCount * Self.queryBlock * (Self.keyBlock + shape.headDim))
@@ -36,11 +40,12 @@ final class HostAttentionBackend: AttentionBackend {
     }
 
     func prepare(_ inputs: AttentionInputs) throws -> PreparedKernel {
-        HostPreparedAttention(inputs, fused: fused)
+        if let reason = unsupportedReason(inputs.attention) { throw UsageError(reason) }
+        return inputs.attention.pass == .backward ? try HostPreparedAttentionBackward(inputs) : HostPreparedAttention(inputs, fused: fused)
     }
 }
 
-private final class HostPreparedAttention: PreparedKernel {
+final class HostPreparedAttention: PreparedKernel {
     let notes: [String]
     private let shape: AttentionShape
     private let dtype: DType
@@ -68,7 +73,7 @@ private final class HostPreparedAttention: PreparedKernel {
 
     func execute() throws -> SampleTime {
         let ((), seconds) = MonotonicClock.time {
-            let q = widened(stored.q), k = widened(stored.k), v = widened(stored.v)
+            let q = stored.q.floats, k = stored.k.floats, v = stored.v.floats
             if fused { runFused(q, k, v) } else { runNaive(q, k, v) }
             if dtype != .fp32 { storedOutput = StoredElements.encode(output, dtype) }
         }
@@ -79,16 +84,8 @@ private final class HostPreparedAttention: PreparedKernel {
         dtype == .fp32 ? output.map(Double.init) : StoredElements.decode(storedOutput, dtype).map(Double.init)
     }
 
-    private func widened(_ elements: StoredElements) -> [Float] {
-        switch elements {
-        case .float(let values): values
-        case .halfWords(let words, let dtype): StoredElements.decode(words, dtype)
-        case .double(let values): values.map(Float.init)
-        }
-    }
-
     /// Offsets of a query head's rows and of its key/value head's rows.
-    private static func heads(_ index: Int, _ shape: AttentionShape) -> (query: Int, keyValue: Int) {
+    static func heads(_ index: Int, _ shape: AttentionShape) -> (query: Int, keyValue: Int) {
         let batch = index / shape.heads, head = index % shape.heads
         return (
             AttentionInputs.rowOffset(shape, batch: batch, head: head, headCount: shape.heads, position: 0),

@@ -13,6 +13,8 @@
 /// `HDP` output accumulator and adds P·V; it normalizes once at the end and stores the row's
 /// logsumexp for a backward pass. No score matrix exists in memory, and causal masking stops the
 /// key loop at the work-item's last row.
+///
+/// `backward_*`: the flash backward from the forward's O and logsumexps (see the kernels).
 enum AttentionKernelSource {
     static let text = OpenCLStorageTypes.text + "\n" + #"""
         #ifndef CAUSAL
@@ -62,6 +64,93 @@ enum AttentionKernelSource {
             float sum = 0;
             for (int j = 0; j < keys; ++j) sum = fma(p[j], LOAD1(V, v + (size_t)j * HD), sum);
             STORE1(O, ((size_t)bh * S + i) * HD + x, sum);
+        }
+
+        /* --- backward ---------------------------------------------------------------------- */
+        /* FlashAttention-2's backward without atomics: probabilities recomputed from the forward's
+           logsumexps, one work-item per key row for dK and dV (summed over the head group's query
+           rows), one per query row for dQ. */
+
+        /* delta[bh][i] = dO_i . O_i. Grid: (S, B*H). */
+        __kernel void backward_delta(const int S, __global const storage_t *restrict O, __global const storage_t *restrict dO,
+                                     __global float *restrict delta) {
+            const int i = get_global_id(0), bh = get_global_id(1);
+            if (i >= S) return;
+            const size_t at = ((size_t)bh * S + i) * HD;
+            float sum = 0;
+            for (int x = 0; x < HD; ++x) sum = fma(LOAD1(dO, at + x), LOAD1(O, at + x), sum);
+            delta[(size_t)bh * S + i] = sum;
+        }
+
+        /* dK and dV of key j of one key/value head, over every query row of the heads that read it.
+           Grid: (S, B*HKV). */
+        __kernel void backward_dkdv(const int S, const int H, const int HKV, const float scale, __global const storage_t *restrict Q,
+                                    __global const storage_t *restrict K, __global const storage_t *restrict V,
+                                    __global const storage_t *restrict dO, __global const float *restrict lse,
+                                    __global const float *restrict delta, __global storage_t *restrict dK,
+                                    __global storage_t *restrict dV) {
+            const int j = get_global_id(0), bkv = get_global_id(1);
+            if (j >= S) return;
+            const int group = H / HKV, batch = bkv / HKV, kvHead = bkv % HKV;
+            const size_t kv = ((size_t)bkv * S + j) * HD;
+            float k[HD], v[HD], dk[HD], dv[HD];
+            for (int x = 0; x < HD; ++x) {
+                k[x] = LOAD1(K, kv + x) * scale;
+                v[x] = LOAD1(V, kv + x);
+                dk[x] = 0;
+                dv[x] = 0;
+            }
+            for (int h = kvHead * group; h < (kvHead + 1) * group; ++h) {
+                const size_t rows = ((size_t)batch * H + h) * S;
+                for (int i = CAUSAL ? j : 0; i < S; ++i) {
+                    const size_t at = (rows + i) * HD;
+                    float s = 0, dp = 0;
+                    for (int x = 0; x < HD; ++x) {
+                        s = fma(LOAD1(Q, at + x), k[x], s);
+                        dp = fma(LOAD1(dO, at + x), v[x], dp);
+                    }
+                    const float p = exp(fmin(s - lse[rows + i], 0.0f));
+                    const float ds = p * (dp - delta[rows + i]) * scale;
+                    for (int x = 0; x < HD; ++x) {
+                        dv[x] = fma(p, LOAD1(dO, at + x), dv[x]);
+                        dk[x] = fma(ds, LOAD1(Q, at + x), dk[x]);
+                    }
+                }
+            }
+            for (int x = 0; x < HD; ++x) {
+                STORE1(dK, kv + x, dk[x]);
+                STORE1(dV, kv + x, dv[x]);
+            }
+        }
+
+        /* dQ of query row i: scale * sum_j p_ij (dO_i . v_j - delta_i) k_j. Grid: (S, B*H). */
+        __kernel void backward_dq(const int S, const int H, const int HKV, const float scale, __global const storage_t *restrict Q,
+                                  __global const storage_t *restrict K, __global const storage_t *restrict V,
+                                  __global const storage_t *restrict dO, __global const float *restrict lse,
+                                  __global const float *restrict delta, __global storage_t *restrict dQ) {
+            const int i = get_global_id(0), bh = get_global_id(1);
+            if (i >= S) return;
+            const int bkv = (bh / H) * HKV + (bh % H) / (H / HKV);
+            const size_t at = ((size_t)bh * S + i) * HD;
+            float q[HD], g[HD], dq[HD];
+            for (int x = 0; x < HD; ++x) {
+                q[x] = LOAD1(Q, at + x) * scale;
+                g[x] = LOAD1(dO, at + x);
+                dq[x] = 0;
+            }
+            const float l = lse[(size_t)bh * S + i], d = delta[(size_t)bh * S + i];
+            const int keys = CAUSAL ? i + 1 : S;
+            for (int j = 0; j < keys; ++j) {
+                const size_t kv = ((size_t)bkv * S + j) * HD;
+                float s = 0, dp = 0;
+                for (int x = 0; x < HD; ++x) {
+                    s = fma(q[x], LOAD1(K, kv + x), s);
+                    dp = fma(g[x], LOAD1(V, kv + x), dp);
+                }
+                const float ds = exp(fmin(s - l, 0.0f)) * (dp - d) * scale;
+                for (int x = 0; x < HD; ++x) dq[x] = fma(ds, LOAD1(K, kv + x), dq[x]);
+            }
+            for (int x = 0; x < HD; ++x) STORE1(dQ, at + x, dq[x]);
         }
 
         /* --- flash ------------------------------------------------------------------------- */

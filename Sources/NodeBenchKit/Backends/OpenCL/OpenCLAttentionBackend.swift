@@ -45,6 +45,12 @@ final class OpenCLAttentionBackend: AttentionBackend {
             ("V", Double(shape.keyElements) * storage), ("O", Double(shape.queryElements) * storage),
             ("logsumexp", Double(shape.queryRows) * 4),
         ]
+        if attention.pass == .backward {
+            buffers += [
+                ("dO", Double(shape.queryElements) * storage), ("dQ", Double(shape.queryElements) * storage),
+                ("dK", Double(shape.keyElements) * storage), ("dV", Double(shape.keyElements) * storage), ("delta", Double(shape.queryRows) * 4),
+            ]
+        }
         if flash {
             let parameters = parameters(for: attention).0
             let headDim = Double(parameters.paddedHeadDim(shape.headDim))
@@ -61,6 +67,7 @@ final class OpenCLAttentionBackend: AttentionBackend {
     }
 
     func unsupportedReason(_ attention: AttentionCase) -> String? {
+        if attention.pass == .backward && !flash { return "no unfused attention backward on OpenCL yet: flash only" }
         let buffers = buffers(attention)
         let maxAllocation = Double(openCLDevice.maxAllocationBytes)
         if let (name, bytes) = buffers.max(by: { $0.1 < $1.1 }), bytes > maxAllocation {
@@ -74,8 +81,11 @@ final class OpenCLAttentionBackend: AttentionBackend {
     }
 
     func prepare(_ inputs: AttentionInputs) throws -> PreparedKernel {
+        if let reason = unsupportedReason(inputs.attention) { throw UsageError(reason) }
         let (parameters, source) = parameters(for: inputs.attention)
-        return try prepare(inputs, flashParameters: flash ? parameters : nil, parameterSource: source)
+        let prepared = try prepare(inputs, flashParameters: flash ? parameters : nil, parameterSource: source)
+        guard inputs.attention.pass == .backward else { return prepared }
+        return try OpenCLPreparedAttentionBackward(inputs, forward: prepared as! OpenCLPreparedAttention)
     }
 
     /// Prepares with explicit flash parameters (the tuner's candidates); nil runs the naive kernels.
@@ -99,8 +109,10 @@ final class OpenCLPreparedAttention: PreparedKernel {
     let notes: [String]
     private let launches: KernelLaunches
     let queue: CommandQueue
-    private let output: Buffer
-    private let logsumexpBuffer: Buffer
+    let program: Program
+    /// O and the logsumexps the last execution wrote; a backward pass reads them.
+    let output: Buffer
+    let logsumexpBuffer: Buffer
     private let shape: AttentionShape
     private let dtype: DType
 
@@ -111,6 +123,7 @@ final class OpenCLPreparedAttention: PreparedKernel {
         shape = inputs.attention.shape
         dtype = inputs.attention.dtype
         self.queue = queue
+        self.program = program
         let context = queue.context
         let q = try upload(StoredElements(inputs.q, as: dtype), queue)
         let k = try upload(StoredElements(inputs.k, as: dtype), queue)
@@ -178,5 +191,68 @@ final class OpenCLPreparedAttention: PreparedKernel {
     /// The logsumexp of every query row, as the last execution stored it for a backward pass.
     func logsumexp() throws -> [Double] {
         try queue.read(Float.self, count: shape.queryRows, from: logsumexpBuffer).map(Double.init)
+    }
+}
+
+/// The flash backward on one OpenCL device: dQ, dK and dV from dO, with the O and logsumexps of
+/// one untimed flash forward on the same device.
+final class OpenCLPreparedAttentionBackward: PreparedKernel {
+    let notes: [String]
+    private let launches: KernelLaunches
+    private let queue: CommandQueue
+    private let gradients: (q: Buffer, k: Buffer, v: Buffer)
+    private let attention: AttentionCase
+    /// Holds the forward's O and logsumexp buffers.
+    private let forward: OpenCLPreparedAttention
+
+    init(_ inputs: AttentionInputs, forward: OpenCLPreparedAttention) throws {
+        attention = inputs.attention
+        self.forward = forward
+        queue = forward.queue
+        _ = try forward.execute()
+        let shape = attention.shape, dtype = attention.dtype
+        let context = queue.context
+        let q = try upload(StoredElements(inputs.q, as: dtype), queue)
+        let k = try upload(StoredElements(inputs.k, as: dtype), queue)
+        let v = try upload(StoredElements(inputs.v, as: dtype), queue)
+        let gradOutput = try upload(StoredElements(inputs.gradOutput, as: dtype), queue)
+        let delta = try context.makeBuffer(byteCount: shape.queryRows * 4)
+        gradients = (
+            try context.makeBuffer(byteCount: shape.queryElements * dtype.storageBytes),
+            try context.makeBuffer(byteCount: shape.keyElements * dtype.storageBytes),
+            try context.makeBuffer(byteCount: shape.keyElements * dtype.storageBytes)
+        )
+        let (s, h, hkv) = (Int32(shape.seq), Int32(shape.heads), Int32(shape.kvHeads))
+        let scale = KernelArgument.float(Float(1 / Double(shape.headDim).squareRoot()))
+        let program = forward.program
+        let deltaKernel = try program.makeKernel(named: "backward_delta", arguments: [.int(s), .buffer(forward.output), .buffer(gradOutput), .buffer(delta)])
+        let keyKernel = try program.makeKernel(named: "backward_dkdv", arguments: [
+            .int(s), .int(h), .int(hkv), scale, .buffer(q), .buffer(k), .buffer(v), .buffer(gradOutput), .buffer(forward.logsumexpBuffer),
+            .buffer(delta), .buffer(gradients.k), .buffer(gradients.v),
+        ])
+        let queryKernel = try program.makeKernel(named: "backward_dq", arguments: [
+            .int(s), .int(h), .int(hkv), scale, .buffer(q), .buffer(k), .buffer(v), .buffer(gradOutput), .buffer(forward.logsumexpBuffer),
+            .buffer(delta), .buffer(gradients.q),
+        ])
+        launches = KernelLaunches(queue: queue, launches: [
+            .init(kernel: deltaKernel, global: [shape.seq, shape.batch * shape.heads], local: nil),
+            .init(kernel: keyKernel, global: [shape.seq, shape.batch * shape.kvHeads], local: nil),
+            .init(kernel: queryKernel, global: [shape.seq, shape.batch * shape.heads], local: nil),
+        ])
+        notes = forward.notes.prefix(1).map { "O and the logsumexps from one untimed " + $0 } + [
+            "backward: delta = rowsum(dO * O), then one work-item per key row for dK and dV, one per query row for dQ; "
+                + "probabilities recomputed from the logsumexps, fp32 sums, no S x S matrix and no atomics",
+        ]
+    }
+
+    func execute() throws -> SampleTime {
+        try launches.execute()
+    }
+
+    func result() throws -> [Double] {
+        let shape = attention.shape
+        return try readResult(gradients.q, count: shape.queryElements, dtype: attention.dtype, queue: queue)
+            + readResult(gradients.k, count: shape.keyElements, dtype: attention.dtype, queue: queue)
+            + readResult(gradients.v, count: shape.keyElements, dtype: attention.dtype, queue: queue)
     }
 }

@@ -1,0 +1,106 @@
+import Foundation
+import Testing
+
+@testable import NodeBenchKit
+
+/// The attention backward pass: the gradient reference against finite differences of the
+/// definition, and the flash backward of the host and of the real PoCL device against the
+/// reference on odd sequence lengths, grouped-query heads, causal masking and every storage type.
+@Suite struct AttentionBackwardTests {
+    static func inputs(_ b: Int, _ h: Int, _ kv: Int, _ s: Int, _ d: Int, causal: Bool, dtype: DType = .fp32, seed: UInt64 = 5) throws -> AttentionInputs {
+        let shape = try AttentionTests.shape(b, h, kv, s, d, causal: causal)
+        return AttentionInputs(attention: AttentionCase(shape: shape, dtype: dtype, pass: .backward), seed: seed)
+    }
+
+    /// [dQ, dK, dV] of L = Σ dO·O by central differences of the definition, one element at a time.
+    static func finiteDifferences(_ inputs: AttentionInputs) -> [Double] {
+        let step = 1e-6
+        func loss(_ q: [Double], _ k: [Double], _ v: [Double]) -> Double {
+            let forward = AttentionInputs(attention: inputs.attention, q: q, k: k, v: v, gradOutput: inputs.gradOutput)
+            return zip(AttentionTests.definition(forward), inputs.gradOutput).map { $0 * $1 }.reduce(0, +)
+        }
+        var gradient: [Double] = []
+        for tensor in 0..<3 {
+            let values = [inputs.q, inputs.k, inputs.v][tensor]
+            for index in values.indices {
+                var operands = [inputs.q, inputs.k, inputs.v], lower = operands
+                operands[tensor][index] += step
+                lower[tensor][index] -= step
+                gradient.append((loss(operands[0], operands[1], operands[2]) - loss(lower[0], lower[1], lower[2])) / (2 * step))
+            }
+        }
+        return gradient
+    }
+
+    @Test(arguments: [true, false])
+    func theReferenceIsTheDerivativeOfTheDefinitionAndCatchesSmallErrors(causal: Bool) throws {
+        let inputs = try Self.inputs(1, 4, 2, 7, 4, causal: causal)
+        let reference = AttentionGradientReference(inputs)
+        var gradient = Self.finiteDifferences(inputs)
+        let check = reference.verify(gradient)
+        #expect(check.passed && check.method == "full", "\(check)")
+        #expect(check.maxAbsError < 1e-7)
+        // One element of dK wrong by 1e-4: far above fp32 rounding, far below any visible bug.
+        gradient[inputs.attention.shape.queryElements + 5] += 1e-4
+        #expect(!reference.verify(gradient).passed)
+    }
+
+    @Test func largeCasesAreCheckedOnSampledRowsOfEveryGradient() throws {
+        let inputs = try Self.inputs(1, 2, 1, 96, 8, causal: true)
+        let full = AttentionGradientReference(inputs)
+        let sampled = AttentionGradientReference(inputs, budget: 96 * 8 * 3 * 20)
+        #expect(full.method == "full")
+        #expect(sampled.method == "sampled: dQ of 20 query rows, dK and dV of 64 key rows of 1 key/value heads", "\(sampled.method)")
+        let tiny = AttentionGradientReference(inputs, budget: 96 * 8 * 3 * 20, keyBudget: 1_000)
+        #expect(tiny.method.contains("dK and dV unchecked"), "\(tiny.method)")
+        // The host's flash backward, checked whole by the full reference, stands in for the exact gradient.
+        let host = try HostAttentionBackend(device: AttentionTests.inventory.devices[0], fused: true).prepare(inputs)
+        _ = try host.execute()
+        var gradient = try host.result()
+        #expect(full.verify(gradient).passed && sampled.verify(gradient).passed)
+        // The first key row of the first head is always among those checked.
+        gradient[inputs.attention.shape.queryElements + inputs.attention.shape.keyElements] += 1e-3
+        #expect(!sampled.verify(gradient).passed)
+    }
+
+    @Test func theBackwardCountsTheFieldsFLOPsAndNamesItself() throws {
+        let inputs = try Self.inputs(1, 8, 8, 2048, 64, causal: true)
+        let backward = inputs.attention
+        #expect(backward.flops == 2.5 * backward.shape.flops)
+        #expect(backward.description == "attention fp32 b1 h8 s2048 d64 causal backward")
+        #expect(backward.flopsModel.hasPrefix("2.5 x the forward's"))
+        #expect(backward.outputElements == 3 * 8 * 2048 * 64)
+        let result = CaseResult(.attention(backward), device: AttentionTests.inventory.devices[0], implementation: "flash", status: .ok)
+        #expect(result.workload == .attention(backward), "a result file says which pass it measured")
+    }
+
+    /// Every flash backward on this node, against the reference: odd S, grouped-query heads,
+    /// causal or not, every storage type.
+    @Test(arguments: AttentionCase.dtypes)
+    func everyFlashBackwardMatchesTheReference(dtype: DType) throws {
+        let factory = BackendFactory(inventory: AttentionTests.inventory, tuned: TunedParameters()) { _ in }
+        for causal in [true, false] {
+            let inputs = try Self.inputs(2, 4, 2, 37, 24, causal: causal, dtype: dtype)
+            let reference = AttentionGradientReference(inputs)
+            for device in AttentionTests.inventory.devices {
+                let backend = try #require(try factory.make(.flash, for: device) as? AttentionBackend)
+                let kernel = try backend.prepare(inputs)
+                _ = try kernel.execute()
+                let first = try kernel.result()
+                let check = reference.verify(first)
+                #expect(check.passed, "\(device.id) causal \(causal): \(check)")
+                _ = try kernel.execute()
+                #expect(try kernel.result() == first, "\(device.id): a second execution gives the same gradients")
+            }
+        }
+    }
+
+    @Test func theUnfusedBackwardSaysItIsNotBuilt() throws {
+        let factory = BackendFactory(inventory: AttentionTests.inventory, tuned: TunedParameters()) { _ in }
+        let backward = try Self.inputs(1, 2, 2, 16, 8, causal: false).attention
+        for device in AttentionTests.inventory.devices {
+            let backend = try #require(try factory.make(.naive, for: device) as? AttentionBackend)
+            #expect(backend.unsupportedReason(backward)?.contains("flash only") == true)
+        }
+    }
+}
