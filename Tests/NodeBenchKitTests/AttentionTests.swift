@@ -165,12 +165,18 @@ import Testing
             return result
         }
         let breakdown = TrainingBreakdown(step: step, device: device.id, results: results, roofline: Roofline(device: device.id, peaks: [], theoretical: []))
+        let roofline = Roofline(device: device.id, peaks: [], theoretical: [])
         #expect(breakdown.missing.isEmpty)
-        // Five linears of three GEMMs each at 1 ms; attention 1 ms forward, 2.5 ms estimated backward.
-        #expect(abs(breakdown.layerSeconds! - (4 * 3 + 1 + 2.5) * 1e-3) < 1e-12)
-        #expect(abs(breakdown.stepSeconds! - (12 * 15.5 + 3) * 1e-3) < 1e-12)
-        #expect(breakdown.parts.last?.estimated == true)
-        let partial = TrainingBreakdown(step: step, device: device.id, results: Array(results.dropLast()), roofline: Roofline(device: device.id, peaks: [], theoretical: []))
+        // Five linears of three GEMMs each at 1 ms (four per layer); attention 1 ms forward and 1 ms backward, measured.
+        #expect(abs(breakdown.layerSeconds! - (4 * 3 + 1 + 1) * 1e-3) < 1e-12)
+        #expect(abs(breakdown.stepSeconds! - (12 * 14 + 3) * 1e-3) < 1e-12)
+        #expect(breakdown.parts.allSatisfy { !$0.estimated })
+        // Without a backward result, the backward is the forward's time x 2.5, labelled.
+        let forwardOnly = results.filter { $0.attentionPass != .backward }
+        let estimated = TrainingBreakdown(step: step, device: device.id, results: forwardOnly, roofline: roofline)
+        #expect(abs(estimated.layerSeconds! - (4 * 3 + 1 + 2.5) * 1e-3) < 1e-12)
+        #expect(estimated.parts.last?.estimated == true)
+        let partial = TrainingBreakdown(step: step, device: device.id, results: results.filter { $0.attention == nil }, roofline: roofline)
         #expect(partial.missing == ["attention"] && partial.stepSeconds == nil)
     }
 }

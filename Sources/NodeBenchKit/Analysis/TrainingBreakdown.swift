@@ -69,10 +69,18 @@ public struct TrainingBreakdown: Codable, Sendable, Equatable {
             parts.append(Part(
                 name: "attention-forward", perLayer: true, seconds: seconds, flops: forward.flops, share: 0,
                 implementations: [forward.implementation], estimated: false))
-            parts.append(Part(
-                name: "attention-backward", perLayer: true, seconds: seconds * TrainingStep.attentionBackwardFactor,
-                flops: forward.flops * TrainingStep.attentionBackwardFactor, share: 0, implementations: [forward.implementation],
-                estimated: true))
+            let backwardCase = AttentionCase(shape: step.attention.shape, dtype: step.attention.dtype, pass: .backward)
+            if let backward = fastest(.attention(backwardCase)) {
+                parts.append(Part(
+                    name: "attention-backward", perLayer: true, seconds: backward.stats!.kernel.median, flops: backward.flops, share: 0,
+                    implementations: [backward.implementation], estimated: false))
+            } else {
+                // No backward measured on this device (none ran, or it failed): the forward's time x 2.5, labelled.
+                parts.append(Part(
+                    name: "attention-backward", perLayer: true, seconds: seconds * TrainingStep.attentionBackwardFactor,
+                    flops: forward.flops * TrainingStep.attentionBackwardFactor, share: 0, implementations: [forward.implementation],
+                    estimated: true))
+            }
         } else {
             missing.append("attention")
         }

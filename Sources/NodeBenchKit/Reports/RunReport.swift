@@ -45,10 +45,11 @@ public enum RunReport {
         return text
     }
 
-    /// "passed (full)", "FAILED 3.2e-01 > 1.1e-05", or "-" when nothing was checked.
+    /// "passed (full)", "FAILED 3.2e-01 > 1.1e-05", or "-" when nothing was checked. A method's
+    /// detail after a colon (which rows were sampled) is left to the result file.
     static func verificationCell(_ verification: Verification?) -> String {
         guard let verification else { return "-" }
-        if verification.passed { return "passed (\(verification.method))" }
+        if verification.passed { return "passed (\(verification.method.prefix { $0 != ":" }))" }
         return String(format: "FAILED %.1e > %.1e", verification.maxAbsError, verification.tolerance)
     }
 

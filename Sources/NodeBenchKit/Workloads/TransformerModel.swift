@@ -132,7 +132,8 @@ public struct TrainingStep: Sendable {
 
 
     /// FlashAttention-2's backward pass does 2.5 times the forward's matrix FLOPs (five products
-    /// against two); until a backward kernel exists its time is estimated with this factor.
+    /// against two): how the backward's FLOPs are counted, and its time estimated on a device
+    /// where no backward was measured.
     public static let attentionBackwardFactor = 2.5
 
     /// Model FLOPs of one step per token, for the whole model across the tensor-parallel group:
@@ -149,6 +150,6 @@ public struct TrainingStep: Sendable {
     public func suite(sampling: SamplingPolicy) -> Suite {
         Suite(
             name: "model", groups: linears.flatMap(gemms).map { Suite.CaseGroup(shapes: [$0.shape], layouts: [$0.layout], dtypes: [dtype]) },
-            attentionGroups: [Suite.AttentionGroup(shapes: [attention.shape], dtypes: [dtype])], sampling: sampling)
+            attentionGroups: [Suite.AttentionGroup(shapes: [attention.shape], dtypes: [dtype], passes: [.forward, .backward])], sampling: sampling)
     }
 }
