@@ -14,7 +14,8 @@
 /// logsumexp for a backward pass. No score matrix exists in memory, and causal masking stops the
 /// key loop at the work-item's last row.
 ///
-/// `backward_*`: the flash backward from the forward's O and logsumexps (see the kernels).
+/// `bwd_*`: the flash backward from the forward's O and logsumexps, in the same vector style
+/// (`TK`: key rows per work-item of the dK/dV sweep).
 enum AttentionKernelSource {
     static let text = OpenCLStorageTypes.text + "\n" + #"""
         #ifndef CAUSAL
@@ -64,93 +65,6 @@ enum AttentionKernelSource {
             float sum = 0;
             for (int j = 0; j < keys; ++j) sum = fma(p[j], LOAD1(V, v + (size_t)j * HD), sum);
             STORE1(O, ((size_t)bh * S + i) * HD + x, sum);
-        }
-
-        /* --- backward ---------------------------------------------------------------------- */
-        /* FlashAttention-2's backward without atomics: probabilities recomputed from the forward's
-           logsumexps, one work-item per key row for dK and dV (summed over the head group's query
-           rows), one per query row for dQ. */
-
-        /* delta[bh][i] = dO_i . O_i. Grid: (S, B*H). */
-        __kernel void backward_delta(const int S, __global const storage_t *restrict O, __global const storage_t *restrict dO,
-                                     __global float *restrict delta) {
-            const int i = get_global_id(0), bh = get_global_id(1);
-            if (i >= S) return;
-            const size_t at = ((size_t)bh * S + i) * HD;
-            float sum = 0;
-            for (int x = 0; x < HD; ++x) sum = fma(LOAD1(dO, at + x), LOAD1(O, at + x), sum);
-            delta[(size_t)bh * S + i] = sum;
-        }
-
-        /* dK and dV of key j of one key/value head, over every query row of the heads that read it.
-           Grid: (S, B*HKV). */
-        __kernel void backward_dkdv(const int S, const int H, const int HKV, const float scale, __global const storage_t *restrict Q,
-                                    __global const storage_t *restrict K, __global const storage_t *restrict V,
-                                    __global const storage_t *restrict dO, __global const float *restrict lse,
-                                    __global const float *restrict delta, __global storage_t *restrict dK,
-                                    __global storage_t *restrict dV) {
-            const int j = get_global_id(0), bkv = get_global_id(1);
-            if (j >= S) return;
-            const int group = H / HKV, batch = bkv / HKV, kvHead = bkv % HKV;
-            const size_t kv = ((size_t)bkv * S + j) * HD;
-            float k[HD], v[HD], dk[HD], dv[HD];
-            for (int x = 0; x < HD; ++x) {
-                k[x] = LOAD1(K, kv + x) * scale;
-                v[x] = LOAD1(V, kv + x);
-                dk[x] = 0;
-                dv[x] = 0;
-            }
-            for (int h = kvHead * group; h < (kvHead + 1) * group; ++h) {
-                const size_t rows = ((size_t)batch * H + h) * S;
-                for (int i = CAUSAL ? j : 0; i < S; ++i) {
-                    const size_t at = (rows + i) * HD;
-                    float s = 0, dp = 0;
-                    for (int x = 0; x < HD; ++x) {
-                        s = fma(LOAD1(Q, at + x), k[x], s);
-                        dp = fma(LOAD1(dO, at + x), v[x], dp);
-                    }
-                    const float p = exp(fmin(s - lse[rows + i], 0.0f));
-                    const float ds = p * (dp - delta[rows + i]) * scale;
-                    for (int x = 0; x < HD; ++x) {
-                        dv[x] = fma(p, LOAD1(dO, at + x), dv[x]);
-                        dk[x] = fma(ds, LOAD1(Q, at + x), dk[x]);
-                    }
-                }
-            }
-            for (int x = 0; x < HD; ++x) {
-                STORE1(dK, kv + x, dk[x]);
-                STORE1(dV, kv + x, dv[x]);
-            }
-        }
-
-        /* dQ of query row i: scale * sum_j p_ij (dO_i . v_j - delta_i) k_j. Grid: (S, B*H). */
-        __kernel void backward_dq(const int S, const int H, const int HKV, const float scale, __global const storage_t *restrict Q,
-                                  __global const storage_t *restrict K, __global const storage_t *restrict V,
-                                  __global const storage_t *restrict dO, __global const float *restrict lse,
-                                  __global const float *restrict delta, __global storage_t *restrict dQ) {
-            const int i = get_global_id(0), bh = get_global_id(1);
-            if (i >= S) return;
-            const int bkv = (bh / H) * HKV + (bh % H) / (H / HKV);
-            const size_t at = ((size_t)bh * S + i) * HD;
-            float q[HD], g[HD], dq[HD];
-            for (int x = 0; x < HD; ++x) {
-                q[x] = LOAD1(Q, at + x) * scale;
-                g[x] = LOAD1(dO, at + x);
-                dq[x] = 0;
-            }
-            const float l = lse[(size_t)bh * S + i], d = delta[(size_t)bh * S + i];
-            const int keys = CAUSAL ? i + 1 : S;
-            for (int j = 0; j < keys; ++j) {
-                const size_t kv = ((size_t)bkv * S + j) * HD;
-                float s = 0, dp = 0;
-                for (int x = 0; x < HD; ++x) {
-                    s = fma(q[x], LOAD1(K, kv + x), s);
-                    dp = fma(g[x], LOAD1(V, kv + x), dp);
-                }
-                const float ds = exp(fmin(s - l, 0.0f)) * (dp - d) * scale;
-                for (int x = 0; x < HD; ++x) dq[x] = fma(ds, LOAD1(K, kv + x), dq[x]);
-            }
-            for (int x = 0; x < HD; ++x) STORE1(dQ, at + x, dq[x]);
         }
 
         /* --- flash ------------------------------------------------------------------------- */
@@ -287,6 +201,186 @@ enum AttentionKernelSource {
                 lse[(size_t)bh * S + row] = (m[r] + log2(l[r])) * M_LN2_F;
             }
         }
+
+        /* --- flash backward ------------------------------------------------------------------ */
+        /* FlashAttention-2's backward without atomics, in the forward's vector style. Packing lays
+           each of Q, K, V and dO out twice, zero-padded to P rows: as rows ([h][row][HDP]) and as
+           panels of VW rows contiguous along the head dimension ([h][panel][x][lane]); the panels
+           of Q and K are scaled by log2(e)/sqrt(HD), so scores come out in log2 units. Then
+           bwd_delta writes D = rowsum(dO * O) and the logsumexps in log2 units, padded (+inf, so
+           padded queries get probability 0). bwd_dkdv: each work-item owns TK key rows and sweeps
+           the head group's query panels; bwd_dq: each owns TM query rows and sweeps key panels. */
+
+        /* Xr[h][row][x] = X, Xp[h][row / VW][x][row % VW] = X * factor; zero past S and HD.
+           Grid: (HDP, P, heads). */
+        __kernel void bwd_pack(const int S, const int P, const float factor, __global const storage_t *restrict X,
+                               __global float *restrict Xr, __global float *restrict Xp) {
+            const int x = get_global_id(0), row = get_global_id(1), h = get_global_id(2);
+            if (x >= HDP || row >= P) return;
+            const float value = (row < S && x < HD) ? LOAD1(X, ((size_t)h * S + row) * HD + x) : 0.0f;
+            Xr[((size_t)h * P + row) * HDP + x] = value;
+            Xp[(((size_t)h * P + row) / VW * HDP + x) * VW + row % VW] = value * factor;
+        }
+
+        /* D[bh][i] = dO_i . O_i and lse2[bh][i] = lse * log2(e); 0 and +inf past S. Grid: (P, B*H). */
+        __kernel void bwd_delta(const int S, const int P, __global const storage_t *restrict O, __global const storage_t *restrict dO,
+                                __global const float *restrict lse, __global float *restrict D, __global float *restrict lse2) {
+            const int i = get_global_id(0), bh = get_global_id(1);
+            if (i >= P) return;
+            float sum = 0;
+            if (i < S) {
+                const size_t at = ((size_t)bh * S + i) * HD;
+                for (int x = 0; x < HD; ++x) sum = fma(LOAD1(dO, at + x), LOAD1(O, at + x), sum);
+            }
+            D[(size_t)bh * P + i] = sum;
+            lse2[(size_t)bh * P + i] = i < S ? lse[(size_t)bh * S + i] * M_LOG2E_F : INFINITY;
+        }
+
+        /* dK and dV of TK key rows of one key/value head. Grid: (key blocks, B*HKV). */
+        __kernel void bwd_dkdv(const int S, const int P, const int H, const int HKV, const float scale,
+                               __global const float *restrict Qr, __global const float *restrict Qp,
+                               __global const float *restrict Kr, __global const float *restrict Vr,
+                               __global const float *restrict dOr, __global const float *restrict dOp,
+                               __global const float *restrict D, __global const float *restrict lse2,
+                               __global storage_t *restrict dK, __global storage_t *restrict dV) {
+            const int block = get_global_id(0), bkv = get_global_id(1);
+            const int key0 = block * TK;
+            if (key0 >= S) return;
+            const int group = H / HKV, batch = bkv / HKV, kvHead = bkv % HKV, panels = P / VW;
+            __global const float *k = Kr + ((size_t)bkv * P + key0) * HDP;
+            __global const float *v = Vr + ((size_t)bkv * P + key0) * HDP;
+            const intv lane = VLOAD(0, laneIndex);
+            floatv dk[TK][HDP / VW], dv[TK][HDP / VW];
+            #pragma unroll
+            for (int t = 0; t < TK; ++t) {
+                #pragma unroll
+                for (int c = 0; c < HDP / VW; ++c) { dk[t][c] = (floatv)0; dv[t][c] = (floatv)0; }
+            }
+            for (int h = kvHead * group; h < (kvHead + 1) * group; ++h) {
+                const size_t bh = (size_t)batch * H + h;
+                /* Causal: a query before the block's first key attends to none of it. */
+                for (int panel = CAUSAL ? key0 / VW : 0; panel < panels; ++panel) {
+                    const int query0 = panel * VW;
+                    __global const float *qp = Qp + (bh * panels + panel) * HDP * VW;
+                    __global const float *gp = dOp + (bh * panels + panel) * HDP * VW;
+                    floatv s[TK], dp[TK];
+                    #pragma unroll
+                    for (int t = 0; t < TK; ++t) { s[t] = (floatv)0; dp[t] = (floatv)0; }
+                    for (int x = 0; x < HDP; ++x) {
+                        const floatv qx = VLOAD(x, qp), gx = VLOAD(x, gp);
+                        #pragma unroll
+                        for (int t = 0; t < TK; ++t) {
+                            s[t] = fma((floatv)k[t * HDP + x], qx, s[t]);
+                            dp[t] = fma((floatv)v[t * HDP + x], gx, dp[t]);
+                        }
+                    }
+                    const floatv l = VLOAD(0, lse2 + bh * P + query0), d = VLOAD(0, D + bh * P + query0);
+                    float p[TK][VW], ds[TK][VW];
+                    #pragma unroll
+                    for (int t = 0; t < TK; ++t) {
+                        floatv e = exp2(fmin(s[t] - l, (floatv)0));
+                        #if CAUSAL
+                        e = select(e, (floatv)0, query0 + lane < key0 + t);
+                        #endif
+                        VSTORE(e, 0, p[t]);
+                        VSTORE(e * (dp[t] - d) * scale, 0, ds[t]);
+                    }
+                    for (int i = 0; i < VW; ++i) {
+                        __global const float *gi = dOr + (bh * P + query0 + i) * HDP;
+                        __global const float *qi = Qr + (bh * P + query0 + i) * HDP;
+                        #pragma unroll
+                        for (int c = 0; c < HDP / VW; ++c) {
+                            const floatv gc = VLOAD(c, gi), qc = VLOAD(c, qi);
+                            #pragma unroll
+                            for (int t = 0; t < TK; ++t) {
+                                dv[t][c] = fma((floatv)p[t][i], gc, dv[t][c]);
+                                dk[t][c] = fma((floatv)ds[t][i], qc, dk[t][c]);
+                            }
+                        }
+                    }
+                }
+            }
+            #pragma unroll
+            for (int t = 0; t < TK; ++t) {
+                const int key = key0 + t;
+                if (key >= S) break;
+                float outK[HDP], outV[HDP];
+                #pragma unroll
+                for (int c = 0; c < HDP / VW; ++c) { VSTORE(dk[t][c], c, outK); VSTORE(dv[t][c], c, outV); }
+                const size_t at = ((size_t)bkv * S + key) * HD;
+                for (int x = 0; x < HD; ++x) { STORE1(dK, at + x, outK[x]); STORE1(dV, at + x, outV[x]); }
+            }
+        }
+
+        /* dQ of TM query rows of one head. Grid: (row blocks, B*H). */
+        __kernel void bwd_dq(const int S, const int P, const int H, const int HKV, const float scale,
+                             __global const float *restrict Qr, __global const float *restrict Kr, __global const float *restrict Kp,
+                             __global const float *restrict Vp, __global const float *restrict dOr,
+                             __global const float *restrict D, __global const float *restrict lse2, __global storage_t *restrict dQ) {
+            const int block = get_global_id(0), bh = get_global_id(1);
+            const int row0 = block * TM;
+            if (row0 >= S) return;
+            const int bkv = (bh / H) * HKV + (bh % H) / (H / HKV), panels = P / VW;
+            __global const float *q = Qr + ((size_t)bh * P + row0) * HDP;
+            __global const float *g = dOr + ((size_t)bh * P + row0) * HDP;
+            const intv lane = VLOAD(0, laneIndex);
+            floatv acc[TM][HDP / VW];
+            float l[TM], d[TM];
+            #pragma unroll
+            for (int r = 0; r < TM; ++r) {
+                l[r] = lse2[(size_t)bh * P + row0 + r];
+                d[r] = D[(size_t)bh * P + row0 + r];
+                #pragma unroll
+                for (int c = 0; c < HDP / VW; ++c) acc[r][c] = (floatv)0;
+            }
+            const int lastRow = min(row0 + TM, S) - 1;
+            const int panelEnd = CAUSAL ? lastRow / VW + 1 : (S + VW - 1) / VW;
+            for (int panel = 0; panel < panelEnd; ++panel) {
+                const int key0 = panel * VW;
+                __global const float *kp = Kp + ((size_t)bkv * panels + panel) * HDP * VW;
+                __global const float *vp = Vp + ((size_t)bkv * panels + panel) * HDP * VW;
+                floatv s[TM], dp[TM];
+                #pragma unroll
+                for (int r = 0; r < TM; ++r) { s[r] = (floatv)0; dp[r] = (floatv)0; }
+                for (int x = 0; x < HDP; ++x) {
+                    const floatv kx = VLOAD(x, kp), vx = VLOAD(x, vp);
+                    #pragma unroll
+                    for (int r = 0; r < TM; ++r) {
+                        s[r] = fma((floatv)q[r * HDP + x], kx, s[r]);
+                        dp[r] = fma((floatv)g[r * HDP + x], vx, dp[r]);
+                    }
+                }
+                float ds[TM][VW];
+                #pragma unroll
+                for (int r = 0; r < TM; ++r) {
+                    intv masked = key0 + lane >= S;
+                    #if CAUSAL
+                    masked |= key0 + lane > row0 + r;
+                    #endif
+                    const floatv e = select(exp2(fmin(s[r] - l[r], (floatv)0)), (floatv)0, masked);
+                    VSTORE(e * (dp[r] - d[r]) * scale, 0, ds[r]);
+                }
+                for (int j = 0; j < VW; ++j) {
+                    __global const float *kj = Kr + ((size_t)bkv * P + key0 + j) * HDP;
+                    #pragma unroll
+                    for (int c = 0; c < HDP / VW; ++c) {
+                        const floatv kc = VLOAD(c, kj);
+                        #pragma unroll
+                        for (int r = 0; r < TM; ++r) acc[r][c] = fma((floatv)ds[r][j], kc, acc[r][c]);
+                    }
+                }
+            }
+            #pragma unroll
+            for (int r = 0; r < TM; ++r) {
+                const int row = row0 + r;
+                if (row >= S) break;
+                float out[HDP];
+                #pragma unroll
+                for (int c = 0; c < HDP / VW; ++c) VSTORE(acc[r][c], c, out);
+                const size_t at = ((size_t)bh * S + row) * HD;
+                for (int x = 0; x < HD; ++x) STORE1(dQ, at + x, out[x]);
+            }
+        }
         #endif
         """#
 }
@@ -325,4 +419,11 @@ public struct FlashKernelParameters: Codable, Sendable, Hashable, CustomStringCo
 
     /// The head dimension padded to whole vectors.
     func paddedHeadDim(_ headDim: Int) -> Int { (headDim + vectorWidth - 1) / vectorWidth * vectorWidth }
+
+    /// Key rows per work-item of the backward's dK/dV sweep: it holds two accumulators per row
+    /// where the forward holds one, so half the forward's rows keep them in registers.
+    var backwardKeyRows: Int { max(1, tileRows / 2) }
+
+    /// Rows the backward pads each head to: whole panels, whole query blocks and whole key blocks.
+    func backwardPaddedRows(_ seq: Int) -> Int { roundUp(seq, vectorWidth * tileRows * backwardKeyRows) }
 }

@@ -46,9 +46,15 @@ final class OpenCLAttentionBackend: AttentionBackend {
             ("logsumexp", Double(shape.queryRows) * 4),
         ]
         if attention.pass == .backward {
+            let parameters = parameters(for: attention).0
+            let rows = Double(parameters.backwardPaddedRows(shape.seq)), headDim = Double(parameters.paddedHeadDim(shape.headDim))
+            let queryCopy = Double(shape.batch * shape.heads) * rows * headDim * 4, keyCopy = Double(shape.batch * shape.kvHeads) * rows * headDim * 4
             buffers += [
                 ("dO", Double(shape.queryElements) * storage), ("dQ", Double(shape.queryElements) * storage),
-                ("dK", Double(shape.keyElements) * storage), ("dV", Double(shape.keyElements) * storage), ("delta", Double(shape.queryRows) * 4),
+                ("dK", Double(shape.keyElements) * storage), ("dV", Double(shape.keyElements) * storage),
+                ("delta and logsumexps", Double(shape.batch * shape.heads) * rows * 8),
+                ("Q rows", queryCopy), ("Q panels", queryCopy), ("dO rows", queryCopy), ("dO panels", queryCopy),
+                ("K rows", keyCopy), ("K panels", keyCopy), ("V rows", keyCopy), ("V panels", keyCopy),
             ]
         }
         if flash {
@@ -85,7 +91,7 @@ final class OpenCLAttentionBackend: AttentionBackend {
         let (parameters, source) = parameters(for: inputs.attention)
         let prepared = try prepare(inputs, flashParameters: flash ? parameters : nil, parameterSource: source)
         guard inputs.attention.pass == .backward else { return prepared }
-        return try OpenCLPreparedAttentionBackward(inputs, forward: prepared as! OpenCLPreparedAttention)
+        return try OpenCLPreparedAttentionBackward(inputs, forward: prepared as! OpenCLPreparedAttention, parameters: parameters)
     }
 
     /// Prepares with explicit flash parameters (the tuner's candidates); nil runs the naive kernels.
@@ -98,7 +104,7 @@ final class OpenCLAttentionBackend: AttentionBackend {
                 throw KernelParameterError(description: "flash parameters \(parameters): \(violation)")
             }
             options += " -D FLASH -D TM=\(parameters.tileRows) -D VW=\(parameters.vectorWidth) -D WG=\(parameters.groupSize)"
-                + " -D HDP=\(parameters.paddedHeadDim(shape.headDim))"
+                + " -D HDP=\(parameters.paddedHeadDim(shape.headDim)) -D TK=\(parameters.backwardKeyRows)"
         }
         let program = try runtime.program(source: AttentionKernelSource.text, options: options, disk: programCache)
         return try OpenCLPreparedAttention(inputs, program: program, queue: queue, flash: parameters, parameterSource: parameterSource)
@@ -195,7 +201,7 @@ final class OpenCLPreparedAttention: PreparedKernel {
 }
 
 /// The flash backward on one OpenCL device: dQ, dK and dV from dO, with the O and logsumexps of
-/// one untimed flash forward on the same device.
+/// one untimed flash forward on the same device (whose program holds the backward kernels too).
 final class OpenCLPreparedAttentionBackward: PreparedKernel {
     let notes: [String]
     private let launches: KernelLaunches
@@ -205,43 +211,67 @@ final class OpenCLPreparedAttentionBackward: PreparedKernel {
     /// Holds the forward's O and logsumexp buffers.
     private let forward: OpenCLPreparedAttention
 
-    init(_ inputs: AttentionInputs, forward: OpenCLPreparedAttention) throws {
+    init(_ inputs: AttentionInputs, forward: OpenCLPreparedAttention, parameters: FlashKernelParameters) throws {
         attention = inputs.attention
         self.forward = forward
         queue = forward.queue
         _ = try forward.execute()
         let shape = attention.shape, dtype = attention.dtype
         let context = queue.context
-        let q = try upload(StoredElements(inputs.q, as: dtype), queue)
-        let k = try upload(StoredElements(inputs.k, as: dtype), queue)
-        let v = try upload(StoredElements(inputs.v, as: dtype), queue)
-        let gradOutput = try upload(StoredElements(inputs.gradOutput, as: dtype), queue)
-        let delta = try context.makeBuffer(byteCount: shape.queryRows * 4)
+        let headDim = parameters.paddedHeadDim(shape.headDim), rows = parameters.backwardPaddedRows(shape.seq)
+        let (queryHeads, keyHeads) = (shape.batch * shape.heads, shape.batch * shape.kvHeads)
+        let (s, p, h, hkv) = (Int32(shape.seq), Int32(rows), Int32(shape.heads), Int32(shape.kvHeads))
+        let scale = 1 / Double(shape.headDim).squareRoot()
+        let program = forward.program, commandQueue = forward.queue
+
+        /// One tensor as rows and as panels; `factor` scales the panels.
+        func packed(_ values: [Double], heads: Int, factor: Double) throws -> (kernel: KernelLaunches.Launch, rows: Buffer, panels: Buffer) {
+            let stored = try upload(StoredElements(values, as: dtype), commandQueue)
+            let rowCopy = try context.makeBuffer(byteCount: heads * rows * headDim * 4)
+            let panelCopy = try context.makeBuffer(byteCount: heads * rows * headDim * 4)
+            let kernel = try program.makeKernel(named: "bwd_pack", arguments: [
+                .int(s), .int(p), .float(Float(factor)), .buffer(stored), .buffer(rowCopy), .buffer(panelCopy),
+            ])
+            return (.init(kernel: kernel, global: [headDim, rows, heads], local: nil), rowCopy, panelCopy)
+        }
+        let q = try packed(inputs.q, heads: queryHeads, factor: 1.4426950408889634 * scale)
+        let k = try packed(inputs.k, heads: keyHeads, factor: 1.4426950408889634 * scale)
+        let v = try packed(inputs.v, heads: keyHeads, factor: 1)
+        let gradOutput = try packed(inputs.gradOutput, heads: queryHeads, factor: 1)
+        let storedGradOutput = try upload(StoredElements(inputs.gradOutput, as: dtype), queue)
+        let delta = try context.makeBuffer(byteCount: queryHeads * rows * 4)
+        let logsumexp2 = try context.makeBuffer(byteCount: queryHeads * rows * 4)
         gradients = (
             try context.makeBuffer(byteCount: shape.queryElements * dtype.storageBytes),
             try context.makeBuffer(byteCount: shape.keyElements * dtype.storageBytes),
             try context.makeBuffer(byteCount: shape.keyElements * dtype.storageBytes)
         )
-        let (s, h, hkv) = (Int32(shape.seq), Int32(shape.heads), Int32(shape.kvHeads))
-        let scale = KernelArgument.float(Float(1 / Double(shape.headDim).squareRoot()))
-        let program = forward.program
-        let deltaKernel = try program.makeKernel(named: "backward_delta", arguments: [.int(s), .buffer(forward.output), .buffer(gradOutput), .buffer(delta)])
-        let keyKernel = try program.makeKernel(named: "backward_dkdv", arguments: [
-            .int(s), .int(h), .int(hkv), scale, .buffer(q), .buffer(k), .buffer(v), .buffer(gradOutput), .buffer(forward.logsumexpBuffer),
-            .buffer(delta), .buffer(gradients.k), .buffer(gradients.v),
+        let deltaKernel = try program.makeKernel(named: "bwd_delta", arguments: [
+            .int(s), .int(p), .buffer(forward.output), .buffer(storedGradOutput), .buffer(forward.logsumexpBuffer), .buffer(delta),
+            .buffer(logsumexp2),
         ])
-        let queryKernel = try program.makeKernel(named: "backward_dq", arguments: [
-            .int(s), .int(h), .int(hkv), scale, .buffer(q), .buffer(k), .buffer(v), .buffer(gradOutput), .buffer(forward.logsumexpBuffer),
-            .buffer(delta), .buffer(gradients.q),
+        let keyKernel = try program.makeKernel(named: "bwd_dkdv", arguments: [
+            .int(s), .int(p), .int(h), .int(hkv), .float(Float(scale)), .buffer(q.rows), .buffer(q.panels), .buffer(k.rows), .buffer(v.rows),
+            .buffer(gradOutput.rows), .buffer(gradOutput.panels), .buffer(delta), .buffer(logsumexp2), .buffer(gradients.k), .buffer(gradients.v),
         ])
-        launches = KernelLaunches(queue: queue, launches: [
-            .init(kernel: deltaKernel, global: [shape.seq, shape.batch * shape.heads], local: nil),
-            .init(kernel: keyKernel, global: [shape.seq, shape.batch * shape.kvHeads], local: nil),
-            .init(kernel: queryKernel, global: [shape.seq, shape.batch * shape.heads], local: nil),
+        let queryKernel = try program.makeKernel(named: "bwd_dq", arguments: [
+            .int(s), .int(p), .int(h), .int(hkv), .float(Float(scale)), .buffer(q.rows), .buffer(k.rows), .buffer(k.panels), .buffer(v.panels),
+            .buffer(gradOutput.rows), .buffer(delta), .buffer(logsumexp2), .buffer(gradients.q),
         ])
-        notes = forward.notes.prefix(1).map { "O and the logsumexps from one untimed " + $0 } + [
-            "backward: delta = rowsum(dO * O), then one work-item per key row for dK and dV, one per query row for dQ; "
-                + "probabilities recomputed from the logsumexps, fp32 sums, no S x S matrix and no atomics",
+        let group = parameters.groupSize
+        let keyBlocks = (shape.seq + parameters.backwardKeyRows - 1) / parameters.backwardKeyRows
+        let queryBlocks = (shape.seq + parameters.tileRows - 1) / parameters.tileRows
+        // The packing is part of the pass: each execution widens and lays out its inputs anew.
+        launches = KernelLaunches(queue: queue, launches: [q.kernel, k.kernel, v.kernel, gradOutput.kernel] + [
+            .init(kernel: deltaKernel, global: [rows, queryHeads], local: nil),
+            .init(kernel: keyKernel, global: [roundUp(keyBlocks, group), keyHeads], local: [group, 1]),
+            .init(kernel: queryKernel, global: [roundUp(queryBlocks, group), queryHeads], local: [group, 1]),
+        ])
+        notes = [
+            "O and the logsumexps from one untimed flash forward (\(parameters))",
+            "backward: Q, K, V and dO widened to fp32 and packed as rows and as \(parameters.vectorWidth)-row panels, D = rowsum(dO * O); "
+                + "then \(parameters.backwardKeyRows) key rows per work-item for dK and dV, \(parameters.tileRows) query rows per work-item "
+                + "for dQ; probabilities recomputed from the logsumexps, fp32 sums, no S x S matrix and no atomics; packing timed",
         ]
     }
 
