@@ -88,6 +88,24 @@ import Testing
         #expect(fleet.outcome.message?.hasPrefix("4 node(s) flagged: node0006 corrupt, node0008 failed, node0013 missing, node0003 slow") == true)
     }
 
+    /// A newer build may compute other output bits: nodes screened by it are compared only among
+    /// themselves, so none of them reads as corrupt, while a corrupt node of the older build still does.
+    @Test func nodesOfAnotherBuildAreComparedOnlyWithEachOther() throws {
+        var simulation = FleetSimulation(nodes: 12, devicesPerNode: 2)
+        simulation.corruptNodes = [1]
+        var runs = Self.fleet(simulation)
+        for index in 8..<12 {
+            var document = try runs[index].document.get()
+            document.tool.gitCommit = "newer"
+            for result in document.results.indices { document.results[result].outputChecksum = "00000000000000ff" }
+            runs[index].document = .success(document)
+        }
+        let fleet = FleetMerge().merge(runs, folder: "two-builds")
+        #expect(fleet.flagged.map(\.name) == ["node0002"])
+        #expect(Set(fleet.cases.compactMap(\.build)).count == 2)
+        #expect(FleetReport.text(fleet).contains("(0.1.0 newer "))
+    }
+
     @Test func oneSlowDeviceAmongEightIsNamedWithinItsNode() throws {
         var simulation = FleetSimulation(nodes: 10, devicesPerNode: 8)
         simulation.slowDevices = [4: (device: 6, factor: 1.2)]

@@ -118,4 +118,22 @@ import Testing
         #expect(GEMMReference.spread(count: 20, over: 5) == [0, 1, 2, 3, 4])
         #expect(GEMMReference.spread(count: 1, over: 5) == [4])
     }
+
+    /// The fingerprint a fleet compares outputs by: equal outputs agree; one changed value in any
+    /// lane or in the tail, a zero's sign, or two values swapped always change it.
+    @Test func outputChecksumChangesWithAnyValueAndOrder() {
+        let output = (0..<11).map { Double($0) * 0.37 - 1 }
+        let checksum = Repeatability.checksum(output)
+        #expect(checksum.count == 16 && checksum == Repeatability.checksum(output))
+        for index in output.indices {
+            var changed = output
+            changed[index] = changed[index].nextUp
+            #expect(Repeatability.checksum(changed) != checksum, "value \(index) changed by one ulp")
+        }
+        var swapped = output
+        swapped.swapAt(2, 6)
+        #expect(Repeatability.checksum(swapped) != checksum)
+        #expect(Repeatability.checksum([0.0]) != Repeatability.checksum([-0.0]))
+        #expect(Repeatability.checksum([]) != Repeatability.checksum([0.0]))
+    }
 }

@@ -74,6 +74,8 @@ public struct FleetDevice: Codable, Sendable, Equatable {
 public struct FleetCase: Codable, Sendable, Equatable {
     public var model: String
     public var driver: String?
+    /// The NodeBench build that screened these devices: version, commit, configuration.
+    public var build: String?
     public var implementation: String
     /// "gemm fp32 NN 2048x2048x2048", with the variant in brackets where there is one.
     public var name: String
@@ -98,4 +100,10 @@ public struct FleetCase: Codable, Sendable, Equatable {
     }
 
     public var label: String { "\(model) \(implementation) \(name)" }
+
+    /// The device model, with the build where the fleet was screened by more than one.
+    func modelColumn(in fleet: FleetDocument) -> String {
+        guard let build, Set(fleet.cases.compactMap(\.build)).count > 1 else { return model }
+        return "\(model) (\(build))"
+    }
 }

@@ -100,7 +100,7 @@ public struct FleetMerge {
         let checksums = ChecksumVote(members.compactMap { $0.checksums.count == 1 ? $0.checksums[0] : nil })
         let ratios = floors.map { exp($0 - centre) }.sorted()
         let summary = FleetCase(
-            model: key.model, driver: key.driver, implementation: key.implementation, name: key.name, devices: members.count,
+            model: key.model, driver: key.driver, build: key.build, implementation: key.implementation, name: key.name, devices: members.count,
             medianSeconds: exp(centre), spread: spread, ratioQuantiles: [0.05, 0.25, 0.75, 0.95].map { Statistics.quantile(ratios, $0) },
             ratios: members.map { FleetCase.Ratio(node: $0.node, device: $0.device, ratio: exp($0.floor - centre)) }
                 .sorted { ($0.node, $0.device) < ($1.node, $1.device) },
@@ -165,12 +165,14 @@ public struct FleetMerge {
     static func upperTail(_ z: Double) -> Double { 0.5 * erfc(z / 2.0.squareRoot()) }
 }
 
-/// The fleet's ok cases and peak probes, grouped by device model and driver, implementation (or
-/// `peak`) and case (or probe).
+/// The fleet's ok cases and peak probes, grouped by device model and driver, NodeBench build,
+/// implementation (or `peak`) and case (or probe). Another build may run other kernels, with other
+/// output bits and speed: a node screened by it is compared only with that build's nodes.
 struct CaseGroups {
     struct Key: Hashable {
         var model: String
         var driver: String?
+        var build: String
         var implementation: String
         var name: String
     }
@@ -200,11 +202,12 @@ struct CaseGroups {
     init(_ documents: [(node: String, document: RunDocument)]) {
         for (node, document) in documents {
             let devices = Dictionary(document.node.devices.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+            let build = "\(document.tool.version) \(document.tool.gitCommit ?? "unknown commit") \(document.tool.buildConfiguration)"
             for result in document.results where result.status == .ok {
                 guard let spread = RepetitionSpread(result.stats), let floor = spread.runFloors.min() else { continue }
                 let device = devices[result.device]
                 let key = Key(
-                    model: device?.name ?? result.device, driver: device?.driver, implementation: result.implementation,
+                    model: device?.name ?? result.device, driver: device?.driver, build: build, implementation: result.implementation,
                     name: result.caseDescription + (result.variant.map { " [\($0)]" } ?? ""))
                 add(
                     Member(node: node, device: result.device, floor: floor, deviations: spread.deviations, checksums: result.outputChecksum.map { [$0] } ?? []),
@@ -217,7 +220,7 @@ struct CaseGroups {
                 let (best, typical) = peak.probe == .launchLatency ? (log(stats.min), log(stats.median)) : (-log(stats.max), -log(stats.median))
                 let device = devices[peak.device]
                 let key = Key(
-                    model: device?.name ?? peak.device, driver: device?.driver, implementation: "peak", name: "\(peak.probe.rawValue) \(peak.variant)")
+                    model: device?.name ?? peak.device, driver: device?.driver, build: build, implementation: "peak", name: "\(peak.probe.rawValue) \(peak.variant)")
                 add(Member(node: node, device: peak.device, floor: best, deviations: [typical - best], checksums: []), to: key)
             }
         }

@@ -80,7 +80,7 @@ enum FleetHTMLReport {
     private static func distributions(_ fleet: FleetDocument) -> String {
         let rows = fleet.cases.map { fleetCase in
             [
-                xmlEscaped(fleetCase.model), xmlEscaped(fleetCase.implementation), xmlEscaped(fleetCase.name), String(fleetCase.devices),
+                xmlEscaped(fleetCase.modelColumn(in: fleet)), xmlEscaped(fleetCase.implementation), xmlEscaped(fleetCase.name), String(fleetCase.devices),
                 String(format: "%.3f", fleetCase.medianSeconds * 1e3), FleetReport.percent(fleetCase.spread),
                 histogram(fleetCase.ratios.map(\.ratio), threshold: fleet.threshold),
                 fleetCase.checksumAgreement.map { "\($0) of \(fleetCase.devices)" } ?? "-",

@@ -41,7 +41,7 @@ public enum FleetReport {
             ("device model", .left), ("impl", .left), ("case", .left), ("devices", .right), ("median ms", .right), ("spread", .right),
             ("ratio 5-95%", .right), ("checksums agree", .right),
         ])
-        for fleetCase in fleet.cases { cases.add(caseRow(fleetCase)) }
+        for fleetCase in fleet.cases { cases.add(caseRow(fleetCase, in: fleet)) }
         return text + "\n" + cases.render()
     }
 
@@ -56,15 +56,15 @@ public enum FleetReport {
         text += "\n| device model | impl | case | devices | median ms | spread | ratio 5-95% | checksums agree |\n"
         text += "|---|---|---|--:|--:|--:|--:|--:|\n"
         for fleetCase in fleet.cases {
-            text += "| " + caseRow(fleetCase).map(markdownEscaped).joined(separator: " | ") + " |\n"
+            text += "| " + caseRow(fleetCase, in: fleet).map(markdownEscaped).joined(separator: " | ") + " |\n"
         }
         return text
     }
 
-    private static func caseRow(_ fleetCase: FleetCase) -> [String] {
+    private static func caseRow(_ fleetCase: FleetCase, in fleet: FleetDocument) -> [String] {
         let quantiles = fleetCase.ratioQuantiles
         return [
-            fleetCase.model, fleetCase.implementation, fleetCase.name, String(fleetCase.devices),
+            fleetCase.modelColumn(in: fleet), fleetCase.implementation, fleetCase.name, String(fleetCase.devices),
             String(format: "%.3f", fleetCase.medianSeconds * 1e3), percent(fleetCase.spread),
             String(format: "%.3f-%.3f", quantiles.first ?? 1, quantiles.last ?? 1),
             fleetCase.checksumAgreement.map { "\($0) of \(fleetCase.devices)" } ?? "-",
