@@ -120,3 +120,20 @@ void nb_score_gradient_block(float *gradient, const float *probabilities, int ro
         for (int j = 0; j < cols; ++j) row[j] = p[j] * (row[j] - d) * scale;
     }
 }
+
+NB_CLONES
+void nb_softmax_backward_rows(float *gradient, const float *probabilities, int rows, int cols, int ld, float scale) {
+    for (int r = 0; r < rows; ++r) {
+        float *row = gradient + (long)r * ld;
+        const float *p = probabilities + (long)r * ld;
+        // Eight partial sums, so the dot product vectorizes without reassociating a single sum.
+        float partial[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+        int j = 0;
+        for (; j + 8 <= cols; j += 8)
+            for (int lane = 0; lane < 8; ++lane) partial[lane] += p[j + lane] * row[j + lane];
+        float dot = 0;
+        for (int lane = 0; lane < 8; ++lane) dot += partial[lane];
+        for (; j < cols; ++j) dot += p[j] * row[j];
+        for (j = 0; j < cols; ++j) row[j] = p[j] * (row[j] - dot) * scale;
+    }
+}

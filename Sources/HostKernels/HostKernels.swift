@@ -94,4 +94,12 @@ public enum SoftmaxKernels {
         precondition(gradient.count >= rows * cols && probabilities.count >= rows * cols && delta.count >= rows, "a \(rows)x\(cols) block")
         nb_score_gradient_block(gradient.baseAddress, probabilities.baseAddress, Int32(rows), Int32(cols), Int32(cols), delta.baseAddress, scale)
     }
+
+    /// Softmax's backward on whole rows: dS = P * (dP - rowsum(P * dP)) * scale, in place of dP.
+    public static func backward(
+        _ gradient: UnsafeMutableBufferPointer<Float>, probabilities: UnsafeBufferPointer<Float>, rows: Int, cols: Int, scale: Float
+    ) {
+        precondition(gradient.count >= rows * cols && probabilities.count >= rows * cols, "a \(rows)x\(cols) block")
+        nb_softmax_backward_rows(gradient.baseAddress, probabilities.baseAddress, Int32(rows), Int32(cols), Int32(cols), scale)
+    }
 }

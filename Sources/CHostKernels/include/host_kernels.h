@@ -23,4 +23,8 @@ void nb_probabilities_block(float *scores, int rows, int cols, int ld, const int
 void nb_score_gradient_block(float *gradient, const float *probabilities, int rows, int cols, int ld, const float *delta,
                              float scale);
 
+/// Softmax's backward as a framework's math path runs it, in place of dP (`gradient`): row r becomes
+/// P * (dP - sum_j P[r][j] * dP[r][j]) * scale, with P in `probabilities`; `rows` x `cols`, row stride `ld`.
+void nb_softmax_backward_rows(float *gradient, const float *probabilities, int rows, int cols, int ld, float scale);
+
 #endif

@@ -21,12 +21,11 @@ final class HostAttentionBackend: AttentionBackend {
         self.fused = fused
     }
 
-    func unsupportedReason(_ attention: AttentionCase) -> String? {
-        attention.pass == .backward && !fused ? "no unfused attention backward on the host yet: flash only" : nil
-    }
+    func unsupportedReason(_ attention: AttentionCase) -> String? { nil }
 
     /// Host bytes beyond the runner's inputs: fp32 copies of Q, K, V and O, plus the scores
-    /// (one head's S x S for naive, one block per core for fused).
+    /// (one head's S x S for naive, one block per core for fused; for the naive backward every
+    /// head's probabilities and one group's score gradient).
     func workingBytes(_ attention: AttentionCase) -> Double {
         let shape = attention.shape
         // Forward: Q, K, V and O; backward: Q, K, V, dO, O, dQ, dK and dV.
@@ -36,12 +35,13 @@ final class HostAttentionBackend: AttentionBackend {
         // Fused: each concurrent block holds its scores and output accumulator.
         let blocks = Double(ProcessInfo.processInfo.activeProcessorCount * Self.queryBlock * (Self.keyBlock + shape.headDim))
         let scores = fused ? blocks * 4 : seq * seq * 4
-        return copies + scores
+        guard attention.pass == .backward && !fused else { return copies + scores }
+        return copies + Double(shape.batch * shape.heads + shape.heads / shape.kvHeads) * seq * seq * 4
     }
 
     func prepare(_ inputs: AttentionInputs) throws -> PreparedKernel {
-        if let reason = unsupportedReason(inputs.attention) { throw UsageError(reason) }
-        return inputs.attention.pass == .backward ? try HostPreparedAttentionBackward(inputs) : HostPreparedAttention(inputs, fused: fused)
+        guard inputs.attention.pass == .backward else { return HostPreparedAttention(inputs, fused: fused) }
+        return fused ? try HostPreparedAttentionBackward(inputs) : try HostUnfusedAttentionBackward(inputs)
     }
 }
 

@@ -2,8 +2,10 @@
 /// storage type; scores, softmax and sums in fp32. Compile-time: `HD` (head dimension), `CAUSAL`,
 /// and for the flash kernel `FLASH`, `TM`, `VW`, `WG` and `HDP` (HD padded to whole vectors).
 ///
-/// `naive_*`: the baseline. One work-item per score writes the `B·H·S·S` score matrix, one per row
-/// turns it into probabilities, one per output element multiplies by V.
+/// `softmax_rows`, `softmax_backward_rows`: the unfused path's elementwise steps, the way a
+/// framework's math path runs attention between its matrix products (NodeBench's GEMM kernels,
+/// `OpenCLUnfusedAttention`). One work-group of `SMG` work-items per row of the fp32 `B·H·S·S`
+/// score matrix, which stays in memory.
 ///
 /// `flash`: FlashAttention-2's loop order in one kernel. Packing first widens Q (scaled by
 /// log2(e)/√HD, so the softmax can use exp2), K (in panels of `VW` keys, each panel contiguous
@@ -22,49 +24,58 @@ enum AttentionKernelSource {
         #define CAUSAL 0
         #endif
 
-        /* --- naive ------------------------------------------------------------------------- */
+        /* --- unfused ------------------------------------------------------------------------ */
+        #ifndef SMG
+        #define SMG 64
+        #endif
 
-        /* scores[bh][i][j] = scale * q_i . k_j, or -INFINITY where masked. Grid: (S, S, B*H). */
-        __kernel void naive_scores(const int S, const int H, const int HKV, const float scale,
-                                   __global const storage_t *restrict Q, __global const storage_t *restrict K,
-                                   __global float *restrict scores) {
-            const int j = get_global_id(0), i = get_global_id(1), bh = get_global_id(2);
-            if (i >= S || j >= S) return;
-            const int bkv = (bh / H) * HKV + (bh % H) / (H / HKV);
-            float dot = 0;
-            if (!CAUSAL || j <= i) {
-                const size_t q = ((size_t)bh * S + i) * HD, k = ((size_t)bkv * S + j) * HD;
-                for (int x = 0; x < HD; ++x) dot = fma(LOAD1(Q, q + x), LOAD1(K, k + x), dot);
+        /* The sum (or, with take_max, the maximum) of every work-item's value, in all of them. */
+        inline float group_reduce(float value, const bool take_max, __local float *partial) {
+            const int lane = get_local_id(0);
+            partial[lane] = value;
+            barrier(CLK_LOCAL_MEM_FENCE);
+            for (int width = SMG / 2; width > 0; width >>= 1) {
+                if (lane < width) partial[lane] = take_max ? fmax(partial[lane], partial[lane + width]) : partial[lane] + partial[lane + width];
+                barrier(CLK_LOCAL_MEM_FENCE);
             }
-            scores[((size_t)bh * S + i) * S + j] = (!CAUSAL || j <= i) ? dot * scale : -INFINITY;
+            const float total = partial[0];
+            barrier(CLK_LOCAL_MEM_FENCE);
+            return total;
         }
 
-        /* Row i of scores becomes softmax probabilities; lse[bh][i] its logsumexp. Grid: (S, B*H). */
-        __kernel void naive_softmax(const int S, __global float *restrict scores, __global float *restrict lse) {
-            const int i = get_global_id(0), bh = get_global_id(1);
-            if (i >= S) return;
-            __global float *row = scores + ((size_t)bh * S + i) * S;
-            const int keys = CAUSAL ? i + 1 : S;
-            float m = -INFINITY, sum = 0;
-            for (int j = 0; j < keys; ++j) m = fmax(m, row[j]);
-            for (int j = 0; j < keys; ++j) sum += exp(row[j] - m);
-            const float inverse = 1.0f / sum;
-            for (int j = 0; j < keys; ++j) row[j] = exp(row[j] - m) * inverse;
-            lse[(size_t)bh * S + i] = m + log(sum);
-        }
-
-        /* O[bh][i][x] = sum_j P[i][j] * V[j][x]. Grid: (HD, S, B*H). */
-        __kernel void naive_pv(const int S, const int H, const int HKV, __global const float *restrict probabilities,
-                               __global const storage_t *restrict V, __global storage_t *restrict O) {
-            const int x = get_global_id(0), i = get_global_id(1), bh = get_global_id(2);
-            if (x >= HD || i >= S) return;
-            const int bkv = (bh / H) * HKV + (bh % H) / (H / HKV);
-            __global const float *p = probabilities + ((size_t)bh * S + i) * S;
-            const size_t v = (size_t)bkv * S * HD + x;
-            const int keys = CAUSAL ? i + 1 : S;
+        /* Each row of scores (already scaled) becomes softmax probabilities, zero where causal
+           masking hides a key; lse[row] is its logsumexp. Rows are query rows, S per head.
+           Grid: (SMG * rows), work-groups of SMG. */
+        __kernel __attribute__((reqd_work_group_size(SMG, 1, 1)))
+        void softmax_rows(const int S, __global float *restrict scores, __global float *restrict lse) {
+            __local float partial[SMG];
+            const size_t row = get_group_id(0);
+            const int lane = get_local_id(0), keys = CAUSAL ? (int)(row % S) + 1 : S;
+            __global float *values = scores + row * S;
+            float m = -INFINITY;
+            for (int j = lane; j < keys; j += SMG) m = fmax(m, values[j]);
+            m = group_reduce(m, true, partial);
             float sum = 0;
-            for (int j = 0; j < keys; ++j) sum = fma(p[j], LOAD1(V, v + (size_t)j * HD), sum);
-            STORE1(O, ((size_t)bh * S + i) * HD + x, sum);
+            for (int j = lane; j < keys; j += SMG) sum += exp(values[j] - m);
+            sum = group_reduce(sum, false, partial);
+            const float inverse = 1.0f / sum;
+            for (int j = lane; j < S; j += SMG) values[j] = j < keys ? exp(values[j] - m) * inverse : 0.0f;
+            if (lane == 0) lse[row] = m + log(sum);
+        }
+
+        /* Softmax's backward in place: dP[row][j] becomes P[row][j] * (dP[row][j] - sum_k P[row][k] * dP[row][k]).
+           Grid: (SMG * rows), work-groups of SMG. */
+        __kernel __attribute__((reqd_work_group_size(SMG, 1, 1)))
+        void softmax_backward_rows(const int S, __global const float *restrict probabilities, __global float *restrict gradient) {
+            __local float partial[SMG];
+            const size_t row = get_group_id(0);
+            const int lane = get_local_id(0);
+            __global const float *p = probabilities + row * S;
+            __global float *g = gradient + row * S;
+            float dot = 0;
+            for (int j = lane; j < S; j += SMG) dot = fma(p[j], g[j], dot);
+            dot = group_reduce(dot, false, partial);
+            for (int j = lane; j < S; j += SMG) g[j] = p[j] * (g[j] - dot);
         }
 
         /* --- flash ------------------------------------------------------------------------- */

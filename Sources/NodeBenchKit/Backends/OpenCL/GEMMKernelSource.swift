@@ -1,5 +1,6 @@
 /// The OpenCL GEMM kernel family: `C = alpha·op(A)·op(B) + beta·C`, row-major, any M, N, K, in
-/// the NN, NT and TN layouts.
+/// the NN, NT and TN layouts, for a batch of equal-shaped products stored one after another (the
+/// third grid dimension picks the product; a lone GEMM is a batch of one).
 ///
 /// Two packing kernels first copy op(A) into panels of `TM` rows and op(B) into panels of `VW`
 /// columns, each panel contiguous along k, widened to the accumulation type and padded with zeros
@@ -7,9 +8,31 @@
 /// layout reads memory the same way, no stride aliases in the caches, and only the store of C
 /// needs a guard. Each work-item keeps a `TM` x `VW` block of C in `TM` vector registers.
 /// Storage types: fp32, fp64, fp16 (vload_half, no cl_khr_fp16 needed), bf16 (ushort, widened by a
-/// shift); sums in fp32 (fp64 for fp64).
+/// shift); sums in fp32 (fp64 for fp64). `A_FLOAT` and `C_FLOAT` keep A or C in fp32 whatever the
+/// storage type, as attention's probabilities and scores are.
 enum GEMMKernelSource {
     static let text = OpenCLStorageTypes.text + #"""
+        #if defined(A_FLOAT)
+        typedef float a_storage_t;
+        #define LOAD_A(p, i) ((p)[i])
+        #else
+        typedef storage_t a_storage_t;
+        #define LOAD_A(p, i) LOAD1(p, i)
+        #endif
+        #if defined(C_FLOAT)
+        typedef float c_storage_t;
+        #define LOAD_C1(p, i) ((p)[i])
+        #define STORE_C1(p, i, v) ((p)[i] = (v))
+        #define LOAD_CV(p, i) CAT(vload, VW)(0, (p) + (i))
+        #define STORE_CV(p, i, v) CAT(vstore, VW)((v), 0, (p) + (i))
+        #else
+        typedef storage_t c_storage_t;
+        #define LOAD_C1(p, i) LOAD1(p, i)
+        #define STORE_C1(p, i, v) STORE1(p, i, v)
+        #define LOAD_CV(p, i) LOADV(p, i)
+        #define STORE_CV(p, i, v) STOREV(p, i, v)
+        #endif
+
         /* Element (row, k) of op(A) and (k, col) of op(B) in row-major storage. */
         #if defined(A_TRANS)
         #define A_AT(row, k) ((size_t)(k) * M + (row))
@@ -22,22 +45,26 @@ enum GEMMKernelSource {
         #define B_AT(k, col) ((size_t)(k) * N + (col))
         #endif
 
-        /* Ap[panel][k][r] = op(A)[panel * TM + r][k], zero past the last row. Grid: (K, row panels). */
-        __kernel void pack_a(const int M, const int K, __global const storage_t *restrict A, __global acc_t *restrict Ap) {
+        /* Ap[panel][k][r] = op(A)[panel * TM + r][k], zero past the last row. Grid: (K, row panels, batch). */
+        __kernel void pack_a(const int M, const int K, __global const a_storage_t *restrict A, __global acc_t *restrict Ap) {
             const int k = get_global_id(0), panel = get_global_id(1);
             if (k >= K || panel * TM >= M) return;
-            __global acc_t *out = Ap + ((size_t)panel * K + k) * TM;
+            const size_t batch = get_global_id(2), panels = (M + TM - 1) / TM;
+            A += batch * M * K;
+            __global acc_t *out = Ap + ((batch * panels + panel) * K + k) * TM;
             for (int r = 0; r < TM; ++r) {
                 const int row = panel * TM + r;
-                out[r] = row < M ? LOAD1(A, A_AT(row, k)) : (acc_t)0;
+                out[r] = row < M ? LOAD_A(A, A_AT(row, k)) : (acc_t)0;
             }
         }
 
-        /* Bp[panel][k][v] = op(B)[k][panel * VW + v], zero past the last column. Grid: (column panels, K). */
+        /* Bp[panel][k][v] = op(B)[k][panel * VW + v], zero past the last column. Grid: (column panels, K, batch). */
         __kernel void pack_b(const int K, const int N, __global const storage_t *restrict B, __global acc_t *restrict Bp) {
             const int panel = get_global_id(0), k = get_global_id(1);
             if (k >= K || panel * VW >= N) return;
-            __global acc_t *out = Bp + ((size_t)panel * K + k) * VW;
+            const size_t batch = get_global_id(2), panels = (N + VW - 1) / VW;
+            B += batch * K * N;
+            __global acc_t *out = Bp + ((batch * panels + panel) * K + k) * VW;
             for (int v = 0; v < VW; ++v) {
                 const int col = panel * VW + v;
                 out[v] = col < N ? LOAD1(B, B_AT(k, col)) : (acc_t)0;
@@ -47,12 +74,14 @@ enum GEMMKernelSource {
         /* C block (row panel, column panel) = alpha * Ap[row panel] . Bp[column panel] + beta * C. */
         __kernel __attribute__((reqd_work_group_size(WGX, WGY, 1)))
         void gemm(const int M, const int N, const int K, const acc_t alpha, const acc_t beta,
-                  __global const acc_t *restrict Ap, __global const acc_t *restrict Bp, __global storage_t *restrict C) {
+                  __global const acc_t *restrict Ap, __global const acc_t *restrict Bp, __global c_storage_t *restrict C) {
             const int colPanel = get_global_id(0), rowPanel = get_global_id(1);
             const int row0 = rowPanel * TM, col0 = colPanel * VW;
             if (row0 >= M || col0 >= N) return;
-            __global const acc_t *a = Ap + (size_t)rowPanel * K * TM;
-            __global const acc_t *b = Bp + (size_t)colPanel * K * VW;
+            const size_t batch = get_global_id(2), rowPanels = (M + TM - 1) / TM, colPanels = (N + VW - 1) / VW;
+            __global const acc_t *a = Ap + (batch * rowPanels + rowPanel) * K * TM;
+            __global const acc_t *b = Bp + (batch * colPanels + colPanel) * K * VW;
+            C += batch * M * N;
 
             accv_t acc[TM];
             for (int r = 0; r < TM; ++r) acc[r] = (accv_t)0;
@@ -66,15 +95,15 @@ enum GEMMKernelSource {
                 const size_t at = (size_t)(row0 + r) * N + col0;
                 if (col0 + VW <= N) {
                     accv_t out = alpha * acc[r];
-                    if (beta != (acc_t)0) out += beta * LOADV(C, at);
-                    STOREV(C, at, out);
+                    if (beta != (acc_t)0) out += beta * LOAD_CV(C, at);
+                    STORE_CV(C, at, out);
                 } else {
                     acc_t lanes[VW];
                     CAT(vstore, VW)(acc[r], 0, lanes);
                     for (int v = 0; v < VW && col0 + v < N; ++v) {
                         acc_t out = alpha * lanes[v];
-                        if (beta != (acc_t)0) out += beta * LOAD1(C, at + v);
-                        STORE1(C, at + v, out);
+                        if (beta != (acc_t)0) out += beta * LOAD_C1(C, at + v);
+                        STORE_C1(C, at + v, out);
                     }
                 }
             }

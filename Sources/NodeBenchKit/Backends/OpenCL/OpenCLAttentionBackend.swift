@@ -1,7 +1,8 @@
 import Foundation
 import OpenCLKit
 
-/// One OpenCL device running attention: `naive` (materialized scores) or `flash` (fused).
+/// One OpenCL device running attention: `naive` (unfused: GEMMs and a softmax kernel, the scores in
+/// memory) or `flash` (fused).
 final class OpenCLAttentionBackend: AttentionBackend {
     let flash: Bool
     var implementation: String { flash ? Implementation.flash.rawValue : Implementation.naive.rawValue }
@@ -35,8 +36,13 @@ final class OpenCLAttentionBackend: AttentionBackend {
         return (parameters, "default for \(openCLDevice.kind.rawValue)")
     }
 
-    /// Device buffers as (name, bytes): inputs and output as stored, plus the scores (naive) or
-    /// the fp32 packed copies and logsumexps (flash).
+    /// The unfused path's products, with this device's GEMM parameters.
+    func unfusedPlan(_ attention: AttentionCase) -> UnfusedAttentionPlan {
+        UnfusedAttentionPlan(attention: attention) { [tuned, openCLDevice] in tuned.gemmParameters(for: $0, on: openCLDevice).0 }
+    }
+
+    /// Device buffers as (name, bytes): inputs, outputs and gradients as stored, plus the scores
+    /// and GEMM packing (naive) or the fp32 packed copies (flash).
     func buffers(_ attention: AttentionCase) -> [(String, Double)] {
         let shape = attention.shape
         let storage = Double(attention.dtype.storageBytes)
@@ -46,34 +52,33 @@ final class OpenCLAttentionBackend: AttentionBackend {
             ("logsumexp", Double(shape.queryRows) * 4),
         ]
         if attention.pass == .backward {
-            let parameters = parameters(for: attention).0
-            let rows = Double(parameters.backwardPaddedRows(shape.seq)), headDim = Double(parameters.paddedHeadDim(shape.headDim))
-            let queryCopy = Double(shape.batch * shape.heads) * rows * headDim * 4, keyCopy = Double(shape.batch * shape.kvHeads) * rows * headDim * 4
             buffers += [
                 ("dO", Double(shape.queryElements) * storage), ("dQ", Double(shape.queryElements) * storage),
                 ("dK", Double(shape.keyElements) * storage), ("dV", Double(shape.keyElements) * storage),
+            ]
+        }
+        guard flash else { return buffers + unfusedPlan(attention).workspace }
+        let parameters = parameters(for: attention).0
+        let headDim = Double(parameters.paddedHeadDim(shape.headDim))
+        let rows = Double(roundUp(shape.seq, parameters.tileRows)), keys = Double(roundUp(shape.seq, parameters.vectorWidth))
+        buffers += [
+            ("packed Q", Double(shape.batch * shape.heads) * rows * headDim * 4),
+            ("packed K", Double(shape.batch * shape.kvHeads) * keys * headDim * 4),
+            ("packed V", Double(shape.batch * shape.kvHeads) * keys * headDim * 4),
+        ]
+        if attention.pass == .backward {
+            let rows = Double(parameters.backwardPaddedRows(shape.seq))
+            let queryCopy = Double(shape.batch * shape.heads) * rows * headDim * 4, keyCopy = Double(shape.batch * shape.kvHeads) * rows * headDim * 4
+            buffers += [
                 ("delta and logsumexps", Double(shape.batch * shape.heads) * rows * 8),
                 ("Q rows", queryCopy), ("Q panels", queryCopy), ("dO rows", queryCopy), ("dO panels", queryCopy),
                 ("K rows", keyCopy), ("K panels", keyCopy), ("V rows", keyCopy), ("V panels", keyCopy),
             ]
         }
-        if flash {
-            let parameters = parameters(for: attention).0
-            let headDim = Double(parameters.paddedHeadDim(shape.headDim))
-            let rows = Double(roundUp(shape.seq, parameters.tileRows)), keys = Double(roundUp(shape.seq, parameters.vectorWidth))
-            buffers += [
-                ("packed Q", Double(shape.batch * shape.heads) * rows * headDim * 4),
-                ("packed K", Double(shape.batch * shape.kvHeads) * keys * headDim * 4),
-                ("packed V", Double(shape.batch * shape.kvHeads) * keys * headDim * 4),
-            ]
-        } else {
-            buffers.append(("scores", Double(shape.batch * shape.heads) * Double(shape.seq) * Double(shape.seq) * 4))
-        }
         return buffers
     }
 
     func unsupportedReason(_ attention: AttentionCase) -> String? {
-        if attention.pass == .backward && !flash { return "no unfused attention backward on OpenCL yet: flash only" }
         let buffers = buffers(attention)
         let maxAllocation = Double(openCLDevice.maxAllocationBytes)
         if let (name, bytes) = buffers.max(by: { $0.1 < $1.1 }), bytes > maxAllocation {
@@ -88,24 +93,28 @@ final class OpenCLAttentionBackend: AttentionBackend {
 
     func prepare(_ inputs: AttentionInputs) throws -> PreparedKernel {
         if let reason = unsupportedReason(inputs.attention) { throw UsageError(reason) }
+        guard flash else {
+            let plan = unfusedPlan(inputs.attention)
+            let forward = try OpenCLUnfusedAttention(inputs, plan: plan, runtime: runtime, queue: queue, programCache: programCache)
+            guard inputs.attention.pass == .backward else { return forward }
+            return try OpenCLUnfusedAttentionBackward(inputs, forward: forward, plan: plan, runtime: runtime, programCache: programCache)
+        }
         let (parameters, source) = parameters(for: inputs.attention)
-        let prepared = try prepare(inputs, flashParameters: flash ? parameters : nil, parameterSource: source)
+        let prepared = try prepare(inputs, flashParameters: parameters, parameterSource: source)
         guard inputs.attention.pass == .backward else { return prepared }
-        return try OpenCLPreparedAttentionBackward(inputs, forward: prepared as! OpenCLPreparedAttention, parameters: parameters)
+        return try OpenCLPreparedAttentionBackward(inputs, forward: prepared, parameters: parameters)
     }
 
-    /// Prepares with explicit flash parameters (the tuner's candidates); nil runs the naive kernels.
-    func prepare(_ inputs: AttentionInputs, flashParameters parameters: FlashKernelParameters?, parameterSource: String) throws -> PreparedKernel {
+    /// Prepares the flash kernels with explicit parameters (the tuner's candidates).
+    func prepare(_ inputs: AttentionInputs, flashParameters parameters: FlashKernelParameters, parameterSource: String) throws -> OpenCLPreparedAttention {
         let attention = inputs.attention
         let shape = attention.shape
-        var options = "\(attention.dtype.kernelTypeOption) -D HD=\(shape.headDim) -D CAUSAL=\(shape.causal ? 1 : 0)"
-        if let parameters {
-            if let violation = parameters.violation(maxWorkGroupSize: openCLDevice.maxWorkGroupSize) {
-                throw KernelParameterError(description: "flash parameters \(parameters): \(violation)")
-            }
-            options += " -D FLASH -D TM=\(parameters.tileRows) -D VW=\(parameters.vectorWidth) -D WG=\(parameters.groupSize)"
-                + " -D HDP=\(parameters.paddedHeadDim(shape.headDim)) -D TK=\(parameters.backwardKeyRows)"
+        if let violation = parameters.violation(maxWorkGroupSize: openCLDevice.maxWorkGroupSize) {
+            throw KernelParameterError(description: "flash parameters \(parameters): \(violation)")
         }
+        let options = "\(attention.dtype.kernelTypeOption) -D HD=\(shape.headDim) -D CAUSAL=\(shape.causal ? 1 : 0)"
+            + " -D FLASH -D TM=\(parameters.tileRows) -D VW=\(parameters.vectorWidth) -D WG=\(parameters.groupSize)"
+            + " -D HDP=\(parameters.paddedHeadDim(shape.headDim)) -D TK=\(parameters.backwardKeyRows)"
         let program = try runtime.program(source: AttentionKernelSource.text, options: options, disk: programCache)
         return try OpenCLPreparedAttention(inputs, program: program, queue: queue, flash: parameters, parameterSource: parameterSource)
     }
@@ -122,9 +131,8 @@ final class OpenCLPreparedAttention: PreparedKernel {
     private let shape: AttentionShape
     private let dtype: DType
 
-    /// `flash` nil: the naive kernels.
     init(
-        _ inputs: AttentionInputs, program: Program, queue: CommandQueue, flash: FlashKernelParameters?, parameterSource: String
+        _ inputs: AttentionInputs, program: Program, queue: CommandQueue, flash: FlashKernelParameters, parameterSource: String
     ) throws {
         shape = inputs.attention.shape
         dtype = inputs.attention.dtype
@@ -138,52 +146,32 @@ final class OpenCLPreparedAttention: PreparedKernel {
         logsumexpBuffer = try context.makeBuffer(byteCount: shape.queryRows * 4)
         let (s, heads) = (shape.seq, shape.batch * shape.heads)
         let (h, hkv) = (Int32(shape.heads), Int32(shape.kvHeads))
-        if let flash {
-            let headDim = flash.paddedHeadDim(shape.headDim)
-            let rows = roundUp(s, flash.tileRows), keys = roundUp(s, flash.vectorWidth)
-            let packedQ = try context.makeBuffer(byteCount: heads * rows * headDim * 4)
-            let packedK = try context.makeBuffer(byteCount: shape.batch * shape.kvHeads * keys * headDim * 4)
-            let packedV = try context.makeBuffer(byteCount: shape.batch * shape.kvHeads * keys * headDim * 4)
-            let packQ = try program.makeKernel(named: "flash_pack_q", arguments: [
-                .int(Int32(s)), .int(Int32(rows)), .float(Float(1.4426950408889634 / Double(shape.headDim).squareRoot())),
-                .buffer(q), .buffer(packedQ),
-            ])
-            let packKV = try program.makeKernel(named: "flash_pack_kv", arguments: [
-                .int(Int32(s)), .int(Int32(keys)), .buffer(k), .buffer(v), .buffer(packedK), .buffer(packedV),
-            ])
-            let fused = try program.makeKernel(named: "flash", arguments: [
-                .int(Int32(s)), .int(h), .int(hkv), .buffer(packedQ), .buffer(packedK), .buffer(packedV), .buffer(output),
-                .buffer(logsumexpBuffer),
-            ])
-            let blocks = (s + flash.tileRows - 1) / flash.tileRows
-            launches = KernelLaunches(queue: queue, launches: [
-                .init(kernel: packQ, global: [headDim, rows, heads], local: nil),
-                .init(kernel: packKV, global: [headDim, keys, shape.batch * shape.kvHeads], local: nil),
-                .init(kernel: fused, global: [roundUp(blocks, flash.groupSize), heads], local: [flash.groupSize, 1]),
-            ])
-            notes = [
-                "flash kernel \(flash) (\(parameterSource)): fused, online softmax, no S x S matrix",
-                "Q, K, V widened to fp32 and packed by two kernels before each pass, timed with it; fp32 scores and sums",
-            ]
-        } else {
-            let scores = try context.makeBuffer(byteCount: heads * s * s * 4)
-            let scoresKernel = try program.makeKernel(named: "naive_scores", arguments: [
-                .int(Int32(s)), .int(h), .int(hkv), .float(Float(1 / Double(shape.headDim).squareRoot())), .buffer(q), .buffer(k),
-                .buffer(scores),
-            ])
-            let softmax = try program.makeKernel(named: "naive_softmax", arguments: [.int(Int32(s)), .buffer(scores), .buffer(logsumexpBuffer)])
-            let pv = try program.makeKernel(named: "naive_pv", arguments: [
-                .int(Int32(s)), .int(h), .int(hkv), .buffer(scores), .buffer(v), .buffer(output),
-            ])
-            launches = KernelLaunches(queue: queue, launches: [
-                .init(kernel: scoresKernel, global: [s, s, heads], local: nil),
-                .init(kernel: softmax, global: [s, heads], local: nil),
-                .init(kernel: pv, global: [shape.headDim, s, heads], local: nil),
-            ])
-            notes = [
-                "naive: one work-item per score writes the B·H·S·S fp32 score matrix, one per row applies softmax, one per output element multiplies by V",
-            ]
-        }
+        let headDim = flash.paddedHeadDim(shape.headDim)
+        let rows = roundUp(s, flash.tileRows), keys = roundUp(s, flash.vectorWidth)
+        let packedQ = try context.makeBuffer(byteCount: heads * rows * headDim * 4)
+        let packedK = try context.makeBuffer(byteCount: shape.batch * shape.kvHeads * keys * headDim * 4)
+        let packedV = try context.makeBuffer(byteCount: shape.batch * shape.kvHeads * keys * headDim * 4)
+        let packQ = try program.makeKernel(named: "flash_pack_q", arguments: [
+            .int(Int32(s)), .int(Int32(rows)), .float(Float(1.4426950408889634 / Double(shape.headDim).squareRoot())),
+            .buffer(q), .buffer(packedQ),
+        ])
+        let packKV = try program.makeKernel(named: "flash_pack_kv", arguments: [
+            .int(Int32(s)), .int(Int32(keys)), .buffer(k), .buffer(v), .buffer(packedK), .buffer(packedV),
+        ])
+        let fused = try program.makeKernel(named: "flash", arguments: [
+            .int(Int32(s)), .int(h), .int(hkv), .buffer(packedQ), .buffer(packedK), .buffer(packedV), .buffer(output),
+            .buffer(logsumexpBuffer),
+        ])
+        let blocks = (s + flash.tileRows - 1) / flash.tileRows
+        launches = KernelLaunches(queue: queue, launches: [
+            .init(kernel: packQ, global: [headDim, rows, heads], local: nil),
+            .init(kernel: packKV, global: [headDim, keys, shape.batch * shape.kvHeads], local: nil),
+            .init(kernel: fused, global: [roundUp(blocks, flash.groupSize), heads], local: [flash.groupSize, 1]),
+        ])
+        notes = [
+            "flash kernel \(flash) (\(parameterSource)): fused, online softmax, no S x S matrix",
+            "Q, K, V widened to fp32 and packed by two kernels before each pass, timed with it; fp32 scores and sums",
+        ]
     }
 
     func execute() throws -> SampleTime {

@@ -25,10 +25,7 @@ final class OpenCLGEMMBackend: GEMMBackend {
 
     /// Tuned parameters for this device and case if there are any, else the device type's defaults.
     func parameters(for gemm: GEMMCase) -> (GEMMKernelParameters, source: String) {
-        if let entry = tuned.lookup(device: openCLDevice.name, driver: openCLDevice.driverVersion, gemm: gemm) {
-            return (entry.parameters, "tuned for \(entry.dtype.rawValue) \(entry.layout.rawValue) \(entry.sizeClass.rawValue) at \(entry.tunedAt)")
-        }
-        return (GEMMKernelParameters.defaults(isCPU: openCLDevice.kind == .cpu, dtype: gemm.dtype), "default for \(openCLDevice.kind.rawValue)")
+        tuned.gemmParameters(for: gemm, on: openCLDevice)
     }
 
     func unsupportedReason(_ gemm: GEMMCase) -> String? {
@@ -88,35 +85,20 @@ private final class OpenCLPreparedGEMM: PreparedKernel {
         self.queue = queue
         dtype = inputs.gemm.dtype
         cCount = shape.m * shape.n
-        let (tm, vw) = (parameters.tileRows, parameters.vectorWidth)
-        let rowPanels = (shape.m + tm - 1) / tm, columnPanels = (shape.n + vw - 1) / vw
-        let accumulationBytes = dtype.accumulation.storageBytes
+        let plan = BatchedGEMM(shape: shape, batches: 1, parameters: parameters, accumulationBytes: dtype.accumulation.storageBytes)
         let a = try upload(StoredElements(inputs.a, as: dtype), queue)
         let b = try upload(StoredElements(inputs.b, as: dtype), queue)
-        let packedA = try queue.context.makeBuffer(byteCount: rowPanels * tm * shape.k * accumulationBytes)
-        let packedB = try queue.context.makeBuffer(byteCount: columnPanels * vw * shape.k * accumulationBytes)
         c = try upload(StoredElements(inputs.initialC, as: dtype), queue)
-
-        let packA = try program.makeKernel(named: "pack_a", arguments: [.int(Int32(shape.m)), .int(Int32(shape.k)), .buffer(a), .buffer(packedA)])
-        let packB = try program.makeKernel(named: "pack_b", arguments: [.int(Int32(shape.k)), .int(Int32(shape.n)), .buffer(b), .buffer(packedB)])
         // alpha and beta are in the accumulation type.
         let scale: (KernelArgument, KernelArgument) = dtype == .fp64
             ? (.double(inputs.gemm.alpha), .double(inputs.gemm.beta))
             : (.float(Float(inputs.gemm.alpha)), .float(Float(inputs.gemm.beta)))
-        let gemm = try program.makeKernel(named: "gemm", arguments: [
-            .int(Int32(shape.m)), .int(Int32(shape.n)), .int(Int32(shape.k)), scale.0, scale.1, .buffer(packedA), .buffer(packedB),
-            .buffer(c),
-        ])
-
-        var side = 16
-        while side > 1 && side * side > maxWorkGroupSize { side /= 2 }
-        launches = KernelLaunches(queue: queue, launches: [
-            .init(kernel: packA, global: [roundUp(shape.k, side), roundUp(rowPanels, side)], local: [side, side]),
-            .init(kernel: packB, global: [roundUp(columnPanels, side), roundUp(shape.k, side)], local: [side, side]),
-            .init(
-                kernel: gemm, global: [roundUp(columnPanels, parameters.groupColumns), roundUp(rowPanels, parameters.groupRows)],
-                local: [parameters.groupColumns, parameters.groupRows]),
-        ])
+        launches = KernelLaunches(
+            queue: queue,
+            launches: try plan.launches(
+                program: program, a: a, b: b, c: c,
+                packed: (try queue.context.makeBuffer(byteCount: plan.packedBytes.a), try queue.context.makeBuffer(byteCount: plan.packedBytes.b)),
+                alpha: scale.0, beta: scale.1, maxWorkGroupSize: maxWorkGroupSize))
         notes = [
             "kernel \(parameters) (\(parameterSource)), \(dtype.accumulation.rawValue) accumulation",
             "A and B packed into \(dtype.accumulation.rawValue) panels by two kernels before each GEMM, timed with it",
@@ -129,5 +111,57 @@ private final class OpenCLPreparedGEMM: PreparedKernel {
 
     func result() throws -> [Double] {
         try readResult(c, count: cCount, dtype: dtype, queue: queue)
+    }
+}
+
+/// One GEMM kernel launch plan for `batches` products of one shape stored one after another: pack
+/// A, pack B, multiply, over buffers the caller owns. The packed panels live in scratch buffers
+/// that GEMMs run one after another on the in-order queue may share (`packedBytes` each).
+struct BatchedGEMM {
+    let shape: GEMMShape
+    let batches: Int
+    let parameters: GEMMKernelParameters
+    let accumulationBytes: Int
+
+    private var rowPanels: Int { (shape.m + parameters.tileRows - 1) / parameters.tileRows }
+    private var columnPanels: Int { (shape.n + parameters.vectorWidth - 1) / parameters.vectorWidth }
+
+    var packedBytes: (a: Int, b: Int) {
+        (batches * rowPanels * parameters.tileRows * shape.k * accumulationBytes,
+         batches * columnPanels * parameters.vectorWidth * shape.k * accumulationBytes)
+    }
+
+    /// `program` built with `parameters.buildOptions` for this layout (and `A_FLOAT`/`C_FLOAT`
+    /// where A or C is fp32); alpha and beta in the accumulation type.
+    func launches(
+        program: Program, a: Buffer, b: Buffer, c: Buffer, packed: (a: Buffer, b: Buffer), alpha: KernelArgument, beta: KernelArgument,
+        maxWorkGroupSize: Int
+    ) throws -> [KernelLaunches.Launch] {
+        let (m, n, k) = (Int32(shape.m), Int32(shape.n), Int32(shape.k))
+        let packA = try program.makeKernel(named: "pack_a", arguments: [.int(m), .int(k), .buffer(a), .buffer(packed.a)])
+        let packB = try program.makeKernel(named: "pack_b", arguments: [.int(k), .int(n), .buffer(b), .buffer(packed.b)])
+        let gemm = try program.makeKernel(named: "gemm", arguments: [
+            .int(m), .int(n), .int(k), alpha, beta, .buffer(packed.a), .buffer(packed.b), .buffer(c),
+        ])
+        var side = 16
+        while side > 1 && side * side > maxWorkGroupSize { side /= 2 }
+        return [
+            .init(kernel: packA, global: [roundUp(shape.k, side), roundUp(rowPanels, side), batches], local: [side, side, 1]),
+            .init(kernel: packB, global: [roundUp(columnPanels, side), roundUp(shape.k, side), batches], local: [side, side, 1]),
+            .init(
+                kernel: gemm, global: [roundUp(columnPanels, parameters.groupColumns), roundUp(rowPanels, parameters.groupRows), batches],
+                local: [parameters.groupColumns, parameters.groupRows, 1]),
+        ]
+    }
+}
+
+extension TunedParameters {
+    /// The GEMM kernel parameters for a case on a device: tuned where this table has an entry,
+    /// else the device type's defaults; with where they came from.
+    func gemmParameters(for gemm: GEMMCase, on device: Device) -> (GEMMKernelParameters, source: String) {
+        if let entry = lookup(device: device.name, driver: device.driverVersion, gemm: gemm) {
+            return (entry.parameters, "tuned for \(entry.dtype.rawValue) \(entry.layout.rawValue) \(entry.sizeClass.rawValue) at \(entry.tunedAt)")
+        }
+        return (GEMMKernelParameters.defaults(isCPU: device.kind == .cpu, dtype: gemm.dtype), "default for \(device.kind.rawValue)")
     }
 }

@@ -1,0 +1,230 @@
+import OpenCLKit
+
+/// Attention as a framework's math path runs it, on one OpenCL device (`naive`): the scores
+/// `scale·Q·Kᵀ` and the output `P·V` are NodeBench GEMMs with the device's tuned parameters, a
+/// softmax kernel runs between them, and the `B·H·S·S` fp32 score matrix lives in memory. The
+/// backward keeps the forward's P (as autograd does) and runs dV = Pᵀ·dO, dP = dO·Vᵀ, softmax's
+/// backward, dQ = scale·dS·K and dK = scale·dSᵀ·Q. Under GQA the query heads of one KV head are
+/// one matrix of G·S rows (they are stored next to each other), so every GEMM is a batch of
+/// B·HKV equal products and dK, dV sum over the group inside their GEMM.
+struct UnfusedAttentionPlan {
+    let attention: AttentionCase
+    /// GEMM kernel parameters for a product of this shape, layout and type.
+    let gemmParameters: (GEMMCase) -> GEMMKernelParameters
+
+    /// One of the path's matrix products, and which of its operands are fp32 rather than stored.
+    struct Product {
+        let gemm: GEMMCase
+        let batched: BatchedGEMM
+        let floatA: Bool
+        let floatC: Bool
+
+        var buildOptions: String {
+            batched.parameters.buildOptions(dtype: gemm.dtype, layout: gemm.layout) + (floatA ? " -D A_FLOAT" : "") + (floatC ? " -D C_FLOAT" : "")
+        }
+    }
+
+    private func product(m: Int, n: Int, k: Int, _ layout: GEMMLayout, alpha: Double = 1, floatA: Bool = false, floatC: Bool = false) -> Product {
+        let shape = attention.shape
+        let gemm = GEMMCase(shape: GEMMShape(m: m, n: n, k: k), layout: layout, dtype: attention.dtype, alpha: alpha)
+        let parameters = gemmParameters(gemm)
+        return Product(
+            gemm: gemm, batched: BatchedGEMM(shape: gemm.shape, batches: shape.batch * shape.kvHeads, parameters: parameters, accumulationBytes: 4),
+            floatA: floatA, floatC: floatC)
+    }
+
+    private var groupRows: Int { attention.shape.heads / attention.shape.kvHeads * attention.shape.seq }
+    private var scale: Double { 1 / Double(attention.shape.headDim).squareRoot() }
+
+    /// scores = scale·Q·Kᵀ, then O = P·V.
+    var forward: (scores: Product, output: Product) {
+        let (s, d) = (attention.shape.seq, attention.shape.headDim)
+        return (
+            product(m: groupRows, n: s, k: d, .nt, alpha: scale, floatC: true),
+            product(m: groupRows, n: d, k: s, .nn, floatA: true)
+        )
+    }
+
+    /// dV = Pᵀ·dO, dP = dO·Vᵀ, dQ = scale·dS·K, dK = scale·dSᵀ·Q.
+    var backward: (values: Product, probabilities: Product, queries: Product, keys: Product) {
+        let (s, d) = (attention.shape.seq, attention.shape.headDim)
+        return (
+            product(m: s, n: d, k: groupRows, .tn, floatA: true),
+            product(m: groupRows, n: s, k: d, .nt, floatC: true),
+            product(m: groupRows, n: d, k: s, .nn, alpha: scale, floatA: true),
+            product(m: s, n: d, k: groupRows, .tn, alpha: scale, floatA: true)
+        )
+    }
+
+    var scoreBytes: Int { attention.shape.batch * attention.shape.heads * attention.shape.seq * attention.shape.seq * 4 }
+
+    /// The packing scratch the products share, run one after another: the largest of each side.
+    static func scratchBytes(_ products: [Product]) -> (a: Int, b: Int) {
+        (products.map(\.batched.packedBytes.a).max() ?? 0, products.map(\.batched.packedBytes.b).max() ?? 0)
+    }
+
+    /// Device buffers beyond the stored tensors, as (name, bytes).
+    var workspace: [(String, Double)] {
+        let forwardScratch = Self.scratchBytes([forward.scores, forward.output])
+        var buffers: [(String, Double)] = [
+            ("scores", Double(scoreBytes)), ("packed A", Double(forwardScratch.a)), ("packed B", Double(forwardScratch.b)),
+        ]
+        if attention.pass == .backward {
+            let products = backward
+            let scratch = Self.scratchBytes([products.values, products.probabilities, products.queries, products.keys])
+            buffers += [("dP", Double(scoreBytes)), ("backward packed A", Double(scratch.a)), ("backward packed B", Double(scratch.b))]
+        }
+        return buffers
+    }
+}
+
+/// The unfused forward's buffers and launches.
+final class OpenCLUnfusedAttention: PreparedKernel {
+    let notes: [String]
+    private let launches: KernelLaunches
+    let queue: CommandQueue
+    let tensors: (q: Buffer, k: Buffer, v: Buffer)
+    let output: Buffer
+    /// P after an execution: the backward reads it.
+    let probabilities: Buffer
+    private let attention: AttentionCase
+
+    init(_ inputs: AttentionInputs, plan: UnfusedAttentionPlan, runtime: OpenCLDeviceRuntime, queue: CommandQueue, programCache: ProgramCache?) throws {
+        attention = inputs.attention
+        self.queue = queue
+        let shape = attention.shape, dtype = attention.dtype, context = queue.context
+        tensors = (
+            try upload(StoredElements(inputs.q, as: dtype), queue), try upload(StoredElements(inputs.k, as: dtype), queue),
+            try upload(StoredElements(inputs.v, as: dtype), queue)
+        )
+        output = try context.makeBuffer(byteCount: shape.queryElements * dtype.storageBytes)
+        probabilities = try context.makeBuffer(byteCount: plan.scoreBytes)
+        let logsumexp = try context.makeBuffer(byteCount: shape.queryRows * 4)
+        let products = plan.forward
+        let scratch = UnfusedAttentionPlan.scratchBytes([products.scores, products.output])
+        let packed = (try context.makeBuffer(byteCount: scratch.a), try context.makeBuffer(byteCount: scratch.b))
+        let maxGroup = runtime.device.maxWorkGroupSize
+        let softmax = try UnfusedAttentionKernels(attention, runtime: runtime, programCache: programCache)
+        launches = KernelLaunches(queue: queue, launches: try [
+            softmax.gemm(products.scores, a: tensors.q, b: tensors.k, c: probabilities, packed: packed, maxWorkGroupSize: maxGroup),
+            [softmax.rows("softmax_rows", probabilities, logsumexp)],
+            softmax.gemm(products.output, a: probabilities, b: tensors.v, c: output, packed: packed, maxWorkGroupSize: maxGroup),
+        ].flatMap { $0 })
+        notes = [
+            "unfused: scores = scale·Q·Kᵀ and O = P·V as NodeBench GEMMs (\(products.scores.batched.parameters), "
+                + "\(products.output.batched.parameters)), batched over B·HKV; a softmax kernel of \(softmax.groupSize) work-items per row "
+                + "between them; the fp32 B·H·S·S score matrix in memory",
+        ]
+    }
+
+    func execute() throws -> SampleTime {
+        try launches.execute()
+    }
+
+    func result() throws -> [Double] {
+        try readResult(output, count: attention.shape.queryElements, dtype: attention.dtype, queue: queue)
+    }
+}
+
+/// The unfused backward: dQ, dK and dV from dO and the P of one untimed unfused forward.
+final class OpenCLUnfusedAttentionBackward: PreparedKernel {
+    let notes: [String]
+    private let launches: KernelLaunches
+    private let queue: CommandQueue
+    private let gradients: (q: Buffer, k: Buffer, v: Buffer)
+    private let attention: AttentionCase
+    /// Holds the forward's P and inputs.
+    private let forward: OpenCLUnfusedAttention
+
+    init(
+        _ inputs: AttentionInputs, forward: OpenCLUnfusedAttention, plan: UnfusedAttentionPlan, runtime: OpenCLDeviceRuntime,
+        programCache: ProgramCache?
+    ) throws {
+        attention = inputs.attention
+        self.forward = forward
+        queue = forward.queue
+        _ = try forward.execute()
+        let shape = attention.shape, dtype = attention.dtype, context = queue.context
+        let gradOutput = try upload(StoredElements(inputs.gradOutput, as: dtype), queue)
+        gradients = (
+            try context.makeBuffer(byteCount: shape.queryElements * dtype.storageBytes),
+            try context.makeBuffer(byteCount: shape.keyElements * dtype.storageBytes),
+            try context.makeBuffer(byteCount: shape.keyElements * dtype.storageBytes)
+        )
+        let gradScores = try context.makeBuffer(byteCount: plan.scoreBytes)
+        let products = plan.backward
+        let scratch = UnfusedAttentionPlan.scratchBytes([products.values, products.probabilities, products.queries, products.keys])
+        let packed = (try context.makeBuffer(byteCount: scratch.a), try context.makeBuffer(byteCount: scratch.b))
+        let maxGroup = runtime.device.maxWorkGroupSize
+        let kernels = try UnfusedAttentionKernels(attention, runtime: runtime, programCache: programCache)
+        let (q, k, v) = forward.tensors
+        launches = KernelLaunches(queue: queue, launches: try [
+            kernels.gemm(products.values, a: forward.probabilities, b: gradOutput, c: gradients.v, packed: packed, maxWorkGroupSize: maxGroup),
+            kernels.gemm(products.probabilities, a: gradOutput, b: v, c: gradScores, packed: packed, maxWorkGroupSize: maxGroup),
+            [kernels.rows("softmax_backward_rows", forward.probabilities, gradScores)],
+            kernels.gemm(products.queries, a: gradScores, b: k, c: gradients.q, packed: packed, maxWorkGroupSize: maxGroup),
+            kernels.gemm(products.keys, a: gradScores, b: q, c: gradients.k, packed: packed, maxWorkGroupSize: maxGroup),
+        ].flatMap { $0 })
+        notes = [
+            "P from one untimed unfused forward, kept in memory as autograd keeps it",
+            "unfused backward: dV = Pᵀ·dO, dP = dO·Vᵀ, dQ = scale·dS·K, dK = scale·dSᵀ·Q as NodeBench GEMMs batched over B·HKV "
+                + "(\([products.values, products.probabilities, products.queries, products.keys].map { "\($0.gemm.layout.rawValue) \($0.batched.parameters)" }.joined(separator: ", "))); "
+                + "softmax's backward dS = P·(dP - rowsum(P·dP)) by a kernel of \(kernels.groupSize) work-items per row",
+        ]
+    }
+
+    func execute() throws -> SampleTime {
+        try launches.execute()
+    }
+
+    func result() throws -> [Double] {
+        let shape = attention.shape
+        return try readResult(gradients.q, count: shape.queryElements, dtype: attention.dtype, queue: queue)
+            + readResult(gradients.k, count: shape.keyElements, dtype: attention.dtype, queue: queue)
+            + readResult(gradients.v, count: shape.keyElements, dtype: attention.dtype, queue: queue)
+    }
+}
+
+/// The programs of the unfused path: one per GEMM variant, and the row kernels.
+private struct UnfusedAttentionKernels {
+    let runtime: OpenCLDeviceRuntime
+    let programCache: ProgramCache?
+    let rowProgram: Program
+    let groupSize: Int
+    let rowCount: Int
+    let seq: Int
+
+    init(_ attention: AttentionCase, runtime: OpenCLDeviceRuntime, programCache: ProgramCache?) throws {
+        self.runtime = runtime
+        self.programCache = programCache
+        let shape = attention.shape
+        // A row of 2048 keys spread over 256 work-items on a GPU; a CPU runs a work-group as one thread.
+        var size = runtime.device.kind == .cpu ? 16 : 256
+        while size > runtime.device.maxWorkGroupSize { size /= 2 }
+        groupSize = size
+        rowCount = shape.queryRows
+        seq = shape.seq
+        rowProgram = try runtime.program(
+            source: AttentionKernelSource.text,
+            options: "\(attention.dtype.kernelTypeOption) -D HD=\(shape.headDim) -D CAUSAL=\(shape.causal ? 1 : 0) -D SMG=\(size)",
+            disk: programCache)
+    }
+
+    /// A softmax-row kernel over every query row: (S, first, second).
+    func rows(_ name: String, _ first: Buffer, _ second: Buffer) throws -> KernelLaunches.Launch {
+        let kernel = try rowProgram.makeKernel(named: name, arguments: [.int(Int32(seq)), .buffer(first), .buffer(second)])
+        return .init(kernel: kernel, global: [groupSize * rowCount], local: [groupSize])
+    }
+
+    func gemm(
+        _ product: UnfusedAttentionPlan.Product, a: Buffer, b: Buffer, c: Buffer, packed: (Buffer, Buffer), maxWorkGroupSize: Int
+    ) throws -> [KernelLaunches.Launch] {
+        if let violation = product.batched.parameters.violation(maxWorkGroupSize: maxWorkGroupSize) {
+            throw KernelParameterError(description: "GEMM parameters \(product.batched.parameters): \(violation)")
+        }
+        let program = try runtime.program(source: GEMMKernelSource.text, options: product.buildOptions, disk: programCache)
+        return try product.batched.launches(
+            program: program, a: a, b: b, c: c, packed: packed, alpha: .float(Float(product.gemm.alpha)), beta: .float(0),
+            maxWorkGroupSize: maxWorkGroupSize)
+    }
+}
