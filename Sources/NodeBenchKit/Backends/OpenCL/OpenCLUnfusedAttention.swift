@@ -178,10 +178,7 @@ final class OpenCLUnfusedAttentionBackward: PreparedKernel {
     }
 
     func result() throws -> [Double] {
-        let shape = attention.shape
-        return try readResult(gradients.q, count: shape.queryElements, dtype: attention.dtype, queue: queue)
-            + readResult(gradients.k, count: shape.keyElements, dtype: attention.dtype, queue: queue)
-            + readResult(gradients.v, count: shape.keyElements, dtype: attention.dtype, queue: queue)
+        try readGradients(gradients, of: attention, queue: queue)
     }
 }
 

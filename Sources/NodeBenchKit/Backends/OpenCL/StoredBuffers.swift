@@ -17,3 +17,11 @@ func readResult(_ buffer: Buffer, count: Int, dtype: DType, queue: CommandQueue)
     case .fp16, .bf16: StoredElements.decode(try queue.read(UInt16.self, count: count, from: buffer), dtype).map(Double.init)
     }
 }
+
+/// dQ, dK and dV of an attention backward, read back one after another as its result.
+func readGradients(_ gradients: (q: Buffer, k: Buffer, v: Buffer), of attention: AttentionCase, queue: CommandQueue) throws -> [Double] {
+    let shape = attention.shape
+    return try readResult(gradients.q, count: shape.queryElements, dtype: attention.dtype, queue: queue)
+        + readResult(gradients.k, count: shape.keyElements, dtype: attention.dtype, queue: queue)
+        + readResult(gradients.v, count: shape.keyElements, dtype: attention.dtype, queue: queue)
+}
