@@ -520,6 +520,31 @@ func jsonObject(_ data: Data) throws -> [String: Any] {
         }
     }
 
+    /// The flash forward walking its keys in one-panel blocks, so its work-group meets at a barrier
+    /// after every panel, work-items past the last row included: no race, no divergent barrier.
+    @Test(arguments: [true, false])
+    func blockedFlashKeysAreCleanUnderTheSimulator(causal: Bool) throws {
+        let devices = try NodeBenchProcess.run(["devices", "--json"], wrapper: ["oclgrind"])
+        let device = try #require((try jsonObject(Data(devices.stdout.utf8))["devices"] as? [[String: Any]])?.last)
+        let file = temporaryFile("oclgrind-flash-\(causal).json")
+        defer { try? FileManager.default.removeItem(at: file) }
+        let entry: [String: Any] = [
+            "device": device["name"] as? String ?? "", "driver": device["driver"] as? String ?? "", "dtype": "fp32", "headDim": 20,
+            "gflops": 1, "tunedAt": "2026-01-01T00:00:00Z", "parameters": ["tileRows": 2, "vectorWidth": 8, "groupSize": 4, "keyBlock": 1],
+        ]
+        try JSONSerialization.data(withJSONObject: ["schemaVersion": 1, "entries": [], "flash": [entry]]).write(to: file)
+        let outcome = try NodeBenchProcess.run(
+            ["run", "--repetitions", "1", "--suite", "quick", "--device", "opencl:0:0", "--no-peak", "--kernel", "attention", "--heads", "2",
+             "--kv-heads", "1", "--seq", "37", "--head-dim", "20", "--dtype", "fp32", "--impl", "flash", "--tuned-params", file.path, "--json"]
+                + (causal ? ["--causal"] : []),
+            environment: ["HWLOC_COMPONENTS": "-opencl"], wrapper: ["oclgrind", "--data-races", "--check-api"])
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        #expect(Self.problems(outcome.stderr).isEmpty, "\(Self.problems(outcome.stderr).prefix(5))")
+        let result = try #require((try jsonObject(Data(outcome.stdout.utf8))["results"] as? [[String: Any]])?.first)
+        #expect(((result["verification"] as? [String: Any])?["passed"] as? Bool) == true)
+        #expect(((result["notes"] as? [String])?.first ?? "").contains("WG=4 KB=1 (tuned"), "\(result["notes"] ?? "")")
+    }
+
     @Test func cpuStyleParametersAreCleanToo() throws {
         let devices = try NodeBenchProcess.run(["devices", "--json"], wrapper: ["oclgrind"])
         let device = try #require((try jsonObject(Data(devices.stdout.utf8))["devices"] as? [[String: Any]])?.last)

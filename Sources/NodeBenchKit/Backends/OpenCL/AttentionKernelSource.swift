@@ -156,17 +156,21 @@ enum AttentionKernelSource {
             Vp[((size_t)bkv * keysPadded + j) * HDP + x] = inside ? LOAD1(V, from) : 0.0f;
         }
 
-        /* One work-item: TM query rows of one head, every key panel they attend to. Grid: (row blocks, B*H). */
+        /* One work-item: TM query rows of one head, every key panel they attend to. The work-group
+           walks the keys in blocks of KBP panels, meeting at a barrier after each, so a block of K
+           and V is read by all its work-items while it is in cache (a CPU runs a work-group's
+           work-items one after another between barriers). Grid: (row blocks, B*H). */
         __kernel __attribute__((reqd_work_group_size(WG, 1, 1)))
         void flash(const int S, const int H, const int HKV, __global const float *restrict Qp,
                    __global const float *restrict Kp, __global const float *restrict Vp,
                    __global storage_t *restrict O, __global float *restrict lse) {
             const int block = get_global_id(0), bh = get_global_id(1);
             const int row0 = block * TM;
-            if (row0 >= S) return;
+            /* Work-items past the last row still meet every barrier; they attend to no key. */
+            const bool active = row0 < S;
             const int rowsPadded = (S + TM - 1) / TM * TM, panels = (S + VW - 1) / VW;
             const int bkv = (bh / H) * HKV + (bh % H) / (H / HKV);
-            __global const float *q = Qp + ((size_t)bh * rowsPadded + row0) * HDP;
+            __global const float *q = Qp + ((size_t)bh * rowsPadded + (active ? row0 : 0)) * HDP;
             __global const float *kp = Kp + (size_t)bkv * panels * HDP * VW;
             __global const float *vp = Vp + (size_t)bkv * panels * VW * HDP;
             const intv lane = VLOAD(0, laneIndex);
@@ -181,48 +185,55 @@ enum AttentionKernelSource {
                 for (int c = 0; c < HDP / VW; ++c) acc[r][c] = (floatv)0;
             }
             const int lastRow = min(row0 + TM, S) - 1;
-            const int panelEnd = CAUSAL ? lastRow / VW + 1 : panels;
-            for (int panel = 0; panel < panelEnd; ++panel) {
-                const int key0 = panel * VW;
-                __global const float *k = kp + (size_t)panel * HDP * VW;
-                floatv s[TM];
-                #pragma unroll
-                for (int r = 0; r < TM; ++r) s[r] = (floatv)0;
-                for (int x = 0; x < HDP; ++x) {
-                    const floatv kx = VLOAD(x, k);
+            const int panelEnd = !active ? 0 : CAUSAL ? lastRow / VW + 1 : panels;
+            /* The same block count for the whole group: that of its last row. */
+            const int groupLastRow = min((int)(get_group_id(0) + 1) * WG * TM, S) - 1;
+            const int groupPanelEnd = CAUSAL ? groupLastRow / VW + 1 : panels;
+            for (int blockStart = 0; blockStart < groupPanelEnd; blockStart += KBP) {
+                const int blockEnd = min(blockStart + KBP, panelEnd);
+                for (int panel = blockStart; panel < blockEnd; ++panel) {
+                    const int key0 = panel * VW;
+                    __global const float *k = kp + (size_t)panel * HDP * VW;
+                    floatv s[TM];
                     #pragma unroll
-                    for (int r = 0; r < TM; ++r) s[r] = fma((floatv)q[r * HDP + x], kx, s[r]);
-                }
-                const bool edge = key0 + VW > S || (CAUSAL && key0 + VW - 1 > row0);
-                float p[TM][VW];
-                #pragma unroll
-                for (int r = 0; r < TM; ++r) {
-                    if (edge) {
-                        intv masked = key0 + lane >= S;
-                        #if CAUSAL
-                        masked |= key0 + lane > row0 + r;
-                        #endif
-                        s[r] = select(s[r], (floatv)(-INFINITY), masked);
-                    }
-                    const float mNew = fmax(m[r], reduce_max(s[r]));
-                    /* A row whose keys are all masked so far keeps its zero state. */
-                    const float correction = mNew == -INFINITY ? 1.0f : exp2(m[r] - mNew);
-                    const floatv e = mNew == -INFINITY ? (floatv)0 : exp2(s[r] - mNew);
-                    l[r] = l[r] * correction + reduce_sum(e);
-                    m[r] = mNew;
-                    VSTORE(e, 0, p[r]);
-                    #pragma unroll
-                    for (int c = 0; c < HDP / VW; ++c) acc[r][c] *= correction;
-                }
-                __global const float *v = vp + (size_t)key0 * HDP;
-                for (int j = 0; j < VW; ++j) {
-                    #pragma unroll
-                    for (int c = 0; c < HDP / VW; ++c) {
-                        const floatv vj = VLOAD(c, v + (size_t)j * HDP);
+                    for (int r = 0; r < TM; ++r) s[r] = (floatv)0;
+                    for (int x = 0; x < HDP; ++x) {
+                        const floatv kx = VLOAD(x, k);
                         #pragma unroll
-                        for (int r = 0; r < TM; ++r) acc[r][c] = fma((floatv)p[r][j], vj, acc[r][c]);
+                        for (int r = 0; r < TM; ++r) s[r] = fma((floatv)q[r * HDP + x], kx, s[r]);
+                    }
+                    const bool edge = key0 + VW > S || (CAUSAL && key0 + VW - 1 > row0);
+                    float p[TM][VW];
+                    #pragma unroll
+                    for (int r = 0; r < TM; ++r) {
+                        if (edge) {
+                            intv masked = key0 + lane >= S;
+                            #if CAUSAL
+                            masked |= key0 + lane > row0 + r;
+                            #endif
+                            s[r] = select(s[r], (floatv)(-INFINITY), masked);
+                        }
+                        const float mNew = fmax(m[r], reduce_max(s[r]));
+                        /* A row whose keys are all masked so far keeps its zero state. */
+                        const float correction = mNew == -INFINITY ? 1.0f : exp2(m[r] - mNew);
+                        const floatv e = mNew == -INFINITY ? (floatv)0 : exp2(s[r] - mNew);
+                        l[r] = l[r] * correction + reduce_sum(e);
+                        m[r] = mNew;
+                        VSTORE(e, 0, p[r]);
+                        #pragma unroll
+                        for (int c = 0; c < HDP / VW; ++c) acc[r][c] *= correction;
+                    }
+                    __global const float *v = vp + (size_t)key0 * HDP;
+                    for (int j = 0; j < VW; ++j) {
+                        #pragma unroll
+                        for (int c = 0; c < HDP / VW; ++c) {
+                            const floatv vj = VLOAD(c, v + (size_t)j * HDP);
+                            #pragma unroll
+                            for (int r = 0; r < TM; ++r) acc[r][c] = fma((floatv)p[r][j], vj, acc[r][c]);
+                        }
                     }
                 }
+                barrier(CLK_LOCAL_MEM_FENCE);
             }
 
             #pragma unroll
@@ -429,20 +440,25 @@ public struct FlashKernelParameters: Codable, Sendable, Hashable, CustomStringCo
     /// Keys per panel: one vector of this many lanes (8 or 16).
     public var vectorWidth: Int
     public var groupSize: Int
+    /// Key panels per block of the forward's key loop; nil: as many as make about 128 KiB of K
+    /// and V (`keyBlockPanels`).
+    public var keyBlock: Int?
 
-    public init(tileRows: Int, vectorWidth: Int, groupSize: Int) {
+    public init(tileRows: Int, vectorWidth: Int, groupSize: Int, keyBlock: Int? = nil) {
         self.tileRows = tileRows
         self.vectorWidth = vectorWidth
         self.groupSize = groupSize
+        self.keyBlock = keyBlock
     }
 
-    public var description: String { "TM=\(tileRows) VW=\(vectorWidth) WG=\(groupSize)" }
+    public var description: String { "TM=\(tileRows) VW=\(vectorWidth) WG=\(groupSize)" + (keyBlock.map { " KB=\($0)" } ?? "") }
 
     /// Why these parameters cannot run on a device with this work-group limit, or nil.
     func violation(maxWorkGroupSize: Int) -> String? {
         if ![8, 16].contains(vectorWidth) { return "vector width \(vectorWidth) is not 8 or 16" }
         if !(1...16).contains(tileRows) { return "tile rows \(tileRows) outside 1...16" }
         if groupSize < 1 || groupSize > maxWorkGroupSize { return "work-group \(groupSize) exceeds the device's \(maxWorkGroupSize)" }
+        if let keyBlock, keyBlock < 1 { return "key block \(keyBlock) is not a positive number of panels" }
         return nil
     }
 
@@ -456,6 +472,11 @@ public struct FlashKernelParameters: Codable, Sendable, Hashable, CustomStringCo
 
     /// The head dimension padded to whole vectors.
     func paddedHeadDim(_ headDim: Int) -> Int { (headDim + vectorWidth - 1) / vectorWidth * vectorWidth }
+
+    /// Key panels per block of the forward's key loop: by default a block of K and V (fp32) takes about
+    /// 128 KiB, so it stays in a core's L2 cache while the work-group's work-items all read it;
+    /// long sequences then read K and V from memory once per work-group, not once per work-item.
+    func keyBlockPanels(_ headDim: Int) -> Int { keyBlock ?? max(1, 128 * 1024 / (2 * 4 * vectorWidth * paddedHeadDim(headDim))) }
 
     /// Key rows per work-item of the backward's dK/dV sweep: it holds two accumulators per row
     /// where the forward holds one, so half the forward's rows keep them in registers.

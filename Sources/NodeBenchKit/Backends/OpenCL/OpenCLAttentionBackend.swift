@@ -115,6 +115,7 @@ final class OpenCLAttentionBackend: AttentionBackend {
         let options = "\(attention.dtype.kernelTypeOption) -D HD=\(shape.headDim) -D CAUSAL=\(shape.causal ? 1 : 0)"
             + " -D FLASH -D TM=\(parameters.tileRows) -D VW=\(parameters.vectorWidth) -D WG=\(parameters.groupSize)"
             + " -D HDP=\(parameters.paddedHeadDim(shape.headDim)) -D TK=\(parameters.backwardKeyRows)"
+            + " -D KBP=\(parameters.keyBlockPanels(shape.headDim))"
         let program = try runtime.program(source: AttentionKernelSource.text, options: options, disk: programCache)
         return try OpenCLPreparedAttention(inputs, program: program, queue: queue, flash: parameters, parameterSource: parameterSource)
     }
@@ -169,7 +170,8 @@ final class OpenCLPreparedAttention: PreparedKernel {
             .init(kernel: fused, global: [roundUp(blocks, flash.groupSize), heads], local: [flash.groupSize, 1]),
         ])
         notes = [
-            "flash kernel \(flash) (\(parameterSource)): fused, online softmax, no S x S matrix",
+            "flash kernel \(flash) (\(parameterSource)): fused, online softmax, no S x S matrix; "
+                + "each work-group walks the keys in blocks of \(flash.keyBlockPanels(shape.headDim) * flash.vectorWidth)",
             "Q, K, V widened to fp32 and packed by two kernels before each pass, timed with it; fp32 scores and sums",
         ]
     }
