@@ -103,16 +103,15 @@ final class OpenCLUnfusedAttention: PreparedKernel {
         let products = plan.forward
         let scratch = UnfusedAttentionPlan.scratchBytes([products.scores, products.output])
         let packed = (try context.makeBuffer(byteCount: scratch.a), try context.makeBuffer(byteCount: scratch.b))
-        let maxGroup = runtime.device.maxWorkGroupSize
-        let softmax = try UnfusedAttentionKernels(attention, runtime: runtime, programCache: programCache)
+        let kernels = try UnfusedAttentionKernels(attention, runtime: runtime, programCache: programCache)
         launches = KernelLaunches(queue: queue, launches: try [
-            softmax.gemm(products.scores, a: tensors.q, b: tensors.k, c: probabilities, packed: packed, maxWorkGroupSize: maxGroup),
-            [softmax.rows("softmax_rows", probabilities, logsumexp)],
-            softmax.gemm(products.output, a: probabilities, b: tensors.v, c: output, packed: packed, maxWorkGroupSize: maxGroup),
+            kernels.gemm(products.scores, a: tensors.q, b: tensors.k, c: probabilities, packed: packed),
+            [kernels.rows("softmax_rows", probabilities, logsumexp)],
+            kernels.gemm(products.output, a: probabilities, b: tensors.v, c: output, packed: packed),
         ].flatMap { $0 })
         notes = [
             "unfused: scores = scale·Q·Kᵀ and O = P·V as NodeBench GEMMs (\(products.scores.batched.parameters), "
-                + "\(products.output.batched.parameters)), batched over B·HKV; a softmax kernel of \(softmax.groupSize) work-items per row "
+                + "\(products.output.batched.parameters)), batched over B·HKV; a softmax kernel of \(kernels.groupSize) work-items per row "
                 + "between them; the fp32 B·H·S·S score matrix in memory",
         ]
     }
@@ -155,15 +154,14 @@ final class OpenCLUnfusedAttentionBackward: PreparedKernel {
         let products = plan.backward
         let scratch = UnfusedAttentionPlan.scratchBytes([products.values, products.probabilities, products.queries, products.keys])
         let packed = (try context.makeBuffer(byteCount: scratch.a), try context.makeBuffer(byteCount: scratch.b))
-        let maxGroup = runtime.device.maxWorkGroupSize
         let kernels = try UnfusedAttentionKernels(attention, runtime: runtime, programCache: programCache)
         let (q, k, v) = forward.tensors
         launches = KernelLaunches(queue: queue, launches: try [
-            kernels.gemm(products.values, a: forward.probabilities, b: gradOutput, c: gradients.v, packed: packed, maxWorkGroupSize: maxGroup),
-            kernels.gemm(products.probabilities, a: gradOutput, b: v, c: gradScores, packed: packed, maxWorkGroupSize: maxGroup),
+            kernels.gemm(products.values, a: forward.probabilities, b: gradOutput, c: gradients.v, packed: packed),
+            kernels.gemm(products.probabilities, a: gradOutput, b: v, c: gradScores, packed: packed),
             [kernels.rows("softmax_backward_rows", forward.probabilities, gradScores)],
-            kernels.gemm(products.queries, a: gradScores, b: k, c: gradients.q, packed: packed, maxWorkGroupSize: maxGroup),
-            kernels.gemm(products.keys, a: gradScores, b: q, c: gradients.k, packed: packed, maxWorkGroupSize: maxGroup),
+            kernels.gemm(products.queries, a: gradScores, b: k, c: gradients.q, packed: packed),
+            kernels.gemm(products.keys, a: gradScores, b: q, c: gradients.k, packed: packed),
         ].flatMap { $0 })
         notes = [
             "P from one untimed unfused forward, kept in memory as autograd keeps it",
@@ -213,9 +211,8 @@ private struct UnfusedAttentionKernels {
         return .init(kernel: kernel, global: [groupSize * rowCount], local: [groupSize])
     }
 
-    func gemm(
-        _ product: UnfusedAttentionPlan.Product, a: Buffer, b: Buffer, c: Buffer, packed: (Buffer, Buffer), maxWorkGroupSize: Int
-    ) throws -> [KernelLaunches.Launch] {
+    func gemm(_ product: UnfusedAttentionPlan.Product, a: Buffer, b: Buffer, c: Buffer, packed: (Buffer, Buffer)) throws -> [KernelLaunches.Launch] {
+        let maxWorkGroupSize = runtime.device.maxWorkGroupSize
         if let violation = product.batched.parameters.violation(maxWorkGroupSize: maxWorkGroupSize) {
             throw KernelParameterError(description: "GEMM parameters \(product.batched.parameters): \(violation)")
         }
