@@ -21,13 +21,13 @@ struct AttentionOptions: ParsableArguments {
     @Flag(help: "Causal masking (query i attends to keys 0...i).")
     var causal = false
 
-    @Option(help: "Attention pass: forward, backward (dQ, dK, dV from dO) or both (default: forward).")
+    @Option(help: "Pass of attention and layer ops: forward, backward (input gradients from the output's) or both (default: the suite's).")
     var pass: PassChoice?
 
     enum PassChoice: String, ExpressibleByArgument, CaseIterable {
         case forward, backward, both
 
-        var passes: [AttentionPass] { self == .both ? [.forward, .backward] : [AttentionPass(rawValue: rawValue)!] }
+        var passes: [Pass] { self == .both ? [.forward, .backward] : [Pass(rawValue: rawValue)!] }
     }
 
     var dimensions: RunRequest.AttentionDimensions {

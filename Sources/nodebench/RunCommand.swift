@@ -7,9 +7,10 @@ struct RunCommand: ParsableCommand {
         commandName: "run",
         abstract: "Run verified benchmark cases on every device (or those named) and write a result file.",
         discussion: """
-            --shape, --layout, --dtype and the attention options choose cases: each list given \
-            replaces the suite's list for that dimension, and every combination runs. GEMM options \
-            alone select GEMM, attention options alone attention; --kernel says so explicitly. \
+            --shape, --layout, --dtype, the attention and the layer-op options choose cases: each \
+            list given replaces the suite's list for that dimension, and every combination runs. \
+            GEMM options alone select GEMM, attention options attention, layer-op options the layer \
+            ops; --kernel says so explicitly. --pass applies to attention and layer ops. \
             Exit status: 0 all cases ok or skipped, 1 a case failed or timed out, 3 nothing was \
             measured, 64 usage error, 74 the result file could not be written.
             """)
@@ -17,7 +18,7 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Case set: quick (CI, under a minute), standard, full.")
     var suite: Suite.Name = .standard
 
-    @Option(name: .customLong("kernel"), help: "Kernel to run: gemm, attention (repeatable; default: both, or what the options imply).")
+    @Option(name: .customLong("kernel"), help: "Kernel to run: gemm, attention, layer (repeatable; default: all, or what the options imply).")
     var kernels: [KernelKind] = []
 
     @Option(name: .customLong("shape"), help: "GEMM shape MxNxK (repeatable).", transform: parseShape)
@@ -38,9 +39,12 @@ struct RunCommand: ParsableCommand {
     @OptionGroup(title: "Attention")
     var attention: AttentionOptions
 
+    @OptionGroup(title: "Layer ops")
+    var layerOps: LayerOpOptions
+
     @Option(
         name: .customLong("impl"),
-        help: "Implementation: nodebench, clblast, openblas (GEMM); naive, flash (attention) (repeatable; default: all that apply).")
+        help: "Implementation: nodebench, clblast, openblas (GEMM); naive, flash (attention); stream (layer ops) (repeatable; default: all that apply).")
     var implementations: [Implementation] = []
 
     @OptionGroup(title: "Transformer model")
@@ -112,7 +116,7 @@ struct RunCommand: ParsableCommand {
         if let request { return try RunRequest(decoding: request) }
         return RunRequest(
             suite: suite, kernels: kernels, shapes: shapes, layouts: layouts, dtypes: dtypes, alpha: alpha, beta: beta,
-            attention: attention.dimensions, attentionPasses: attention.pass?.passes ?? [], implementations: implementations, model: modelOptions.choice, devices: output.devices,
+            attention: attention.dimensions, passes: attention.pass?.passes ?? [], implementations: implementations, model: modelOptions.choice, devices: output.devices,
             repetitions: repetitions, seed: seed, measurePeaks: !noPeak, blasCoreType: blasCoreType, tunedParameters: tunedParams,
             caseTimeout: caseTimeout, burnIn: burnIn, slowdowns: debugSlowdowns, faults: debugFaults)
     }

@@ -12,6 +12,10 @@ public struct Efficiency: Codable, Sendable, Equatable {
     public var boundBy: String?
     /// Above 105% of the measured peak: the case's timing or the probe is wrong, not the kernel fast.
     public var measurementError: Bool
+    /// Layer ops only, which memory bandwidth bounds: the least traffic over the median time, and
+    /// that as a share of the device's measured copy bandwidth.
+    public var achievedGBs: Double?
+    public var percentOfCopyBandwidth: Double?
 }
 
 /// A device's measured roofs: compute per type, and memory bandwidth.
@@ -19,9 +23,11 @@ public struct Roofline: Sendable, Equatable {
     public var device: String
     public var compute: [DType: (gflops: Double, source: String)]
     public var bandwidthGBs: Double?
+    /// The copy probe's figure: what a one-pass op that reads and writes can hope for.
+    public var copyBandwidthGBs: Double?
 
     public static func == (lhs: Roofline, rhs: Roofline) -> Bool {
-        lhs.device == rhs.device && lhs.bandwidthGBs == rhs.bandwidthGBs
+        lhs.device == rhs.device && lhs.bandwidthGBs == rhs.bandwidthGBs && lhs.copyBandwidthGBs == rhs.copyBandwidthGBs
             && lhs.compute.mapValues(\.gflops) == rhs.compute.mapValues(\.gflops)
     }
 
@@ -34,12 +40,19 @@ public struct Roofline: Sendable, Equatable {
             if let value = peak.value, let dtype = DType(rawValue: peak.variant) { compute[dtype] = (value, "measured") }
         }
         self.compute = compute
-        bandwidthGBs = peaks.filter { $0.device == device && $0.probe == .memoryBandwidth }.compactMap(\.value).max()
+        let bandwidth = peaks.filter { $0.device == device && $0.probe == .memoryBandwidth }
+        bandwidthGBs = bandwidth.compactMap(\.value).max()
+        copyBandwidthGBs = bandwidth.first { $0.variant == "copy" }?.value
     }
 
     public func efficiency(of result: CaseResult) -> Efficiency {
         let intensity = result.flops / result.minimumTrafficBytes
         var efficiency = Efficiency(arithmeticIntensity: intensity, measurementError: false)
+        if result.kernel == .layer, let seconds = result.stats?.kernel.median, result.status == .ok {
+            let achieved = result.minimumTrafficBytes / seconds / 1e9
+            efficiency.achievedGBs = achieved
+            efficiency.percentOfCopyBandwidth = copyBandwidthGBs.map { achieved / $0 * 100 }
+        }
         guard let roof = compute[result.accumulationType] else { return efficiency }
         efficiency.peakGflops = roof.gflops
         efficiency.peakSource = roof.source

@@ -1,6 +1,7 @@
 /// One device's estimate of a model's training step, from the measured cases of `run --model`:
-/// the time of each part of a layer, the layer's and the step's time, and the throughput and
-/// model-FLOPs utilization they imply. Communication between tensor-parallel devices is not
+/// the time of each part of a layer (GEMMs, attention and the memory-bound ops, forward and
+/// backward), the layer's and the step's time, and the throughput and model-FLOPs utilization
+/// they imply. Communication between tensor-parallel devices and the optimizer step are not
 /// included.
 public struct TrainingBreakdown: Codable, Sendable, Equatable {
     public var model: String
@@ -32,6 +33,8 @@ public struct TrainingBreakdown: Codable, Sendable, Equatable {
         /// Share of the step's time.
         public var share: Double
         public var percentOfPeak: Double?
+        /// Layer ops: their least traffic over their time, against the device's copy bandwidth.
+        public var percentOfCopyBandwidth: Double?
         /// The fastest verified implementation of each of its cases.
         public var implementations: [String]
         /// True where the time is derived rather than measured (attention backward).
@@ -84,11 +87,29 @@ public struct TrainingBreakdown: Codable, Sendable, Equatable {
         } else {
             missing.append("attention")
         }
+        for use in step.layerOps {
+            let passes = [use.forward, use.forward.with(pass: .backward)]
+            let measured = passes.compactMap { fastest(.layer($0)) }
+            guard measured.count == passes.count else {
+                missing.append(use.name)
+                continue
+            }
+            let count = Double(use.count)
+            let seconds = count * measured.reduce(0) { $0 + $1.stats!.kernel.median }
+            let bytes = count * passes.reduce(0) { $0 + $1.minimumTrafficBytes }
+            parts.append(Part(
+                name: use.name + (use.count > 1 ? " x\(use.count)" : ""), perLayer: use.perLayer, seconds: seconds,
+                flops: count * measured.reduce(0) { $0 + $1.flops }, share: 0,
+                percentOfCopyBandwidth: roofline.copyBandwidthGBs.map { bytes / seconds / 1e9 / $0 * 100 },
+                implementations: measured.map(\.implementation), estimated: false))
+        }
         let layers = Double(step.model.layers)
         let stepSeconds = parts.reduce(0) { $0 + $1.seconds * ($1.perLayer ? layers : 1) }
         for index in parts.indices {
             let part = parts[index]
             parts[index].share = part.seconds * (part.perLayer ? layers : 1) / stepSeconds * 100
+            // A layer op is read against bandwidth only: its FLOPs are a loose count.
+            guard part.percentOfCopyBandwidth == nil else { continue }
             parts[index].percentOfPeak = peakGflops.map { part.flops / part.seconds / 1e9 / $0 * 100 }
         }
         self.parts = parts

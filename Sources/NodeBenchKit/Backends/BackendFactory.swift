@@ -14,6 +14,7 @@ struct BackendFactory {
             case .openblas: return HostBLASBackend(device: device)
             case .naive: return HostAttentionBackend(device: device, fused: false)
             case .flash: return HostAttentionBackend(device: device, fused: true)
+            case .stream: return HostLayerOpBackend(device: device)
             case .nodebench, .clblast: throw UsageError("\(implementation.rawValue) runs on OpenCL devices only")
             }
         }
@@ -27,6 +28,8 @@ struct BackendFactory {
         case .naive, .flash:
             return try OpenCLAttentionBackend(
                 device: openCLDevice, flash: implementation == .flash, tuned: tuned, programCache: programs)
+        case .stream:
+            return try OpenCLLayerOpBackend(device: openCLDevice, programCache: programs)
         case .openblas:
             throw UsageError("openblas runs on the host only")
         }

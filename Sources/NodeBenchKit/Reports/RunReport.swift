@@ -14,8 +14,10 @@ public enum RunReport {
         for result in results {
             table.add([
                 result.device, result.implementation + (result.variant.map { "[\($0)]" } ?? ""),
-                result.kernel.rawValue + (result.attentionPass == .backward ? " bwd" : ""), result.dtype.rawValue, result.layout?.rawValue ?? "-",
-                result.shape?.description ?? result.attention?.description ?? "-",
+                (result.layerOp?.op.rawValue ?? result.kernel.rawValue)
+                    + (result.attentionPass == .backward || result.layerOp?.pass == .backward ? " bwd" : ""),
+                result.dtype.rawValue, result.layout?.rawValue ?? "-",
+                result.shape?.description ?? result.attention?.description ?? result.layerOp.map(layerShape) ?? "-",
                 result.gflops.map { String(format: "%.1f", $0) } ?? "-",
                 percentCell(result.efficiency),
                 result.stats.map { String(format: "%.3f", $0.kernel.median * 1e3) } ?? "-",
@@ -28,8 +30,15 @@ public enum RunReport {
         return table.render()
     }
 
-    /// "62%", with "!" when above the measured peak (a measurement error).
+    /// "2048x768", "2048x1536 d128".
+    static func layerShape(_ layerOp: LayerOpCase) -> String {
+        "\(layerOp.rows)x\(layerOp.width)" + (layerOp.headDim.map { " d\($0)" } ?? "")
+    }
+
+    /// "62%", with "!" when above the measured peak (a measurement error); a layer op's share of
+    /// the copy bandwidth as "71% bw".
     static func percentCell(_ efficiency: Efficiency?) -> String {
+        if let bandwidth = efficiency?.percentOfCopyBandwidth { return String(format: "%.0f%% bw", bandwidth) }
         guard let percent = efficiency?.percentOfPeak else { return "-" }
         return String(format: "%.0f%%", percent) + (efficiency?.measurementError == true ? "!" : "")
     }

@@ -12,7 +12,7 @@ public enum TrainingReport {
             table.add([
                 part.name + (part.estimated ? " (estimate)" : ""), part.perLayer ? "layer" : "step",
                 String(format: "%.3f", part.seconds * 1e3), String(format: "%.1f", part.share),
-                part.percentOfPeak.map { String(format: "%.0f%%", $0) } ?? "-",
+                part.percentOfCopyBandwidth.map { String(format: "%.0f%% bw", $0) } ?? part.percentOfPeak.map { String(format: "%.0f%%", $0) } ?? "-",
                 Array(Set(part.implementations)).sorted().joined(separator: ", "),
             ])
         }

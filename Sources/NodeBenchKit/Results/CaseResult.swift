@@ -23,7 +23,9 @@ public struct CaseResult: Codable, Sendable, Equatable {
     /// Attention only: batch, heads, sequence, head dimension, masking.
     public var attention: AttentionShape?
     /// Attention only, and only for the backward pass (absent: forward).
-    public var attentionPass: AttentionPass?
+    public var attentionPass: Pass?
+    /// Layer ops only: the op, its pass and dimensions.
+    public var layerOp: LayerOpCase?
     /// How elements are stored and summed, e.g. fp16 storage with fp32 accumulation.
     public var storageType: DType
     public var accumulationType: DType
@@ -136,6 +138,9 @@ public struct CaseResult: Codable, Sendable, Equatable {
             self.attention = attention.shape
             attentionPass = attention.pass == .backward ? .backward : nil
             flopsModel = attention.flopsModel
+        case .layer(let layerOp):
+            self.layerOp = layerOp
+            flopsModel = layerOp.flopsModel
         }
     }
 
@@ -151,7 +156,7 @@ public struct CaseResult: Codable, Sendable, Equatable {
         if let attention, AttentionCase.dtypes.contains(dtype) {
             return .attention(AttentionCase(shape: attention, dtype: dtype, pass: attentionPass ?? .forward))
         }
-        return nil
+        return layerOp.map(Workload.layer)
     }
 
     /// "gemm fp32 NN 1024x1024x1024", "attention bf16 b1 h8 s2048 d64 causal", "... causal backward".
@@ -164,6 +169,7 @@ public struct CaseResult: Codable, Sendable, Equatable {
             (Double(gemm.shape.m) * Double(gemm.shape.k) + Double(gemm.shape.k) * Double(gemm.shape.n)
                 + Double(gemm.shape.m) * Double(gemm.shape.n)) * Double(storageType.storageBytes)
         case .attention(let attention)?: attention.minimumTrafficBytes
+        case .layer(let layerOp)?: layerOp.minimumTrafficBytes
         case nil: .infinity
         }
     }

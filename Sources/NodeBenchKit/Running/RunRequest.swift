@@ -15,8 +15,9 @@ public struct RunRequest: Codable, Sendable, Equatable {
     public var alpha: Double
     public var beta: Double
     public var attention: AttentionDimensions
-    /// Attention passes to run; empty: the suite's (the forward).
-    public var attentionPasses: [AttentionPass]
+    /// Attention and layer-op passes to run; empty: the suite's.
+    public var passes: [Pass]
+    public var layerOps: Suite.LayerOpDimensions
     /// Empty: every implementation that applies.
     public var implementations: [Implementation]
     public var model: ModelChoice?
@@ -38,8 +39,8 @@ public struct RunRequest: Codable, Sendable, Equatable {
 
     public init(
         suite: Suite.Name = .standard, kernels: [KernelKind] = [], shapes: [GEMMShape] = [], layouts: [GEMMLayout] = [], dtypes: [DType] = [],
-        alpha: Double = 1, beta: Double = 0, attention: AttentionDimensions = AttentionDimensions(), attentionPasses: [AttentionPass] = [],
-        implementations: [Implementation] = [],
+        alpha: Double = 1, beta: Double = 0, attention: AttentionDimensions = AttentionDimensions(), passes: [Pass] = [],
+        layerOps: Suite.LayerOpDimensions = Suite.LayerOpDimensions(), implementations: [Implementation] = [],
         model: ModelChoice? = nil, devices: [String] = [], repetitions: Int? = nil, seed: UInt64 = 42, measurePeaks: Bool = true,
         blasCoreType: String? = nil, tunedParameters: String? = nil, caseTimeout: Double = Runner.defaultCaseTimeout,
         burnIn: Double? = nil, slowdowns: [InjectedSlowdown] = [], faults: [PlannedFault] = []
@@ -52,7 +53,8 @@ public struct RunRequest: Codable, Sendable, Equatable {
         self.alpha = alpha
         self.beta = beta
         self.attention = attention
-        self.attentionPasses = attentionPasses
+        self.passes = passes
+        self.layerOps = layerOps
         self.implementations = implementations
         self.model = model
         self.devices = devices
@@ -137,7 +139,10 @@ public struct RunRequest: Codable, Sendable, Equatable {
         let gemm = !shapes.isEmpty || !layouts.isEmpty || alpha != 1 || beta != 0
         var implied = Set<KernelKind>()
         if gemm || implementations.contains(where: { $0.kernel == .gemm }) { implied.insert(.gemm) }
-        if attention.isGiven || !attentionPasses.isEmpty || implementations.contains(where: { $0.kernel == .attention }) { implied.insert(.attention) }
+        if attention.isGiven || (!passes.isEmpty && !layerOps.isGiven) || implementations.contains(where: { $0.kernel == .attention }) {
+            implied.insert(.attention)
+        }
+        if layerOps.isGiven || implementations.contains(where: { $0.kernel == .layer }) { implied.insert(.layer) }
         return implied.isEmpty ? Set(KernelKind.allCases) : implied
     }
 
@@ -162,9 +167,9 @@ public struct RunRequest: Codable, Sendable, Equatable {
         let named = Suite.named(suite)
         let sampling = named.sampling.repeated(repetitions ?? named.sampling.repetitions)
         if let step = try trainingStep() { return step.suite(sampling: sampling) }
-        return named.selecting(
+        return try named.selecting(
             kernels: selectedKernels, shapes: shapes, layouts: layouts, dtypes: dtypes, alpha: alpha, beta: beta,
-            attentionShapes: try attention.shapes(), attentionPasses: attentionPasses, sampling: sampling)
+            attentionShapes: try attention.shapes(), passes: passes, layer: layerOps, sampling: sampling)
     }
 
     /// The GEMM a burn-in keeps running: the first of the cases asked for, else the screen's first.

@@ -350,6 +350,7 @@ enum CaseMaterial {
     case gemm(GEMMInputs, GEMMReference)
     case attention(AttentionInputs, AttentionReference)
     case attentionBackward(AttentionInputs, AttentionGradientReference)
+    case layer(LayerOpInputs, LayerOpReference)
 
     init(_ workload: Workload, seed: UInt64) {
         switch workload {
@@ -362,6 +363,9 @@ enum CaseMaterial {
         case .attention(let attention):
             let inputs = AttentionInputs(attention: attention, seed: seed)
             self = .attention(inputs, AttentionReference(inputs))
+        case .layer(let layerOp):
+            let inputs = LayerOpInputs(layerOp: layerOp, seed: seed)
+            self = .layer(inputs, LayerOpReference(inputs))
         }
     }
 
@@ -369,6 +373,7 @@ enum CaseMaterial {
         switch workload {
         case .gemm(let gemm): (backend as? GEMMBackend)?.unsupportedReason(gemm)
         case .attention(let attention): (backend as? AttentionBackend)?.unsupportedReason(attention)
+        case .layer(let layerOp): (backend as? LayerOpBackend)?.unsupportedReason(layerOp)
         }
     }
 
@@ -380,6 +385,9 @@ enum CaseMaterial {
         case .attention(let inputs, _), .attentionBackward(let inputs, _):
             guard let backend = backend as? AttentionBackend else { throw UsageError("\(backend.implementation) does not run attention") }
             return try backend.prepare(inputs)
+        case .layer(let inputs, _):
+            guard let backend = backend as? LayerOpBackend else { throw UsageError("\(backend.implementation) does not run layer ops") }
+            return try backend.prepare(inputs)
         }
     }
 
@@ -387,7 +395,7 @@ enum CaseMaterial {
     var repeatsItsOutput: Bool {
         switch self {
         case .gemm(let inputs, _): inputs.gemm.beta == 0
-        case .attention, .attentionBackward: true
+        case .attention, .attentionBackward, .layer: true
         }
     }
 
@@ -396,6 +404,7 @@ enum CaseMaterial {
         case .gemm(_, let reference): reference.verify(output)
         case .attention(_, let reference): reference.verify(output)
         case .attentionBackward(_, let reference): reference.verify(output)
+        case .layer(_, let reference): reference.verify(output)
         }
     }
 
@@ -413,6 +422,10 @@ enum CaseMaterial {
             // Q, K, V (and dO), then the output as read back and widened.
             let inputs = 2 * shape.keyElements + shape.queryElements * (attention.pass == .backward ? 2 : 1)
             return Double(inputs + 2 * attention.outputElements) * 8 + reference + working
+        case .layer(let layerOp):
+            let working = backend is HostLayerOpBackend ? HostLayerOpBackend.workingBytes(layerOp) : 0
+            // Up to three input tensors, then the output as read back and widened.
+            return Double(3 * layerOp.elements + 2 * layerOp.outputElements) * 8 + LayerOpReference.workingBytes(layerOp) + working
         }
     }
 }

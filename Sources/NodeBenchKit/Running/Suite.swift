@@ -18,6 +18,8 @@ public struct Suite: Sendable {
     public let groups: [CaseGroup]
     /// Attention cases: cross products of shapes and element types.
     public let attentionGroups: [AttentionGroup]
+    /// Layer-op cases, each listed whole.
+    public let layerCases: [LayerOpCase]
     public let sampling: SamplingPolicy
     /// What runs when a run names none: nil, every implementation.
     public let implementations: Set<Implementation>?
@@ -49,9 +51,9 @@ public struct Suite: Sendable {
     public struct AttentionGroup: Sendable {
         public var shapes: [AttentionShape]
         public var dtypes: [DType]
-        public var passes: [AttentionPass]
+        public var passes: [Pass]
 
-        public init(shapes: [AttentionShape], dtypes: [DType], passes: [AttentionPass] = [.forward]) {
+        public init(shapes: [AttentionShape], dtypes: [DType], passes: [Pass] = [.forward]) {
             self.shapes = shapes
             self.dtypes = dtypes.filter(AttentionCase.dtypes.contains)
             self.passes = passes
@@ -63,13 +65,14 @@ public struct Suite: Sendable {
     }
 
     public init(
-        name: String, groups: [CaseGroup], attentionGroups: [AttentionGroup] = [], sampling: SamplingPolicy,
+        name: String, groups: [CaseGroup], attentionGroups: [AttentionGroup] = [], layerCases: [LayerOpCase] = [], sampling: SamplingPolicy,
         implementations: Set<Implementation>? = nil
     ) {
         self.name = name
         self.implementations = implementations
         self.groups = groups
         self.attentionGroups = attentionGroups
+        self.layerCases = unique(layerCases)
         self.sampling = sampling
     }
 
@@ -82,8 +85,25 @@ public struct Suite: Sendable {
     /// Every attention case once, in the order the groups list them.
     public var attentionCases: [AttentionCase] { unique(attentionGroups.flatMap(\.cases)) }
 
-    /// Every case of every kernel: GEMMs first, then attention.
-    public var workloads: [Workload] { cases.map(Workload.gemm) + attentionCases.map(Workload.attention) }
+    /// Every case of every kernel: GEMMs first, then attention, then the layer ops.
+    public var workloads: [Workload] { cases.map(Workload.gemm) + attentionCases.map(Workload.attention) + layerCases.map(Workload.layer) }
+
+    /// Both passes of every layer op at about `elements` values per tensor, in widths a Llama-8B
+    /// layer has (GPT-2's vocabulary for the loss: a row of 50,257 logits).
+    static func layerOps(elements: Int, dtypes: [DType]) -> [LayerOpCase] {
+        let widths: [(LayerOp, width: Int, headDim: Int?)] = [
+            (.rmsnorm, 4096, nil), (.layernorm, 4096, nil), (.gelu, 14336, nil), (.swiglu, 14336, nil), (.residual, 4096, nil),
+            (.rotary, 40 * 128, 128), (.crossEntropy, 50257, nil),
+        ]
+        return dtypes.flatMap { dtype in
+            widths.flatMap { op, width, headDim in
+                Pass.allCases.map { pass in
+                    // Constant widths and at least one row: valid by construction; no input reaches this.
+                    try! LayerOpCase(op, pass: pass, rows: max(1, elements / width), width: width, headDim: headDim, dtype: dtype)
+                }
+            }
+        }
+    }
 
     public static func named(_ name: Name) -> Suite {
         let square = { (n: Int) in GEMMShape(m: n, n: n, k: n) }
@@ -103,6 +123,7 @@ public struct Suite: Sendable {
                     AttentionGroup(shapes: [attention(1, 4, 2, 257, 64, true), attention(1, 4, 2, 257, 64, false)], dtypes: [.fp32]),
                     AttentionGroup(shapes: [attention(1, 2, 2, 128, 64, true)], dtypes: [.fp16, .bf16]),
                 ],
+                layerCases: layerOps(elements: 1 << 17, dtypes: [.fp32]) + layerOps(elements: 1 << 14, dtypes: [.fp16, .bf16]),
                 sampling: SamplingPolicy(
                     repetitions: 10, warmupSeconds: 0.005, maxWarmupSeconds: 0.1, minSamples: 3, minSeconds: 0.03, maxSamples: 100,
                     maxSeconds: 0.5))
@@ -120,6 +141,7 @@ public struct Suite: Sendable {
                         dtypes: [.fp32]),
                     AttentionGroup(shapes: [attention(1, 8, 8, 1024, 64, true)], dtypes: [.fp16, .bf16]),
                 ],
+                layerCases: layerOps(elements: 1 << 23, dtypes: [.fp32, .bf16]),
                 sampling: SamplingPolicy(
                     repetitions: 5, warmupSeconds: 0.02, maxWarmupSeconds: 0.5, minSamples: 3, minSeconds: 0.2, maxSamples: 100,
                     maxSeconds: 2))
@@ -140,6 +162,7 @@ public struct Suite: Sendable {
                         },
                         dtypes: AttentionCase.dtypes),
                 ],
+                layerCases: layerOps(elements: 1 << 25, dtypes: LayerOpCase.dtypes),
                 sampling: SamplingPolicy(
                     repetitions: 10, warmupSeconds: 0.05, maxWarmupSeconds: 1, minSamples: 3, minSeconds: 0.3, maxSamples: 200,
                     maxSeconds: 3))
@@ -162,13 +185,13 @@ public struct Suite: Sendable {
 
     /// The suite narrowed to `kernels`, with some dimensions replaced: each non-empty list replaces
     /// the suite's for that dimension, and the cases are all their combinations. GEMMs are scaled
-    /// by `alpha` and `beta`; attention keeps only the types it runs and runs `attentionPasses` if
-    /// given; `sampling` replaces the suite's.
+    /// by `alpha` and `beta`; attention keeps only the types it runs and runs `passes` if
+    /// given; layer ops are narrowed and resized by `layer`; `sampling` replaces the suite's.
     public func selecting(
         kernels: Set<KernelKind> = Set(KernelKind.allCases), shapes: [GEMMShape] = [], layouts: [GEMMLayout] = [],
-        dtypes: [DType] = [], alpha: Double = 1, beta: Double = 0, attentionShapes: [AttentionShape] = [], attentionPasses: [AttentionPass] = [],
-        sampling: SamplingPolicy? = nil
-    ) -> Suite {
+        dtypes: [DType] = [], alpha: Double = 1, beta: Double = 0, attentionShapes: [AttentionShape] = [], passes: [Pass] = [],
+        layer: LayerOpDimensions = LayerOpDimensions(), sampling: SamplingPolicy? = nil
+    ) throws(UsageError) -> Suite {
         var gemmGroups: [CaseGroup] = []
         if kernels.contains(.gemm) {
             gemmGroups = shapes.isEmpty && layouts.isEmpty && dtypes.isEmpty
@@ -186,12 +209,41 @@ public struct Suite: Sendable {
                     shapes: attentionShapes.isEmpty ? unique(attentionCases.map(\.shape)) : attentionShapes,
                     dtypes: dtypes.isEmpty ? unique(attentionCases.map(\.dtype)) : dtypes,
                     passes: unique(attentionCases.map(\.pass)))]
-            if !attentionPasses.isEmpty {
-                attention = attention.map { AttentionGroup(shapes: $0.shapes, dtypes: $0.dtypes, passes: attentionPasses) }
+            if !passes.isEmpty {
+                attention = attention.map { AttentionGroup(shapes: $0.shapes, dtypes: $0.dtypes, passes: passes) }
+            }
+        }
+        var layerOps: [LayerOpCase] = []
+        if kernels.contains(.layer) {
+            let types = dtypes.isEmpty ? nil : dtypes.filter(LayerOpCase.dtypes.contains)
+            for suiteCase in layerCases where layer.ops.isEmpty || layer.ops.contains(suiteCase.op) {
+                for dtype in types ?? [suiteCase.dtype] {
+                    for pass in passes.isEmpty ? [suiteCase.pass] : passes {
+                        layerOps.append(try LayerOpCase(
+                            suiteCase.op, pass: pass, rows: layer.rows ?? suiteCase.rows, width: layer.width ?? suiteCase.width,
+                            headDim: suiteCase.headDim, dtype: dtype))
+                    }
+                }
             }
         }
         return Suite(
-            name: name, groups: gemmGroups, attentionGroups: attention, sampling: sampling ?? self.sampling, implementations: implementations)
+            name: name, groups: gemmGroups, attentionGroups: attention, layerCases: layerOps, sampling: sampling ?? self.sampling,
+            implementations: implementations)
+    }
+
+    /// The layer ops asked for: some ops (empty: all), and dimensions replacing the suite's.
+    public struct LayerOpDimensions: Codable, Sendable, Equatable {
+        public var ops: [LayerOp]
+        public var rows: Int?
+        public var width: Int?
+
+        public init(ops: [LayerOp] = [], rows: Int? = nil, width: Int? = nil) {
+            self.ops = ops
+            self.rows = rows
+            self.width = width
+        }
+
+        public var isGiven: Bool { !ops.isEmpty || rows != nil || width != nil }
     }
 }
 

@@ -55,9 +55,9 @@ public struct AttentionShape: Hashable, Codable, Sendable, CustomStringConvertib
     public func kvHead(of head: Int) -> Int { head / (heads / kvHeads) }
 }
 
-/// Which way an attention case runs: the forward pass (O and the logsumexp from Q, K, V), or the
-/// backward (dQ, dK, dV from dO, given the forward's O and logsumexp).
-public enum AttentionPass: String, Codable, Sendable, CaseIterable {
+/// Which way a case runs: the forward pass (attention: O and the logsumexp from Q, K, V), or the
+/// backward (the gradients of the inputs from the output's gradient and what the forward saved).
+public enum Pass: String, Codable, Sendable, CaseIterable {
     case forward, backward
 }
 
@@ -66,12 +66,12 @@ public enum AttentionPass: String, Codable, Sendable, CaseIterable {
 public struct AttentionCase: Hashable, Codable, Sendable, CustomStringConvertible {
     public let shape: AttentionShape
     public let dtype: DType
-    public let pass: AttentionPass
+    public let pass: Pass
 
     /// Storage types attention runs in: fp32 and the 16-bit types training uses.
     public static let dtypes: [DType] = [.fp32, .fp16, .bf16]
 
-    public init(shape: AttentionShape, dtype: DType, pass: AttentionPass = .forward) {
+    public init(shape: AttentionShape, dtype: DType, pass: Pass = .forward) {
         precondition(AttentionCase.dtypes.contains(dtype), "attention runs fp32, fp16 or bf16")
         self.shape = shape
         self.dtype = dtype

@@ -17,6 +17,10 @@ public struct TransformerModel: Codable, Sendable, Equatable {
     public var layers: Int
     public var vocabSize: Int
 
+    /// Llama's family (a gated MLP): RMSNorm, SwiGLU and rotary embeddings; otherwise GPT-2's:
+    /// LayerNorm, GELU and learned positions (no op of their own).
+    public var llamaStyle: Bool { gatedMLP }
+
     public static let presets: [TransformerModel] = [
         TransformerModel(
             name: "gpt2-124m", hiddenSize: 768, heads: 12, kvHeads: 12, headDim: 64, mlpSize: 3072, gatedMLP: false,
@@ -70,6 +74,8 @@ public struct TrainingStep: Sendable {
     public let dtype: DType
     /// Causal self-attention over the device's share of the heads.
     public let attention: AttentionCase
+    /// The memory-bound ops of a layer and of the step's end.
+    public let layerOps: [LayerOpUse]
 
     /// One linear layer: `out = in · Wᵀ` for every token; `perLayer` false for the LM head (once per model).
     public struct Linear: Sendable, Equatable {
@@ -98,6 +104,7 @@ public struct TrainingStep: Sendable {
             batch: microBatch, heads: model.heads / tensorParallel, kvHeads: max(1, model.kvHeads / tensorParallel), seq: seq,
             headDim: model.headDim, causal: true)
         attention = AttentionCase(shape: shape, dtype: dtype)
+        layerOps = try LayerOpUse.uses(of: model, tokens: microBatch * seq, tensorParallel: tensorParallel, dtype: dtype)
     }
 
     public var tokens: Int { microBatch * seq }
@@ -150,6 +157,47 @@ public struct TrainingStep: Sendable {
     public func suite(sampling: SamplingPolicy) -> Suite {
         Suite(
             name: "model", groups: linears.flatMap(gemms).map { Suite.CaseGroup(shapes: [$0.shape], layouts: [$0.layout], dtypes: [dtype]) },
-            attentionGroups: [Suite.AttentionGroup(shapes: [attention.shape], dtypes: [dtype], passes: [.forward, .backward])], sampling: sampling)
+            attentionGroups: [Suite.AttentionGroup(shapes: [attention.shape], dtypes: [dtype], passes: [.forward, .backward])],
+            layerCases: layerOps.flatMap { [$0.forward, $0.forward.with(pass: .backward)] }, sampling: sampling)
+    }
+}
+
+/// One memory-bound op of a training step as one device runs it: `count` times per layer, or
+/// once per step (the final norm and the loss). With tensor parallelism the MLP's activation,
+/// the rotary embedding and the loss see the device's share of columns; norms and residual adds
+/// run whole on every device (no sequence parallelism).
+public struct LayerOpUse: Sendable, Equatable {
+    public var name: String
+    public var forward: LayerOpCase
+    public var count: Int
+    public var perLayer: Bool
+
+    static func uses(of model: TransformerModel, tokens: Int, tensorParallel n: Int, dtype: DType) throws(UsageError) -> [LayerOpUse] {
+        let norm: LayerOp = model.llamaStyle ? .rmsnorm : .layernorm
+        let hidden = try LayerOpCase(norm, rows: tokens, width: model.hiddenSize, dtype: dtype)
+        var uses = [
+            LayerOpUse(name: norm.rawValue, forward: hidden, count: 2, perLayer: true),
+            LayerOpUse(
+                name: model.llamaStyle ? "swiglu" : "gelu",
+                forward: try LayerOpCase(model.llamaStyle ? .swiglu : .gelu, rows: tokens, width: model.mlpSize / n, dtype: dtype), count: 1,
+                perLayer: true),
+            LayerOpUse(
+                name: "residual", forward: try LayerOpCase(.residual, rows: tokens, width: model.hiddenSize, dtype: dtype), count: 2,
+                perLayer: true),
+        ]
+        if model.llamaStyle {
+            // Q's and K's heads, rotated in one pass.
+            let heads = max(1, (model.heads + model.kvHeads) / n)
+            uses.append(LayerOpUse(
+                name: "rotary", forward: try LayerOpCase(.rotary, rows: tokens, width: heads * model.headDim, headDim: model.headDim, dtype: dtype),
+                count: 1, perLayer: true))
+        }
+        uses += [
+            LayerOpUse(name: "final-" + norm.rawValue, forward: hidden, count: 1, perLayer: false),
+            LayerOpUse(
+                name: "cross-entropy", forward: try LayerOpCase(.crossEntropy, rows: tokens, width: max(1, model.vocabSize / n), dtype: dtype),
+                count: 1, perLayer: false),
+        ]
+        return uses
     }
 }

@@ -2,11 +2,13 @@
 public enum Workload: Hashable, Sendable, CustomStringConvertible {
     case gemm(GEMMCase)
     case attention(AttentionCase)
+    case layer(LayerOpCase)
 
     public var kernel: KernelKind {
         switch self {
         case .gemm: .gemm
         case .attention: .attention
+        case .layer: .layer
         }
     }
 
@@ -14,6 +16,7 @@ public enum Workload: Hashable, Sendable, CustomStringConvertible {
         switch self {
         case .gemm(let gemm): gemm.dtype
         case .attention(let attention): attention.dtype
+        case .layer(let layerOp): layerOp.dtype
         }
     }
 
@@ -21,6 +24,7 @@ public enum Workload: Hashable, Sendable, CustomStringConvertible {
         switch self {
         case .gemm(let gemm): gemm.shape.flops
         case .attention(let attention): attention.flops
+        case .layer(let layerOp): layerOp.flops
         }
     }
 
@@ -28,6 +32,7 @@ public enum Workload: Hashable, Sendable, CustomStringConvertible {
         switch self {
         case .gemm(let gemm): gemm.description
         case .attention(let attention): attention.description
+        case .layer(let layerOp): layerOp.description
         }
     }
 }

@@ -1,0 +1,37 @@
+// What the host's C kernels share: one clone per instruction set, picked when the program loads;
+// an exponential the compiler vectorizes; independent lanes for sums and maxima.
+#ifndef NODEBENCH_HOST_MATH_H
+#define NODEBENCH_HOST_MATH_H
+
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#define NB_CLONES __attribute__((target_clones("avx512f", "arch=haswell", "default")))
+
+// exp(x) for x <= 0 (a score minus its row's maximum, or minus a magnitude), to about 2 ulp:
+// x = n*ln2 + r with |r| <= ln2/2, exp(r) by a degree-6 polynomial, 2^n by building the exponent.
+// Below -87 the result flushes to 0, as exp underflows there anyway.
+static inline float nb_exp_nonpositive(float x) {
+    x = x < -87.0f ? -87.0f : x;
+    // Adding and subtracting 1.5 * 2^23 rounds to the nearest integer without a libm call.
+    const float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
+    const float r = (x - n * 0.693145751953125f) - n * 1.42860682030941723212e-6f;
+    float p = 1.0f / 720;
+    p = p * r + 1.0f / 120;
+    p = p * r + 1.0f / 24;
+    p = p * r + 1.0f / 6;
+    p = p * r + 0.5f;
+    p = p * r + 1.0f;
+    p = p * r + 1.0f;
+    int32_t bits = ((int32_t)n + 127) << 23;
+    float scale;
+    memcpy(&scale, &bits, sizeof scale);
+    return p * scale;
+}
+
+// Maximum and sum in NB_LANES independent lanes: the compiler vectorizes them without being
+// allowed to reassociate floating-point arithmetic in general.
+#define NB_LANES 16
+
+#endif

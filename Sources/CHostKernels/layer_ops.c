@@ -1,0 +1,380 @@
+// The layer's memory-bound ops on the host. Each body is written once for every storage type and
+// inlined into one function per type (NB_BY_TYPE), so the loads and stores of fp32 compile to
+// plain vector moves and the loops vectorize.
+#include "layer_ops.h"
+#include "host_math.h"
+
+#define NB_INLINE static inline __attribute__((always_inline))
+
+NB_INLINE float nb_bits_float(uint32_t bits) {
+    float f;
+    memcpy(&f, &bits, sizeof f);
+    return f;
+}
+
+NB_INLINE uint32_t nb_float_bits(float f) {
+    uint32_t bits;
+    memcpy(&bits, &f, sizeof bits);
+    return bits;
+}
+
+// fp16 to fp32 without branches: move the exponent and significand into place, rebias, then fix
+// infinities and NaNs (exponent all ones) and renormalize subnormals by one subtraction.
+NB_INLINE float nb_half_float(uint16_t h) {
+    const uint32_t shifted = ((uint32_t)h & 0x7fffu) << 13, exponent = shifted & 0x0f800000u;
+    uint32_t bits = shifted + ((127u - 15u) << 23);
+    bits += exponent == 0x0f800000u ? (128u - 16u) << 23 : 0;
+    float f = nb_bits_float(bits + (exponent == 0 ? 1u << 23 : 0));
+    f -= exponent == 0 ? nb_bits_float(113u << 23) : 0.0f;
+    return nb_bits_float(nb_float_bits(f) | ((uint32_t)h & 0x8000u) << 16);
+}
+
+// fp32 to fp16, to nearest even; overflow to infinity, NaN stays NaN.
+NB_INLINE uint16_t nb_float_half(float value) {
+    uint32_t bits = nb_float_bits(value);
+    const uint32_t sign = bits & 0x80000000u;
+    bits ^= sign;
+    uint16_t half;
+    if (bits >= (127u + 16u) << 23) {
+        half = bits > 255u << 23 ? 0x7e00 : 0x7c00;
+    } else if (bits < 113u << 23) {  // a subnormal half: let the fp32 adder round it
+        const uint32_t magic = ((127u - 15u) + (23u - 10u) + 1u) << 23;
+        half = (uint16_t)(nb_float_bits(nb_bits_float(bits) + nb_bits_float(magic)) - magic);
+    } else {
+        bits += ((15u - 127u) << 23) + 0xfffu + ((bits >> 13) & 1u);
+        half = (uint16_t)(bits >> 13);
+    }
+    return half | (uint16_t)(sign >> 16);
+}
+
+NB_INLINE uint16_t nb_float_bf16(float value) {
+    const uint32_t bits = nb_float_bits(value);
+    return value != value ? 0x7fc0 : (uint16_t)((bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16);
+}
+
+NB_INLINE float nb_load(int type, const void *p, long i) {
+    if (type == NB_STORE_FP32) return ((const float *)p)[i];
+    const uint16_t word = ((const uint16_t *)p)[i];
+    return type == NB_STORE_FP16 ? nb_half_float(word) : nb_bits_float((uint32_t)word << 16);
+}
+
+NB_INLINE void nb_store(int type, void *p, long i, float v) {
+    if (type == NB_STORE_FP32)
+        ((float *)p)[i] = v;
+    else
+        ((uint16_t *)p)[i] = type == NB_STORE_FP16 ? nb_float_half(v) : nb_float_bf16(v);
+}
+
+// One function per storage type from one body: `body` is called with a constant type.
+#define NB_BY_TYPE(type, body, ...)                                                                          \
+    switch (type) {                                                                                          \
+    case NB_STORE_FP32: body(NB_STORE_FP32, __VA_ARGS__); break;                                             \
+    case NB_STORE_FP16: body(NB_STORE_FP16, __VA_ARGS__); break;                                             \
+    default: body(NB_STORE_BF16, __VA_ARGS__); break;                                                        \
+    }
+
+// Sums of a row's values and of their products with a second row, in independent lanes.
+NB_INLINE float nb_sum_squares(int type, const void *x, long at, long width) {
+    float lanes[NB_LANES] = {0};
+    long j = 0;
+    for (; j + NB_LANES <= width; j += NB_LANES)
+        for (int l = 0; l < NB_LANES; ++l) {
+            const float v = nb_load(type, x, at + j + l);
+            lanes[l] += v * v;
+        }
+    float sum = 0;
+    for (; j < width; ++j) sum += nb_load(type, x, at + j) * nb_load(type, x, at + j);
+    for (int l = 0; l < NB_LANES; ++l) sum += lanes[l];
+    return sum;
+}
+
+NB_INLINE float nb_sum(int type, const void *x, long at, long width) {
+    float lanes[NB_LANES] = {0};
+    long j = 0;
+    for (; j + NB_LANES <= width; j += NB_LANES)
+        for (int l = 0; l < NB_LANES; ++l) lanes[l] += nb_load(type, x, at + j + l);
+    float sum = 0;
+    for (; j < width; ++j) sum += nb_load(type, x, at + j);
+    for (int l = 0; l < NB_LANES; ++l) sum += lanes[l];
+    return sum;
+}
+
+/* --- norms --------------------------------------------------------------------------------- */
+
+NB_INLINE void rmsnorm_forward(int t, const void *x, const void *w, void *y, float *rstd, long r0, long r1, long width,
+                               float eps) {
+    for (long r = r0; r < r1; ++r) {
+        const long at = r * width;
+        const float inverse = 1.0f / sqrtf(nb_sum_squares(t, x, at, width) / (float)width + eps);
+        for (long j = 0; j < width; ++j) nb_store(t, y, at + j, nb_load(t, x, at + j) * inverse * nb_load(t, w, j));
+        rstd[r] = inverse;
+    }
+}
+
+NB_CLONES
+void nb_rmsnorm_forward(int type, const void *x, const void *w, void *y, float *rstd, long r0, long r1, long width,
+                        float eps) {
+    NB_BY_TYPE(type, rmsnorm_forward, x, w, y, rstd, r0, r1, width, eps)
+}
+
+// dx = rstd * (g - xh * mean(g * xh)) with g = dy * w and xh = x * rstd; dw += dy * xh.
+NB_INLINE void rmsnorm_backward(int t, const void *x, const void *w, const void *dy, const float *rstd, void *dx,
+                                float *dw, long r0, long r1, long width) {
+    for (long j = 0; j < width; ++j) dw[j] = 0;
+    for (long r = r0; r < r1; ++r) {
+        const long at = r * width;
+        const float inverse = rstd[r];
+        float lanes[NB_LANES] = {0};
+        long j = 0;
+        for (; j + NB_LANES <= width; j += NB_LANES)
+            for (int l = 0; l < NB_LANES; ++l)
+                lanes[l] += nb_load(t, dy, at + j + l) * nb_load(t, w, j + l) * nb_load(t, x, at + j + l);
+        float dot = 0;
+        for (; j < width; ++j) dot += nb_load(t, dy, at + j) * nb_load(t, w, j) * nb_load(t, x, at + j);
+        for (int l = 0; l < NB_LANES; ++l) dot += lanes[l];
+        const float projection = dot * inverse * inverse / (float)width;
+        for (j = 0; j < width; ++j) {
+            const float xv = nb_load(t, x, at + j), g = nb_load(t, dy, at + j);
+            nb_store(t, dx, at + j, inverse * (g * nb_load(t, w, j) - xv * projection));
+            dw[j] += g * xv * inverse;
+        }
+    }
+}
+
+NB_CLONES
+void nb_rmsnorm_backward(int type, const void *x, const void *w, const void *dy, const float *rstd, void *dx,
+                         float *dw_partial, long r0, long r1, long width) {
+    NB_BY_TYPE(type, rmsnorm_backward, x, w, dy, rstd, dx, dw_partial, r0, r1, width)
+}
+
+NB_INLINE void layernorm_forward(int t, const void *x, const void *w, const void *b, void *y, float *mean, float *rstd,
+                                 long r0, long r1, long width, float eps) {
+    for (long r = r0; r < r1; ++r) {
+        const long at = r * width;
+        const float mu = nb_sum(t, x, at, width) / (float)width;
+        float lanes[NB_LANES] = {0};
+        long j = 0;
+        for (; j + NB_LANES <= width; j += NB_LANES)
+            for (int l = 0; l < NB_LANES; ++l) {
+                const float d = nb_load(t, x, at + j + l) - mu;
+                lanes[l] += d * d;
+            }
+        float variance = 0;
+        for (; j < width; ++j) variance += (nb_load(t, x, at + j) - mu) * (nb_load(t, x, at + j) - mu);
+        for (int l = 0; l < NB_LANES; ++l) variance += lanes[l];
+        const float inverse = 1.0f / sqrtf(variance / (float)width + eps);
+        for (j = 0; j < width; ++j)
+            nb_store(t, y, at + j, (nb_load(t, x, at + j) - mu) * inverse * nb_load(t, w, j) + nb_load(t, b, j));
+        mean[r] = mu;
+        rstd[r] = inverse;
+    }
+}
+
+NB_CLONES
+void nb_layernorm_forward(int type, const void *x, const void *w, const void *b, void *y, float *mean, float *rstd,
+                          long r0, long r1, long width, float eps) {
+    NB_BY_TYPE(type, layernorm_forward, x, w, b, y, mean, rstd, r0, r1, width, eps)
+}
+
+// dx = rstd * (g - mean(g) - xh * mean(g * xh)); dw += dy * xh; db += dy.
+NB_INLINE void layernorm_backward(int t, const void *x, const void *w, const void *dy, const float *mean,
+                                  const float *rstd, void *dx, float *dw, float *db, long r0, long r1, long width) {
+    for (long j = 0; j < width; ++j) dw[j] = db[j] = 0;
+    for (long r = r0; r < r1; ++r) {
+        const long at = r * width;
+        const float mu = mean[r], inverse = rstd[r];
+        float sumLanes[NB_LANES] = {0}, dotLanes[NB_LANES] = {0};
+        long j = 0;
+        for (; j + NB_LANES <= width; j += NB_LANES)
+            for (int l = 0; l < NB_LANES; ++l) {
+                const float g = nb_load(t, dy, at + j + l) * nb_load(t, w, j + l);
+                sumLanes[l] += g;
+                dotLanes[l] += g * (nb_load(t, x, at + j + l) - mu);
+            }
+        float sum = 0, dot = 0;
+        for (; j < width; ++j) {
+            const float g = nb_load(t, dy, at + j) * nb_load(t, w, j);
+            sum += g;
+            dot += g * (nb_load(t, x, at + j) - mu);
+        }
+        for (int l = 0; l < NB_LANES; ++l) {
+            sum += sumLanes[l];
+            dot += dotLanes[l];
+        }
+        const float meanG = sum / (float)width, projection = dot * inverse / (float)width;
+        for (j = 0; j < width; ++j) {
+            const float xh = (nb_load(t, x, at + j) - mu) * inverse, d = nb_load(t, dy, at + j);
+            nb_store(t, dx, at + j, inverse * (d * nb_load(t, w, j) - meanG - xh * projection));
+            dw[j] += d * xh;
+            db[j] += d;
+        }
+    }
+}
+
+NB_CLONES
+void nb_layernorm_backward(int type, const void *x, const void *w, const void *dy, const float *mean,
+                           const float *rstd, void *dx, float *dw_partial, float *db_partial, long r0, long r1,
+                           long width) {
+    NB_BY_TYPE(type, layernorm_backward, x, w, dy, mean, rstd, dx, dw_partial, db_partial, r0, r1, width)
+}
+
+NB_INLINE void column_sums(int t, const float *partial, long count, long width, void *out) {
+    for (long j = 0; j < width; ++j) {
+        float sum = 0;
+        for (long p = 0; p < count; ++p) sum += partial[p * width + j];
+        nb_store(t, out, j, sum);
+    }
+}
+
+void nb_column_sums(int type, const float *partial, long count, long width, void *out) {
+    NB_BY_TYPE(type, column_sums, partial, count, width, out)
+}
+
+/* --- activations and the residual ---------------------------------------------------------- */
+
+// tanh and the logistic function from the non-positive exponential: exact in form, ~2 ulp.
+NB_INLINE float nb_tanh(float z) {
+    const float e = nb_exp_nonpositive(-2.0f * fabsf(z)), magnitude = (1.0f - e) / (1.0f + e);
+    return z < 0 ? -magnitude : magnitude;
+}
+
+NB_INLINE float nb_sigmoid(float z) {
+    const float e = nb_exp_nonpositive(-fabsf(z));
+    return z >= 0 ? 1.0f / (1.0f + e) : e / (1.0f + e);
+}
+
+#define NB_GELU_C 0.7978845608028654f /* sqrt(2 / pi) */
+#define NB_GELU_A 0.044715f
+
+NB_INLINE void gelu_forward(int t, const void *x, void *y, long begin, long end) {
+    for (long i = begin; i < end; ++i) {
+        const float v = nb_load(t, x, i);
+        nb_store(t, y, i, 0.5f * v * (1.0f + nb_tanh(NB_GELU_C * (v + NB_GELU_A * v * v * v))));
+    }
+}
+
+NB_CLONES
+void nb_gelu_forward(int type, const void *x, void *y, long begin, long end) {
+    NB_BY_TYPE(type, gelu_forward, x, y, begin, end)
+}
+
+NB_INLINE void gelu_backward(int t, const void *x, const void *dy, void *dx, long begin, long end) {
+    for (long i = begin; i < end; ++i) {
+        const float v = nb_load(t, x, i), th = nb_tanh(NB_GELU_C * (v + NB_GELU_A * v * v * v));
+        const float slope = 0.5f * (1.0f + th) + 0.5f * v * (1.0f - th * th) * NB_GELU_C * (1.0f + 3.0f * NB_GELU_A * v * v);
+        nb_store(t, dx, i, nb_load(t, dy, i) * slope);
+    }
+}
+
+NB_CLONES
+void nb_gelu_backward(int type, const void *x, const void *dy, void *dx, long begin, long end) {
+    NB_BY_TYPE(type, gelu_backward, x, dy, dx, begin, end)
+}
+
+NB_INLINE void swiglu_forward(int t, const void *gate, const void *up, void *y, long begin, long end) {
+    for (long i = begin; i < end; ++i) {
+        const float g = nb_load(t, gate, i);
+        nb_store(t, y, i, g * nb_sigmoid(g) * nb_load(t, up, i));
+    }
+}
+
+NB_CLONES
+void nb_swiglu_forward(int type, const void *gate, const void *up, void *y, long begin, long end) {
+    NB_BY_TYPE(type, swiglu_forward, gate, up, y, begin, end)
+}
+
+NB_INLINE void swiglu_backward(int t, const void *gate, const void *up, const void *dy, void *dgate, void *dup,
+                               long begin, long end) {
+    for (long i = begin; i < end; ++i) {
+        const float g = nb_load(t, gate, i), u = nb_load(t, up, i), d = nb_load(t, dy, i), s = nb_sigmoid(g);
+        nb_store(t, dgate, i, d * u * s * (1.0f + g * (1.0f - s)));
+        nb_store(t, dup, i, d * g * s);
+    }
+}
+
+NB_CLONES
+void nb_swiglu_backward(int type, const void *gate, const void *up, const void *dy, void *dgate, void *dup, long begin,
+                        long end) {
+    NB_BY_TYPE(type, swiglu_backward, gate, up, dy, dgate, dup, begin, end)
+}
+
+NB_INLINE void add(int t, const void *a, const void *b, void *y, long begin, long end) {
+    for (long i = begin; i < end; ++i) nb_store(t, y, i, nb_load(t, a, i) + nb_load(t, b, i));
+}
+
+NB_CLONES
+void nb_add(int type, const void *a, const void *b, void *y, long begin, long end) {
+    NB_BY_TYPE(type, add, a, b, y, begin, end)
+}
+
+/* --- rotary embedding ---------------------------------------------------------------------- */
+
+NB_INLINE void rotary(int t, const void *x, const float *cos, const float *sin, void *y, long r0, long r1, long width,
+                      long head_dim, float direction) {
+    const long half = head_dim / 2;
+    for (long r = r0; r < r1; ++r) {
+        const float *c = cos + r * half, *s = sin + r * half;
+        for (long head = r * width; head < (r + 1) * width; head += head_dim)
+            for (long i = 0; i < half; ++i) {
+                const float low = nb_load(t, x, head + i), high = nb_load(t, x, head + half + i), sine = direction * s[i];
+                nb_store(t, y, head + i, low * c[i] - high * sine);
+                nb_store(t, y, head + half + i, high * c[i] + low * sine);
+            }
+    }
+}
+
+NB_CLONES
+void nb_rotary(int type, const void *x, const float *cos, const float *sin, void *y, long r0, long r1, long width,
+               long head_dim, float direction) {
+    NB_BY_TYPE(type, rotary, x, cos, sin, y, r0, r1, width, head_dim, direction)
+}
+
+/* --- cross-entropy ------------------------------------------------------------------------- */
+
+// One pass over the row: each lane keeps its running maximum and its sum scaled to it.
+NB_INLINE void cross_entropy_forward(int t, const void *logits, const int *targets, float *loss, float *lse, long r0,
+                                     long r1, long width) {
+    for (long r = r0; r < r1; ++r) {
+        const long at = r * width;
+        float maxima[NB_LANES], sums[NB_LANES] = {0};
+        for (int l = 0; l < NB_LANES; ++l) maxima[l] = -INFINITY;
+        long j = 0;
+        for (; j + NB_LANES <= width; j += NB_LANES)
+            for (int l = 0; l < NB_LANES; ++l) {
+                const float v = nb_load(t, logits, at + j + l), m = v > maxima[l] ? v : maxima[l];
+                sums[l] = sums[l] * nb_exp_nonpositive(maxima[l] - m) + nb_exp_nonpositive(v - m);
+                maxima[l] = m;
+            }
+        float m = -INFINITY;
+        for (long k = j; k < width; ++k) m = nb_load(t, logits, at + k) > m ? nb_load(t, logits, at + k) : m;
+        for (int l = 0; l < NB_LANES; ++l) m = maxima[l] > m ? maxima[l] : m;
+        float sum = 0;
+        for (; j < width; ++j) sum += nb_exp_nonpositive(nb_load(t, logits, at + j) - m);
+        for (int l = 0; l < NB_LANES; ++l) sum += maxima[l] == -INFINITY ? 0 : sums[l] * nb_exp_nonpositive(maxima[l] - m);
+        lse[r] = m + logf(sum);
+        loss[r] = lse[r] - nb_load(t, logits, at + targets[r]);
+    }
+}
+
+NB_CLONES
+void nb_cross_entropy_forward(int type, const void *logits, const int *targets, float *loss, float *lse, long r0,
+                              long r1, long width) {
+    NB_BY_TYPE(type, cross_entropy_forward, logits, targets, loss, lse, r0, r1, width)
+}
+
+NB_INLINE void cross_entropy_backward(int t, const void *logits, const int *targets, const float *lse, float scale,
+                                      void *dlogits, long r0, long r1, long width) {
+    for (long r = r0; r < r1; ++r) {
+        const long at = r * width;
+        for (long j = 0; j < width; ++j)
+            nb_store(t, dlogits, at + j, nb_exp_nonpositive(nb_load(t, logits, at + j) - lse[r]) * scale);
+        const long target = at + targets[r];
+        nb_store(t, dlogits, target, (nb_exp_nonpositive(nb_load(t, logits, target) - lse[r]) - 1.0f) * scale);
+    }
+}
+
+NB_CLONES
+void nb_cross_entropy_backward(int type, const void *logits, const int *targets, const float *lse, float scale,
+                               void *dlogits, long r0, long r1, long width) {
+    NB_BY_TYPE(type, cross_entropy_backward, logits, targets, lse, scale, dlogits, r0, r1, width)
+}

@@ -1,0 +1,18 @@
+import ArgumentParser
+import NodeBenchKit
+
+/// The layer ops `run --kernel layer` measures; any of them given selects the layer ops.
+struct LayerOpOptions: ParsableArguments {
+    @Option(
+        name: .customLong("op"),
+        help: "Layer op: rmsnorm, layernorm, gelu, swiglu, residual, rotary, cross-entropy (repeatable; default: all).")
+    var ops: [LayerOp] = []
+
+    @Option(help: "Rows (tokens) of every layer op.")
+    var rows: Int?
+
+    @Option(help: "Values per row of every layer op (cross-entropy: classes; rotary: a multiple of its 128-value heads).")
+    var width: Int?
+
+    var dimensions: Suite.LayerOpDimensions { Suite.LayerOpDimensions(ops: ops, rows: rows, width: width) }
+}
