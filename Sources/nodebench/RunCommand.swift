@@ -116,7 +116,8 @@ struct RunCommand: ParsableCommand {
         if let request { return try RunRequest(decoding: request) }
         return RunRequest(
             suite: suite, kernels: kernels, shapes: shapes, layouts: layouts, dtypes: dtypes, alpha: alpha, beta: beta,
-            attention: attention.dimensions, passes: attention.pass?.passes ?? [], implementations: implementations, model: modelOptions.choice, devices: output.devices,
+            attention: attention.dimensions, passes: attention.pass?.passes ?? [], layerOps: layerOps.dimensions,
+            implementations: implementations, model: modelOptions.choice, devices: output.devices,
             repetitions: repetitions, seed: seed, measurePeaks: !noPeak, blasCoreType: blasCoreType, tunedParameters: tunedParams,
             caseTimeout: caseTimeout, burnIn: burnIn, slowdowns: debugSlowdowns, faults: debugFaults)
     }

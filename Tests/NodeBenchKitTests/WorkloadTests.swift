@@ -60,7 +60,7 @@ import Testing
         #expect(Set(cases).count == cases.count)
     }
 
-    @Test func optionsReplaceTheSuitesLists() {
+    @Test func optionsReplaceTheSuitesLists() throws {
         let suite = Suite.named(.quick)
         let shape = GEMMShape(m: 1000, n: 3000, k: 17)
         let one = try suite.selecting(shapes: [shape], layouts: [.nt], dtypes: [.fp32]).cases

@@ -88,12 +88,17 @@ public struct LayerOpReference: Sendable {
         var weightGradient = [Double](repeating: 0, count: width), weightMagnitude = weightGradient
         for r in 0..<rows {
             let rstd = Double(inputs.rstd[r]), base = r * width
-            var dot = 0.0
-            for j in 0..<width { dot += inputs.gradOutput[base + j] * inputs.weight[j] * inputs.x[base + j] * rstd }
-            let projection = dot / Double(width)
+            var dot = 0.0, dotMagnitude = 0.0
+            for j in 0..<width {
+                let term = inputs.gradOutput[base + j] * inputs.weight[j] * inputs.x[base + j] * rstd
+                dot += term
+                dotMagnitude += abs(term)
+            }
+            // The projection's error follows the sum's terms, not its (possibly cancelled) value.
+            let projection = dot / Double(width), projectionMagnitude = dotMagnitude / Double(width)
             for j in 0..<width {
                 let xh = inputs.x[base + j] * rstd, dy = inputs.gradOutput[base + j], g = dy * inputs.weight[j]
-                output.element(rstd * (g - xh * projection), magnitude: rstd * (abs(g) + abs(xh * projection)), afterRowSum: true)
+                output.element(rstd * (g - xh * projection), magnitude: rstd * (abs(g) + abs(xh) * projectionMagnitude), afterRowSum: true)
                 weightGradient[j] += dy * xh
                 weightMagnitude[j] += abs(dy * xh)
             }
@@ -105,12 +110,12 @@ public struct LayerOpReference: Sendable {
         let width = inputs.layerOp.width
         for r in 0..<inputs.layerOp.rows {
             let x = row(inputs.x, r, width)
-            let mean = x.reduce(0, +) / Double(width)
+            let mean = x.reduce(0, +) / Double(width), meanMagnitude = x.reduce(0) { $0 + abs($1) } / Double(width)
             let rstd = 1 / (x.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(width) + LayerOp.normEpsilon).squareRoot()
             for (j, value) in zip(0..., x) {
                 let scaled = rstd * inputs.weight[j]
                 output.element(
-                    (value - mean) * scaled + inputs.bias[j], magnitude: (abs(value) + abs(mean)) * abs(scaled) + abs(inputs.bias[j]),
+                    (value - mean) * scaled + inputs.bias[j], magnitude: (abs(value) + meanMagnitude) * abs(scaled) + abs(inputs.bias[j]),
                     afterRowSum: true)
             }
         }
@@ -122,19 +127,21 @@ public struct LayerOpReference: Sendable {
         var biasGradient = weightGradient, biasMagnitude = weightGradient
         for r in 0..<rows {
             let mean = Double(inputs.mean[r]), rstd = Double(inputs.rstd[r]), base = r * width
-            var sum = 0.0, dot = 0.0
+            var sum = 0.0, dot = 0.0, sumMagnitude = 0.0, dotMagnitude = 0.0
             for j in 0..<width {
-                let g = inputs.gradOutput[base + j] * inputs.weight[j]
+                let g = inputs.gradOutput[base + j] * inputs.weight[j], term = g * (inputs.x[base + j] - mean) * rstd
                 sum += g
-                dot += g * (inputs.x[base + j] - mean) * rstd
+                dot += term
+                sumMagnitude += abs(g)
+                dotMagnitude += abs(g) * (abs(inputs.x[base + j]) + abs(mean)) * rstd
             }
             let meanG = sum / Double(width), projection = dot / Double(width)
             for j in 0..<width {
                 let x = inputs.x[base + j], xh = (x - mean) * rstd, dy = inputs.gradOutput[base + j], g = dy * inputs.weight[j]
                 let xhMagnitude = (abs(x) + abs(mean)) * rstd
                 output.element(
-                    rstd * (g - meanG - xh * projection), magnitude: rstd * (abs(g) + abs(meanG) + xhMagnitude * abs(projection)),
-                    afterRowSum: true)
+                    rstd * (g - meanG - xh * projection),
+                    magnitude: rstd * (abs(g) + sumMagnitude / Double(width) + xhMagnitude * dotMagnitude / Double(width)), afterRowSum: true)
                 weightGradient[j] += dy * xh
                 weightMagnitude[j] += abs(dy) * xhMagnitude
                 biasGradient[j] += dy

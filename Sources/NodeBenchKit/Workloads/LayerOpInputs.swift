@@ -7,12 +7,12 @@ import Foundation
 public struct LayerOpInputs: Sendable {
     public let layerOp: LayerOpCase
     /// x; swiglu's gate; the residual's first operand; cross-entropy's logits. `rows x width`.
-    public let x: [Double]
+    public internal(set) var x: [Double]
     /// swiglu's up projection; the residual's second operand; empty otherwise.
-    public let other: [Double]
+    public internal(set) var other: [Double]
     /// A norm's weight (and layernorm's bias), `width` each; empty otherwise.
-    public let weight: [Double]
-    public let bias: [Double]
+    public internal(set) var weight: [Double]
+    public internal(set) var bias: [Double]
     /// The output's gradient for a backward pass of a norm, an activation or the rotary embedding.
     public let gradOutput: [Double]
     /// Cross-entropy's target class of each row.

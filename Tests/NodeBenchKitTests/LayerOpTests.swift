@@ -1,0 +1,112 @@
+import Foundation
+import Testing
+
+@testable import NodeBenchKit
+
+/// The layer's memory-bound ops: the reference's backward against finite differences of its
+/// forward, and every device's kernels against the reference on sizes that are no multiple of any
+/// vector or work-group, in every storage type.
+@Suite struct LayerOpTests {
+    /// Small odd cases of every op: 7 rows of 70 values (rotary: 2 heads of 6; cross-entropy: 1001 classes).
+    static func layerOp(_ op: LayerOp, pass: Pass, dtype: DType = .fp32, rows: Int = 7) throws -> LayerOpCase {
+        switch op {
+        case .rotary: try LayerOpCase(op, pass: pass, rows: rows, width: 12, headDim: 6, dtype: dtype)
+        case .crossEntropy: try LayerOpCase(op, pass: pass, rows: rows, width: 1001, dtype: dtype)
+        default: try LayerOpCase(op, pass: pass, rows: rows, width: 70, dtype: dtype)
+        }
+    }
+
+    /// The gradient of L = Σ dy·y (cross-entropy: the mean loss) by central differences of the
+    /// forward reference, for every input the backward returns a gradient of, in its order.
+    static func finiteDifferences(_ op: LayerOp, forward: LayerOpInputs, gradOutput: [Double]) -> [Double] {
+        let step = 1e-6
+        func loss(_ inputs: LayerOpInputs) -> Double {
+            let values = LayerOpReference(inputs).values
+            return op == .crossEntropy ? values.reduce(0, +) / Double(values.count) : zip(values, gradOutput).map { $0 * $1 }.reduce(0, +)
+        }
+        let tensors: [WritableKeyPath<LayerOpInputs, [Double]>] = switch op {
+        case .rmsnorm: [\.x, \.weight]
+        case .layernorm: [\.x, \.weight, \.bias]
+        case .swiglu: [\.x, \.other]
+        case .gelu, .crossEntropy, .residual: [\.x]
+        case .rotary: [\.x]
+        }
+        return tensors.flatMap { tensor in
+            forward[keyPath: tensor].indices.map { index in
+                var up = forward, down = forward
+                up[keyPath: tensor][index] += step
+                down[keyPath: tensor][index] -= step
+                return (loss(up) - loss(down)) / (2 * step)
+            }
+        }
+    }
+
+    @Test(arguments: [LayerOp.rmsnorm, .layernorm, .gelu, .swiglu, .rotary, .crossEntropy])
+    func theReferenceBackwardIsTheDerivativeOfItsForward(op: LayerOp) throws {
+        let backward = LayerOpInputs(layerOp: try Self.layerOp(op, pass: .backward, rows: 3), seed: 9)
+        let forward = LayerOpInputs(layerOp: backward.layerOp.with(pass: .forward), seed: 9)
+        #expect(forward.x == backward.x && forward.weight == backward.weight, "both passes see the same tensors")
+        // Rotating back is the transpose of rotating: the gradient of Σ dy·rotate(x) is rotate⁻¹(dy).
+        let gradient = Self.finiteDifferences(op, forward: forward, gradOutput: backward.gradOutput)
+        let reference = LayerOpReference(backward)
+        let check = reference.verify(gradient)
+        // Finite differences carry ~1e-9 of their own error, and the saved statistics are fp32.
+        let largest = zip(gradient, reference.values).map { abs($0 - $1) }.max() ?? 0
+        #expect(largest < 1e-5 * max(1, reference.values.map(abs).max() ?? 0), "\(op): \(largest), \(check)")
+        var wrong = reference.values
+        wrong[wrong.count / 2] += 1e-3 * max(1, abs(wrong[wrong.count / 2]))
+        #expect(!reference.verify(wrong).passed, "\(op): an error of 1e-3 is caught")
+        #expect(reference.verify(reference.values).passed)
+    }
+
+    /// Every op on every device of this node (the host and PoCL), both passes, against the
+    /// reference; a second execution gives the same bits.
+    @Test(arguments: LayerOpCase.dtypes)
+    func everyDeviceMatchesTheReference(dtype: DType) throws {
+        let factory = BackendFactory(inventory: AttentionTests.inventory, tuned: TunedParameters()) { _ in }
+        for op in LayerOp.allCases {
+            for pass in Pass.allCases {
+                let inputs = LayerOpInputs(layerOp: try Self.layerOp(op, pass: pass, dtype: dtype), seed: 3)
+                let reference = LayerOpReference(inputs)
+                for device in AttentionTests.inventory.devices {
+                    let backend = try #require(try factory.make(.stream, for: device) as? LayerOpBackend)
+                    let kernel = try backend.prepare(inputs)
+                    _ = try kernel.execute()
+                    let first = try kernel.result()
+                    #expect(first.count == inputs.layerOp.outputElements)
+                    let check = reference.verify(first)
+                    #expect(check.passed, "\(device.id) \(inputs.layerOp): \(check)")
+                    _ = try kernel.execute()
+                    #expect(try kernel.result() == first, "\(device.id) \(inputs.layerOp): a second execution gives the same output")
+                }
+            }
+        }
+    }
+
+    @Test func casesNameThemselvesCountTheirTrafficAndRefuseBadSizes() throws {
+        let norm = try LayerOpCase(.rmsnorm, pass: .backward, rows: 2048, width: 4096, dtype: .bf16)
+        #expect(norm.description == "rmsnorm bf16 2048x4096 backward")
+        // x, dy read and dx written (2 bytes each), w read and dw written, one fp32 statistic per row.
+        #expect(norm.minimumTrafficBytes == Double(3 * 2048 * 4096 * 2 + 2 * 4096 * 2 + 2048 * 4))
+        #expect(norm.outputElements == 2048 * 4096 + 4096)
+        let result = CaseResult(.layer(norm), device: AttentionTests.inventory.devices[0], implementation: "stream", status: .ok)
+        #expect(result.workload == .layer(norm), "a result file says which op, pass and size it measured")
+        #expect(throws: UsageError.self) { try LayerOpCase(.gelu, rows: 0, width: 10, dtype: .fp32) }
+        #expect(throws: UsageError.self) { try LayerOpCase(.gelu, rows: 1 << 20, width: 1 << 20, dtype: .fp32) }
+        #expect(throws: UsageError.self) { try LayerOpCase(.rotary, rows: 4, width: 100, headDim: 128, dtype: .fp32) }
+        #expect(throws: UsageError.self) { try LayerOpCase(.residual, rows: 4, width: 100, dtype: .fp64) }
+    }
+
+    /// A model's layer ops are its family's: Llama's RMSNorm, SwiGLU and rotary; GPT-2's LayerNorm and GELU.
+    @Test func eachModelRunsItsOwnLayerOps() throws {
+        let llama = try TrainingStep(model: TransformerModel.named("llama3-8b"), seq: 512, microBatch: 2, tensorParallel: 2, dtype: .bf16)
+        #expect(llama.layerOps.map(\.name) == ["rmsnorm", "swiglu", "residual", "rotary", "final-rmsnorm", "cross-entropy"])
+        #expect(llama.layerOps[1].forward.width == 14336 / 2 && llama.layerOps[1].forward.rows == 1024)
+        #expect(llama.layerOps[3].forward.width == (32 + 8) / 2 * 128)
+        let gpt2 = try TrainingStep(model: TransformerModel.named("gpt2-124m"), seq: 1024, microBatch: 1, tensorParallel: 1, dtype: .fp32)
+        #expect(gpt2.layerOps.map(\.name) == ["layernorm", "gelu", "residual", "final-layernorm", "cross-entropy"])
+        #expect(gpt2.layerOps.last?.forward.width == 50257)
+        let suite = gpt2.suite(sampling: Suite.named(.quick).sampling)
+        #expect(suite.layerCases.count == 2 * 4, "both passes of each op once: the final norm is the layer's norm")
+    }
+}
