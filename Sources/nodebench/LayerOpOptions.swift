@@ -11,7 +11,7 @@ struct LayerOpOptions: ParsableArguments {
     @Option(help: "Rows (tokens) of every layer op.")
     var rows: Int?
 
-    @Option(help: "Values per row of every layer op (cross-entropy: classes; rotary: a multiple of its 128-value heads).")
+    @Option(help: "Values per row of every layer op (cross-entropy: classes; rotary runs where it is a multiple of its 128-value heads).")
     var width: Int?
 
     var dimensions: Suite.LayerOpDimensions { Suite.LayerOpDimensions(ops: ops, rows: rows, width: width) }
