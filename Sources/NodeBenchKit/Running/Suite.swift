@@ -141,7 +141,7 @@ public struct Suite: Sendable {
                         dtypes: [.fp32]),
                     AttentionGroup(shapes: [attention(1, 8, 8, 1024, 64, true)], dtypes: [.fp16, .bf16]),
                 ],
-                layerCases: layerOps(elements: 1 << 23, dtypes: [.fp32, .bf16]),
+                layerCases: layerOps(elements: 1 << 25, dtypes: [.fp32, .bf16]),
                 sampling: SamplingPolicy(
                     repetitions: 5, warmupSeconds: 0.02, maxWarmupSeconds: 0.5, minSamples: 3, minSeconds: 0.2, maxSamples: 100,
                     maxSeconds: 2))

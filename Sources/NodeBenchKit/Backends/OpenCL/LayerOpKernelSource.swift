@@ -1,10 +1,11 @@
 /// The layer's memory-bound ops in OpenCL C, on the storage types of `OpenCLStorageTypes` with
-/// fp32 arithmetic. Row ops (the norms, cross-entropy's forward) give each row a work-group of
-/// `LG` work-items, each taking 4 adjacent values at a time (explicit vectors, as CPU compilers
-/// do not vectorize the strided loop across work-items), reduced in local memory. A norm's
-/// backward gives each work-group a block of rows and keeps its share of the weight gradients in
-/// one row of `partial` (a work-item always owns the same columns, so no two touch one value);
-/// `column_sums` adds the blocks' rows. Elementwise ops take one value per work-item.
+/// fp32 arithmetic, `VW` adjacent values at a time (explicit vectors: CPU compilers do not
+/// vectorize strided loops across work-items). Row ops (the norms, cross-entropy's forward) give
+/// each row a work-group of `LG` work-items, reduced in local memory: on a GPU many work-items of
+/// 4-wide vectors, on a CPU one work-item streaming its row in 16-wide vectors. A norm's backward
+/// gives each work-group a block of rows and keeps its share of the weight gradients in one row of
+/// `partial` (a work-item always owns the same columns, so no two touch one value); `column_sums`
+/// adds the blocks' rows. Elementwise ops take `VW` values per work-item.
 enum LayerOpKernelSource {
     static let text = OpenCLStorageTypes.text + "\n" + #"""
         #ifndef LG
@@ -37,11 +38,29 @@ enum LayerOpKernelSource {
             return total;
         }
 
-        inline float sum4(float4 v) { return (v.x + v.y) + (v.z + v.w); }
+        typedef CAT(float, VW) floatv;
+        #define VLOAD CAT(vload, VW)
+        #define VSTORE CAT(vstore, VW)
 
-        /* A row's values 4 at a time, then the tail (width not a multiple of 4) one at a time. */
-        #define FOR_VECTORS(j) for (int j = (int)get_local_id(0) * 4; j + 4 <= width; j += LG * 4)
-        #define FOR_TAIL(j) for (int j = (width & ~3) + (int)get_local_id(0); j < width; j += LG)
+        inline float vsum(floatv v) {
+            float lanes[VW];
+            VSTORE(v, 0, lanes);
+            float total = 0;
+            for (int l = 0; l < VW; ++l) total += lanes[l];
+            return total;
+        }
+
+        inline float vmax(floatv v) {
+            float lanes[VW];
+            VSTORE(v, 0, lanes);
+            float top = lanes[0];
+            for (int l = 1; l < VW; ++l) top = fmax(top, lanes[l]);
+            return top;
+        }
+
+        /* A row's values VW at a time, then the tail (width not a multiple of VW) one at a time. */
+        #define FOR_VECTORS(j) for (int j = (int)get_local_id(0) * VW; j + VW <= width; j += LG * VW)
+        #define FOR_TAIL(j) for (int j = width / VW * VW + (int)get_local_id(0); j < width; j += LG)
 
         /* --- norms ----------------------------------------------------------------------- */
 
@@ -50,11 +69,11 @@ enum LayerOpKernelSource {
                              __global const storage_t *restrict w, __global storage_t *restrict y, __global float *restrict rstd) {
             __local float partial[LG];
             const size_t row = get_group_id(0), at = row * width;
-            float4 squares = 0;
+            floatv squares = 0;
             float tail = 0;
-            FOR_VECTORS(j) { const float4 v = LOADV(x, at + j); squares = fma(v, v, squares); }
+            FOR_VECTORS(j) { const floatv v = LOADV(x, at + j); squares = fma(v, v, squares); }
             FOR_TAIL(j) { const float v = LOAD1(x, at + j); tail = fma(v, v, tail); }
-            const float inverse = rsqrt(group_sum(sum4(squares) + tail, partial) / width + eps);
+            const float inverse = rsqrt(group_sum(vsum(squares) + tail, partial) / width + eps);
             FOR_VECTORS(j) STOREV(y, at + j, LOADV(x, at + j) * inverse * LOADV(w, j));
             FOR_TAIL(j) STORE1(y, at + j, LOAD1(x, at + j) * inverse * LOAD1(w, j));
             if (get_local_id(0) == 0) rstd[row] = inverse;
@@ -68,20 +87,20 @@ enum LayerOpKernelSource {
             __local float scratch[LG];
             const int first = get_group_id(0) * rowsPerGroup, last = min(rows, first + rowsPerGroup);
             __global float *dw = partial + (size_t)get_group_id(0) * width;
-            FOR_VECTORS(j) vstore4((float4)0, 0, dw + j);
+            FOR_VECTORS(j) VSTORE((floatv)0, 0, dw + j);
             FOR_TAIL(j) dw[j] = 0;
             for (int row = first; row < last; ++row) {
                 const size_t at = (size_t)row * width;
                 const float inverse = rstd[row];
-                float4 dot4 = 0;
+                floatv dot4 = 0;
                 float tail = 0;
                 FOR_VECTORS(j) dot4 = fma(LOADV(dy, at + j) * LOADV(w, j), LOADV(x, at + j), dot4);
                 FOR_TAIL(j) tail = fma(LOAD1(dy, at + j) * LOAD1(w, j), LOAD1(x, at + j), tail);
-                const float projection = group_sum(sum4(dot4) + tail, scratch) * inverse * inverse / width;
+                const float projection = group_sum(vsum(dot4) + tail, scratch) * inverse * inverse / width;
                 FOR_VECTORS(j) {
-                    const float4 xv = LOADV(x, at + j), g = LOADV(dy, at + j);
+                    const floatv xv = LOADV(x, at + j), g = LOADV(dy, at + j);
                     STOREV(dx, at + j, inverse * (g * LOADV(w, j) - xv * projection));
-                    vstore4(vload4(0, dw + j) + g * xv * inverse, 0, dw + j);
+                    VSTORE(VLOAD(0, dw + j) + g * xv * inverse, 0, dw + j);
                 }
                 FOR_TAIL(j) {
                     const float xv = LOAD1(x, at + j), g = LOAD1(dy, at + j);
@@ -97,16 +116,16 @@ enum LayerOpKernelSource {
                                __global float *restrict mean, __global float *restrict rstd) {
             __local float partial[LG];
             const size_t row = get_group_id(0), at = row * width;
-            float4 sum = 0;
+            floatv sum = 0;
             float tail = 0;
             FOR_VECTORS(j) sum += LOADV(x, at + j);
             FOR_TAIL(j) tail += LOAD1(x, at + j);
-            const float mu = group_sum(sum4(sum) + tail, partial) / width;
-            float4 squares = 0;
+            const float mu = group_sum(vsum(sum) + tail, partial) / width;
+            floatv squares = 0;
             tail = 0;
-            FOR_VECTORS(j) { const float4 d = LOADV(x, at + j) - mu; squares = fma(d, d, squares); }
+            FOR_VECTORS(j) { const floatv d = LOADV(x, at + j) - mu; squares = fma(d, d, squares); }
             FOR_TAIL(j) { const float d = LOAD1(x, at + j) - mu; tail = fma(d, d, tail); }
-            const float inverse = rsqrt(group_sum(sum4(squares) + tail, partial) / width + eps);
+            const float inverse = rsqrt(group_sum(vsum(squares) + tail, partial) / width + eps);
             FOR_VECTORS(j) STOREV(y, at + j, (LOADV(x, at + j) - mu) * inverse * LOADV(w, j) + LOADV(b, j));
             FOR_TAIL(j) STORE1(y, at + j, (LOAD1(x, at + j) - mu) * inverse * LOAD1(w, j) + LOAD1(b, j));
             if (get_local_id(0) == 0) { mean[row] = mu; rstd[row] = inverse; }
@@ -122,15 +141,15 @@ enum LayerOpKernelSource {
             const int first = get_group_id(0) * rowsPerGroup, last = min(rows, first + rowsPerGroup);
             __global float *dw = partial + (size_t)get_group_id(0) * width;
             __global float *db = partial + ((size_t)get_num_groups(0) + get_group_id(0)) * width;
-            FOR_VECTORS(j) { vstore4((float4)0, 0, dw + j); vstore4((float4)0, 0, db + j); }
+            FOR_VECTORS(j) { VSTORE((floatv)0, 0, dw + j); VSTORE((floatv)0, 0, db + j); }
             FOR_TAIL(j) { dw[j] = 0; db[j] = 0; }
             for (int row = first; row < last; ++row) {
                 const size_t at = (size_t)row * width;
                 const float mu = mean[row], inverse = rstd[row];
-                float4 sum = 0, dot4 = 0;
+                floatv sum = 0, dot4 = 0;
                 float sumTail = 0, dotTail = 0;
                 FOR_VECTORS(j) {
-                    const float4 g = LOADV(dy, at + j) * LOADV(w, j);
+                    const floatv g = LOADV(dy, at + j) * LOADV(w, j);
                     sum += g;
                     dot4 = fma(g, LOADV(x, at + j) - mu, dot4);
                 }
@@ -139,13 +158,13 @@ enum LayerOpKernelSource {
                     sumTail += g;
                     dotTail = fma(g, LOAD1(x, at + j) - mu, dotTail);
                 }
-                const float meanG = group_sum(sum4(sum) + sumTail, scratch) / width;
-                const float projection = group_sum(sum4(dot4) + dotTail, scratch) * inverse / width;
+                const float meanG = group_sum(vsum(sum) + sumTail, scratch) / width;
+                const float projection = group_sum(vsum(dot4) + dotTail, scratch) * inverse / width;
                 FOR_VECTORS(j) {
-                    const float4 xh = (LOADV(x, at + j) - mu) * inverse, d = LOADV(dy, at + j);
+                    const floatv xh = (LOADV(x, at + j) - mu) * inverse, d = LOADV(dy, at + j);
                     STOREV(dx, at + j, inverse * (d * LOADV(w, j) - meanG - xh * projection));
-                    vstore4(vload4(0, dw + j) + d * xh, 0, dw + j);
-                    vstore4(vload4(0, db + j) + d, 0, db + j);
+                    VSTORE(VLOAD(0, dw + j) + d * xh, 0, dw + j);
+                    VSTORE(VLOAD(0, db + j) + d, 0, db + j);
                 }
                 FOR_TAIL(j) {
                     const float xh = (LOAD1(x, at + j) - mu) * inverse, d = LOAD1(dy, at + j);
@@ -170,84 +189,96 @@ enum LayerOpKernelSource {
         #define GELU_C 0.7978845608028654f
         #define GELU_A 0.044715f
 
+        /* Elementwise: work-item i takes values [i·VW, i·VW + VW), the last one fewer. */
+        #define ELEMENTWISE(body)                                                                 \
+            const size_t first = get_global_id(0) * VW;                                           \
+            if (first + VW <= (size_t)n) { const size_t i = first; body(floatv, LOADV, STOREV) }  \
+            else for (size_t i = first; i < (size_t)n; ++i) { body(float, LOAD1, STORE1) }
+
+        #define GELU(T, LOAD, STORE)                                                              \
+            const T v = LOAD(x, i);                                                               \
+            STORE(y, i, 0.5f * v * (1.0f + tanh(GELU_C * fma(GELU_A * v, v * v, v))));
+
         __kernel void gelu_forward(const int n, __global const storage_t *restrict x, __global storage_t *restrict y) {
-            const int i = get_global_id(0);
-            if (i >= n) return;
-            const float v = LOAD1(x, i);
-            STORE1(y, i, 0.5f * v * (1.0f + tanh(GELU_C * fma(GELU_A * v, v * v, v))));
+            ELEMENTWISE(GELU)
         }
+
+        #define GELU_BACKWARD(T, LOAD, STORE)                                                     \
+            const T v = LOAD(x, i), th = tanh(GELU_C * fma(GELU_A * v, v * v, v));                \
+            const T slope = 0.5f * (1.0f + th) + 0.5f * v * (1.0f - th * th) * GELU_C * (1.0f + 3.0f * GELU_A * v * v); \
+            STORE(dx, i, LOAD(dy, i) * slope);
 
         __kernel void gelu_backward(const int n, __global const storage_t *restrict x, __global const storage_t *restrict dy,
                                     __global storage_t *restrict dx) {
-            const int i = get_global_id(0);
-            if (i >= n) return;
-            const float v = LOAD1(x, i), th = tanh(GELU_C * fma(GELU_A * v, v * v, v));
-            const float slope = 0.5f * (1.0f + th) + 0.5f * v * (1.0f - th * th) * GELU_C * (1.0f + 3.0f * GELU_A * v * v);
-            STORE1(dx, i, LOAD1(dy, i) * slope);
+            ELEMENTWISE(GELU_BACKWARD)
         }
 
-        inline float sigmoid(float z) { return 1.0f / (1.0f + exp(-z)); }
+        #define SWIGLU(T, LOAD, STORE)                                                            \
+            const T g = LOAD(gate, i);                                                            \
+            STORE(y, i, g / (1.0f + exp(-g)) * LOAD(up, i));
 
         __kernel void swiglu_forward(const int n, __global const storage_t *restrict gate, __global const storage_t *restrict up,
                                      __global storage_t *restrict y) {
-            const int i = get_global_id(0);
-            if (i >= n) return;
-            const float g = LOAD1(gate, i);
-            STORE1(y, i, g * sigmoid(g) * LOAD1(up, i));
+            ELEMENTWISE(SWIGLU)
         }
+
+        #define SWIGLU_BACKWARD(T, LOAD, STORE)                                                   \
+            const T g = LOAD(gate, i), u = LOAD(up, i), d = LOAD(dy, i), s = 1.0f / (1.0f + exp(-g)); \
+            STORE(dgate, i, d * u * s * (1.0f + g * (1.0f - s)));                                  \
+            STORE(dup, i, d * g * s);
 
         __kernel void swiglu_backward(const int n, __global const storage_t *restrict gate, __global const storage_t *restrict up,
                                       __global const storage_t *restrict dy, __global storage_t *restrict dgate,
                                       __global storage_t *restrict dup) {
-            const int i = get_global_id(0);
-            if (i >= n) return;
-            const float g = LOAD1(gate, i), u = LOAD1(up, i), d = LOAD1(dy, i), s = sigmoid(g);
-            STORE1(dgate, i, d * u * s * (1.0f + g * (1.0f - s)));
-            STORE1(dup, i, d * g * s);
+            ELEMENTWISE(SWIGLU_BACKWARD)
         }
+
+        #define ADD(T, LOAD, STORE) STORE(y, i, LOAD(a, i) + LOAD(b, i));
 
         __kernel void add(const int n, __global const storage_t *restrict a, __global const storage_t *restrict b,
                           __global storage_t *restrict y) {
-            const int i = get_global_id(0);
-            if (i >= n) return;
-            STORE1(y, i, LOAD1(a, i) + LOAD1(b, i));
+            ELEMENTWISE(ADD)
         }
 
         /* --- rotary embedding ------------------------------------------------------------- */
 
-        /* Grid: (headDim / 2, rows * heads); direction -1 rotates back. */
+        /* One work-item per head of a row, its pairs VW at a time. Grid: (rows * heads); direction -1 rotates back. */
         __kernel void rotary(const int headDim, const int heads, const float direction, __global const storage_t *restrict x,
                              __global const float *restrict cosines, __global const float *restrict sines, __global storage_t *restrict y) {
-            const int i = get_global_id(0), pairs = headDim / 2;
-            const size_t rowHead = get_global_id(1), row = rowHead / heads, at = rowHead * headDim;
-            const float c = cosines[row * pairs + i], s = direction * sines[row * pairs + i];
-            const float low = LOAD1(x, at + i), high = LOAD1(x, at + pairs + i);
-            STORE1(y, at + i, low * c - high * s);
-            STORE1(y, at + pairs + i, high * c + low * s);
+            const int pairs = headDim / 2;
+            const size_t rowHead = get_global_id(0), at = rowHead * headDim;
+            __global const float *c = cosines + rowHead / heads * pairs, *s = sines + rowHead / heads * pairs;
+            int i = 0;
+            for (; i + VW <= pairs; i += VW) {
+                const floatv low = LOADV(x, at + i), high = LOADV(x, at + pairs + i), cv = VLOAD(0, c + i), sv = direction * VLOAD(0, s + i);
+                STOREV(y, at + i, low * cv - high * sv);
+                STOREV(y, at + pairs + i, high * cv + low * sv);
+            }
+            for (; i < pairs; ++i) {
+                const float low = LOAD1(x, at + i), high = LOAD1(x, at + pairs + i), sine = direction * s[i];
+                STORE1(y, at + i, low * c[i] - high * sine);
+                STORE1(y, at + pairs + i, high * c[i] + low * sine);
+            }
         }
 
         /* --- cross-entropy ---------------------------------------------------------------- */
 
-        /* One pass: each work-item keeps a running maximum and its sum scaled to it. */
+        /* The row's maximum, then the sum of exp(logit - maximum): the second read of a row finds it in cache. */
         __kernel __attribute__((reqd_work_group_size(LG, 1, 1)))
         void cross_entropy_forward(const int width, __global const storage_t *restrict logits, __global const int *restrict targets,
                                    __global float *restrict loss, __global float *restrict lse) {
             __local float partial[LG];
             const size_t row = get_group_id(0), at = row * width;
-            float m = -INFINITY, s = 0;
-            FOR_VECTORS(j) {
-                const float4 v = LOADV(logits, at + j);
-                const float top = fmax(fmax(m, fmax(v.x, v.y)), fmax(v.z, v.w));
-                s = s * exp(m - top) + sum4(exp(v - top));
-                m = top;
-            }
-            FOR_TAIL(j) {
-                const float v = LOAD1(logits, at + j), top = fmax(m, v);
-                s = s * exp(m - top) + exp(v - top);
-                m = top;
-            }
-            const float rowMax = group_max(m, partial);
-            const float total = group_sum(m == -INFINITY ? 0.0f : s * exp(m - rowMax), partial);
+            floatv top = -INFINITY;
+            float tail = -INFINITY;
+            FOR_VECTORS(j) top = fmax(top, LOADV(logits, at + j));
+            FOR_TAIL(j) tail = fmax(tail, LOAD1(logits, at + j));
+            const float rowMax = group_max(fmax(vmax(top), tail), partial);
+            floatv sum = 0;
+            tail = 0;
+            FOR_VECTORS(j) sum += exp(LOADV(logits, at + j) - rowMax);
+            FOR_TAIL(j) tail += exp(LOAD1(logits, at + j) - rowMax);
+            const float total = group_sum(vsum(sum) + tail, partial);
             if (get_local_id(0) == 0) {
                 const float logsumexp = rowMax + log(total);
                 lse[row] = logsumexp;
@@ -255,15 +286,17 @@ enum LayerOpKernelSource {
             }
         }
 
-        /* dlogits = (softmax - one_hot(target)) * scale. Grid: (width, rows). */
+        /* dlogits = (softmax - one_hot(target)) * scale, VW columns per work-item. Grid: (columns / VW, rows). */
         __kernel void cross_entropy_backward(const int width, const float scale, __global const storage_t *restrict logits,
                                              __global const int *restrict targets, __global const float *restrict lse,
                                              __global storage_t *restrict dlogits) {
-            const int j = get_global_id(0);
-            const size_t row = get_global_id(1), at = row * width + j;
-            if (j >= width) return;
-            const float p = exp(LOAD1(logits, at) - lse[row]);
-            STORE1(dlogits, at, (j == targets[row] ? p - 1.0f : p) * scale);
+            const int first = get_global_id(0) * VW;
+            const size_t row = get_global_id(1), at = row * width;
+            const float shift = lse[row];
+            if (first + VW <= width) STOREV(dlogits, at + first, exp(LOADV(logits, at + first) - shift) * scale);
+            else for (int j = first; j < width; ++j) STORE1(dlogits, at + j, exp(LOAD1(logits, at + j) - shift) * scale);
+            const int target = targets[row];
+            if (target >= first && target < first + VW) STORE1(dlogits, at + target, (exp(LOAD1(logits, at + target) - shift) - 1.0f) * scale);
         }
         """#
 }

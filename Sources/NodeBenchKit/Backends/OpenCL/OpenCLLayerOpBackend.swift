@@ -14,10 +14,12 @@ final class OpenCLLayerOpBackend: LayerOpBackend {
         queue = try device.queue()
     }
 
-    /// Work-items per row: enough to cover a GPU's memory latency; on a CPU each is a loop iteration.
-    var groupSize: Int {
+    /// Work-items per row and values per vector: on a GPU many work-items, enough to cover memory
+    /// latency, with 4-wide vectors; on a CPU one work-item per row (work-items are loop
+    /// iterations there, and barriers split them) streaming 16-wide vectors, one AVX-512 register.
+    var shape: (groupSize: Int, vectorWidth: Int) {
         let device = runtime.device
-        return min(device.kind == .cpu ? 64 : 256, device.maxWorkGroupSize.nonzeroPowerOfTwoFloor)
+        return device.kind == .cpu ? (1, 16) : (min(256, device.maxWorkGroupSize.nonzeroPowerOfTwoFloor), 4)
     }
 
     /// Row blocks of a norm's backward: a few per compute unit, so every unit keeps busy while
@@ -45,9 +47,11 @@ final class OpenCLLayerOpBackend: LayerOpBackend {
 
     func prepare(_ inputs: LayerOpInputs) throws -> PreparedKernel {
         if let reason = unsupportedReason(inputs.layerOp) { throw UsageError(reason) }
-        let options = "\(inputs.layerOp.dtype.kernelTypeOption) -D VW=4 -D LG=\(groupSize)"
+        let (groupSize, vectorWidth) = shape
+        let options = "\(inputs.layerOp.dtype.kernelTypeOption) -D VW=\(vectorWidth) -D LG=\(groupSize)"
         let program = try runtime.program(source: LayerOpKernelSource.text, options: options, disk: programCache)
-        return try OpenCLPreparedLayerOp(inputs, program: program, queue: queue, groupSize: groupSize, blocks: backwardBlocks(inputs.layerOp))
+        return try OpenCLPreparedLayerOp(
+            inputs, program: program, queue: queue, groupSize: groupSize, vectorWidth: vectorWidth, blocks: backwardBlocks(inputs.layerOp))
     }
 }
 
@@ -64,7 +68,7 @@ final class OpenCLPreparedLayerOp: PreparedKernel {
     /// The outputs in result order, each with its element count and whether it is stored as fp32.
     private let outputs: [(buffer: Buffer, count: Int, dtype: DType)]
 
-    init(_ inputs: LayerOpInputs, program: Program, queue: CommandQueue, groupSize: Int, blocks: Int) throws {
+    init(_ inputs: LayerOpInputs, program: Program, queue: CommandQueue, groupSize: Int, vectorWidth: Int, blocks: Int) throws {
         let layerOp = inputs.layerOp
         self.layerOp = layerOp
         self.queue = queue
@@ -76,7 +80,7 @@ final class OpenCLPreparedLayerOp: PreparedKernel {
         let floats = { (elements: Int) throws -> Buffer in try context.makeBuffer(byteCount: max(1, elements) * 4) }
         let x = try stored(inputs.x), epsilon = Float(LayerOp.normEpsilon)
         let perRow = { (kernel: Kernel) in KernelLaunches.Launch(kernel: kernel, global: [rows * groupSize], local: [groupSize]) }
-        let perElement = { (kernel: Kernel) in KernelLaunches.Launch(kernel: kernel, global: [roundUp(n, groupSize)], local: nil) }
+        let perElement = { (kernel: Kernel) in KernelLaunches.Launch(kernel: kernel, global: [(n + vectorWidth - 1) / vectorWidth], local: nil) }
         let rowsPerBlock = (rows + blocks - 1) / blocks
         /// A norm backward's blocks, then the column sums of their `gradients` partial rows into `into`.
         func blocked(_ kernel: Kernel, partial: Buffer, gradients: Int, into output: Buffer) throws -> [KernelLaunches.Launch] {
@@ -155,7 +159,7 @@ final class OpenCLPreparedLayerOp: PreparedKernel {
                 .int(Int32(headDim)), .int(Int32(width / headDim)), .float(pass == .backward ? -1 : 1), .buffer(source),
                 .buffer(try queue.upload(inputs.cos)), .buffer(try queue.upload(inputs.sin)), .buffer(y),
             ])
-            launches = [.init(kernel: kernel, global: [headDim / 2, rows * width / headDim], local: nil)]
+            launches = [.init(kernel: kernel, global: [rows * width / headDim], local: nil)]
         case (.crossEntropy, .forward):
             let loss = try floats(rows)
             outputs = [(loss, rows, .fp32)]
@@ -169,18 +173,19 @@ final class OpenCLPreparedLayerOp: PreparedKernel {
                 .int(widthArgument), .float(1 / Float(rows)), .buffer(x), .buffer(try queue.upload(inputs.targets)),
                 .buffer(try queue.upload(inputs.logsumexp)), .buffer(gradLogits),
             ])
-            launches = [.init(kernel: kernel, global: [roundUp(width, groupSize), rows], local: nil)]
+            launches = [.init(kernel: kernel, global: [(width + vectorWidth - 1) / vectorWidth, rows], local: nil)]
         }
         self.launches = KernelLaunches(queue: queue, launches: launches)
         let shape = switch layerOp.op {
         case .rmsnorm, .layernorm:
             layerOp.pass == .forward
                 ? "a work-group of \(groupSize) per row" : "\(blocks) blocks of \(rowsPerBlock) rows, then their weight gradients summed"
-        case .crossEntropy: layerOp.pass == .forward ? "a work-group of \(groupSize) per row, one pass (online logsumexp)" : "one work-item per logit"
-        case .gelu, .swiglu, .residual: "one work-item per element"
-        case .rotary: "one work-item per rotated pair"
+        case .crossEntropy:
+            layerOp.pass == .forward ? "a work-group of \(groupSize) per row, its maximum then its sum" : "\(vectorWidth) logits per work-item"
+        case .gelu, .swiglu, .residual: "\(vectorWidth) elements per work-item"
+        case .rotary: "one work-item per head"
         }
-        notes = ["NodeBench layer-op kernel: \(shape); fp32 arithmetic on the stored tensors"]
+        notes = ["NodeBench layer-op kernel: \(shape), \(vectorWidth)-wide vectors; fp32 arithmetic on the stored tensors"]
     }
 
     func execute() throws -> SampleTime { try launches.execute() }
