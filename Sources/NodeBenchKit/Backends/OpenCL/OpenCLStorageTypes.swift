@@ -42,8 +42,15 @@ enum OpenCLStorageTypes {
         }
         #define STORE1(p, i, v) ((p)[i] = bf16_round(v))
         #define LOADV(p, i) CAT(as_float, VW)(CAT(convert_uint, VW)(CAT(vload, VW)(0, (p) + (i))) << 16)
-        #define STOREV(p, i, v) do { float l_[VW]; CAT(vstore, VW)((v), 0, l_); \
-            for (int j_ = 0; j_ < VW; ++j_) (p)[(i) + j_] = bf16_round(l_[j_]); } while (0)
+        #ifdef VW
+        /* VW values rounded at once: the same bits as bf16_round, in vector registers. */
+        inline CAT(ushort, VW) bf16_round_v(CAT(float, VW) v) {
+            const CAT(uint, VW) u = CAT(as_uint, VW)(v);
+            const CAT(uint, VW) rounded = (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
+            return CAT(convert_ushort, VW)(select(rounded, (CAT(uint, VW))0x7fc0u, CAT(as_uint, VW)(isnan(v))));
+        }
+        #endif
+        #define STOREV(p, i, v) CAT(vstore, VW)(bf16_round_v(v), 0, (p) + (i))
         #else
         #define LOAD1(p, i) ((p)[i])
         #define STORE1(p, i, v) ((p)[i] = (v))
