@@ -167,15 +167,22 @@ import Testing
         let breakdown = TrainingBreakdown(step: step, device: device.id, results: results, roofline: Roofline(device: device.id, peaks: [], theoretical: []))
         let roofline = Roofline(device: device.id, peaks: [], theoretical: [])
         #expect(breakdown.missing.isEmpty)
-        // Five linears of three GEMMs each at 1 ms (four per layer); attention 1 ms forward and 1 ms backward, measured.
-        #expect(abs(breakdown.layerSeconds! - (4 * 3 + 1 + 1) * 1e-3) < 1e-12)
-        #expect(abs(breakdown.stepSeconds! - (12 * 14 + 3) * 1e-3) < 1e-12)
+        // Five linears of three GEMMs each at 1 ms (four per layer); attention 1 ms forward and 1 ms backward, measured;
+        // the layer ops at 1 ms a pass: two layernorms, one GELU and two residual adds per layer, the final
+        // norm and the cross-entropy once per step.
+        #expect(abs(breakdown.layerSeconds! - (4 * 3 + 1 + 1 + 2 * 5) * 1e-3) < 1e-12)
+        #expect(abs(breakdown.stepSeconds! - (12 * 24 + 3 + 2 * 2) * 1e-3) < 1e-12)
         #expect(breakdown.parts.allSatisfy { !$0.estimated })
+        let sum = breakdown.parts.reduce(0) { $0 + $1.seconds * ($1.perLayer ? 12 : 1) }
+        #expect(abs(sum - breakdown.stepSeconds!) < 1e-12 && abs(breakdown.parts.reduce(0) { $0 + $1.share } - 100) < 1e-9, "the parts sum to the step")
+        #expect(breakdown.parts.map(\.name).suffix(5) == ["layernorm x2", "gelu", "residual x2", "final-layernorm", "cross-entropy"])
         // Without a backward result, the backward is the forward's time x 2.5, labelled.
         let forwardOnly = results.filter { $0.attentionPass != .backward }
         let estimated = TrainingBreakdown(step: step, device: device.id, results: forwardOnly, roofline: roofline)
-        #expect(abs(estimated.layerSeconds! - (4 * 3 + 1 + 2.5) * 1e-3) < 1e-12)
-        #expect(estimated.parts.last?.estimated == true)
+        #expect(abs(estimated.layerSeconds! - (4 * 3 + 1 + 2.5 + 2 * 5) * 1e-3) < 1e-12)
+        #expect(estimated.parts.first { $0.name == "attention-backward" }?.estimated == true)
+        let noLayerOps = TrainingBreakdown(step: step, device: device.id, results: results.filter { $0.kernel != .layer }, roofline: roofline)
+        #expect(noLayerOps.missing == ["layernorm", "gelu", "residual", "final-layernorm", "cross-entropy"] && noLayerOps.stepSeconds == nil)
         let partial = TrainingBreakdown(step: step, device: device.id, results: results.filter { $0.attention == nil }, roofline: roofline)
         #expect(partial.missing == ["attention"] && partial.stepSeconds == nil)
     }
