@@ -17,8 +17,6 @@ extension Implementation: ExpressibleByArgument {}
 
 extension KernelKind: ExpressibleByArgument {}
 
-extension LayerOp: ExpressibleByArgument {}
-
 extension FleetNode.Verdict: ExpressibleByArgument {}
 
 /// `--shape MxNxK`, with the parser's own message for bad input.

@@ -5,7 +5,14 @@ import NodeBenchKit
 struct LayerOpOptions: ParsableArguments {
     @Option(
         name: .customLong("op"),
-        help: "Layer op: rmsnorm, layernorm, gelu, swiglu, residual, rotary, cross-entropy (repeatable; default: all).")
+        help: "Layer op: rmsnorm, layernorm, gelu, swiglu, residual, rotary, cross-entropy (repeatable; default: all).",
+        transform: { text in
+            // Parsed here so that an unknown op is one line, not the parser's list of seven.
+            guard let op = LayerOp(rawValue: text) else {
+                throw ValidationError("unknown layer op '\(text)': use one of \(LayerOp.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            return op
+        })
     var ops: [LayerOp] = []
 
     @Option(help: "Rows (tokens) of every layer op.")

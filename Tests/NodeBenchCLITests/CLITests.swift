@@ -159,12 +159,16 @@ func jsonObject(_ data: Data) throws -> [String: Any] {
         let document = try jsonObject(Data(contentsOf: file))
         let results = try #require(document["results"] as? [[String: Any]])
         // Nine GEMM cases: host BLAS, NodeBench and CLBlast on PoCL; four attention cases: naive
-        // and flash on the host and on PoCL.
-        #expect(results.count == 9 * 3 + 4 * 4)
+        // and flash on the host and on PoCL; 7 layer ops in 2 passes and 3 types on both.
+        let layerCases = 7 * 2 * 3 * 2
+        #expect(results.count == 9 * 3 + 4 * 4 + layerCases)
         let attention = results.filter { $0["kernel"] as? String == "attention" }
         #expect(attention.count == 16 && attention.allSatisfy { $0["status"] as? String == "ok" })
-        // Every attention output after the first device's is compared with it: CPU and OpenCL side by side.
+        // Every output after the first device's is compared with it: CPU and OpenCL side by side.
         #expect(attention.filter { $0["crossCheck"] != nil }.count == 12)
+        let layer = results.filter { $0["kernel"] as? String == "layer" }
+        let crossChecked = layer.filter { $0["crossCheck"] != nil }.count
+        #expect(layer.allSatisfy { $0["status"] as? String == "ok" } && crossChecked == layerCases / 2)
         let notOK = results.filter { $0["status"] as? String != "ok" }
         // CLBlast has no bf16 GEMM, and its fp16 GEMM needs cl_khr_fp16, which PoCL lacks here.
         #expect(notOK.count == 2 && notOK.allSatisfy { $0["implementation"] as? String == "clblast" && $0["status"] as? String == "skipped" })
@@ -199,7 +203,11 @@ func jsonObject(_ data: Data) throws -> [String: Any] {
         (["run", "--kernel", "attention", "--seq", "0"], "--seq 0: must be between 1 and"),
         (["run", "--heads", "6", "--kv-heads", "4"], "must be a multiple of --kv-heads"),
         (["run", "--kernel", "attention", "--dtype", "fp64"], "attention runs fp32, fp16 and bf16"),
-        (["run", "--kernel", "matmul"], "'gemm' and 'attention'"),
+        (["run", "--kernel", "matmul"], "'gemm', 'attention' or 'layer'"),
+        (["run", "--op", "softmax"], "unknown layer op 'softmax': use one of rmsnorm, layernorm, gelu, swiglu, residual, rotary, cross-entropy"),
+        (["run", "--kernel", "layer", "--rows", "0"], "--rows 0: must be between 1 and"),
+        (["run", "--op", "rotary", "--width", "100"], "rotary turns heads of 128 values: --width 100 must be a multiple"),
+        (["run", "--kernel", "layer", "--dtype", "fp64"], "layer ops run fp32, fp16 and bf16"),
         (["run", "--model", "gpt5"], "unknown model 'gpt5': use one of gpt2-124m, llama3-8b, llama3-70b"),
         (["run", "--model", "llama3-8b", "--tensor-parallel", "3"], "must divide llama3-8b's 32 heads"),
     ])

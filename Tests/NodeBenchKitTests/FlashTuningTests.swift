@@ -42,6 +42,13 @@ import Testing
         } throws: { "\($0)".contains("vector width 4 is not 8 or 16") }
     }
 
+    @Test func keyBlocksAreSearchedForTheChosenShapeUpToTheWholeSequence() {
+        let chosen = FlashKernelParameters(tileRows: 2, vectorWidth: 16, groupSize: 4, keyBlock: 7)
+        let space = FlashTuner.keyBlockSpace(chosen, seq: 8192)
+        #expect(space.map(\.keyBlock) == [nil, 1, 4, 16, 64, 256], "the cache-size rule first, then blocks of up to 4096 keys")
+        #expect(space.allSatisfy { $0.tileRows == 2 && $0.vectorWidth == 16 && $0.groupSize == 4 })
+    }
+
     @Test func theTunerFindsAVerifiedShapeThatRunUses() throws {
         let inventory = AttentionTests.inventory
         let device = try #require(inventory.devices.first { $0.backend == .opencl })

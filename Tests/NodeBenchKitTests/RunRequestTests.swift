@@ -8,7 +8,7 @@ import Testing
 @Suite struct RunRequestTests {
     @Test func choicesImplyTheirKernel() {
         var request = RunRequest()
-        #expect(request.selectedKernels == [.gemm, .attention])
+        #expect(request.selectedKernels == [.gemm, .attention, .layer])
         request.shapes = [GEMMShape(m: 8, n: 8, k: 8)]
         #expect(request.selectedKernels == [.gemm])
         request = RunRequest()
@@ -19,6 +19,13 @@ import Testing
         #expect(request.selectedKernels == [.attention])
         request.kernels = [.gemm, .attention]
         #expect(request.selectedKernels == [.gemm, .attention])
+        request = RunRequest()
+        request.layerOps.ops = [.rmsnorm]
+        request.passes = [.backward]
+        #expect(request.selectedKernels == [.layer], "a pass beside layer-op choices is the layer ops' pass")
+        request = RunRequest()
+        request.passes = [.backward]
+        #expect(request.selectedKernels == [.attention])
     }
 
     @Test func unsetAttentionDimensionsTakeTheDefaults() throws {

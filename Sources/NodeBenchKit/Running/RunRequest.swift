@@ -129,8 +129,10 @@ public struct RunRequest: Codable, Sendable, Equatable {
         if selectedKernels.contains(.attention), !dtypes.isEmpty, !dtypes.contains(where: AttentionCase.dtypes.contains) {
             throw UsageError("attention runs fp32, fp16 and bf16; --dtype \(dtypes.map(\.rawValue).joined(separator: ", ")) leaves it nothing")
         }
-        _ = try attention.shapes()
-        _ = try trainingStep()
+        if selectedKernels.contains(.layer), !dtypes.isEmpty, !dtypes.contains(where: LayerOpCase.dtypes.contains) {
+            throw UsageError("layer ops run fp32, fp16 and bf16; --dtype \(dtypes.map(\.rawValue).joined(separator: ", ")) leaves them nothing")
+        }
+        _ = try cases()
     }
 
     /// The kernels asked for, or implied: GEMM choices alone mean GEMM, attention choices alone attention.
