@@ -38,6 +38,7 @@ struct TuneCommand: ParsableCommand {
 
     func validate() throws {
         guard budget > 0, budget.isFinite else { throw ValidationError("--budget must be a positive number of seconds") }
+        guard kernel != .layer else { throw ValidationError("the layer ops have nothing to tune: tune gemm or attention") }
         if kernel == .attention {
             guard dtypes.allSatisfy(AttentionCase.dtypes.contains) else { throw ValidationError("attention runs fp32, fp16 and bf16") }
             for headDim in headDims {

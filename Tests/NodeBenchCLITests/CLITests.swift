@@ -208,6 +208,7 @@ func jsonObject(_ data: Data) throws -> [String: Any] {
         (["run", "--kernel", "layer", "--rows", "0"], "--rows 0: must be between 1 and"),
         (["run", "--op", "rotary", "--width", "100"], "rotary turns heads of 128 values: --width 100 must be a multiple"),
         (["run", "--kernel", "layer", "--dtype", "fp64"], "layer ops run fp32, fp16 and bf16"),
+        (["tune", "--device", "opencl:0:0", "--kernel", "layer"], "the layer ops have nothing to tune"),
         (["run", "--model", "gpt5"], "unknown model 'gpt5': use one of gpt2-124m, llama3-8b, llama3-70b"),
         (["run", "--model", "llama3-8b", "--tensor-parallel", "3"], "must divide llama3-8b's 32 heads"),
     ])
