@@ -30,6 +30,8 @@ public struct Device: @unchecked Sendable {
     public let maxAllocationBytes: UInt64
     public let localMemoryBytes: UInt64
     public let maxWorkGroupSize: Int
+    /// Floats the hardware's vectors hold (16 on an AVX-512 CPU device, 8 on AVX2).
+    public let nativeFloatVectorWidth: Int
     public let extensions: [String]
     /// NVIDIA's compute capability (major, minor), from cl_nv_device_attribute_query.
     public let nvidiaComputeCapability: (major: Int, minor: Int)?
@@ -55,6 +57,7 @@ public struct Device: @unchecked Sendable {
         maxAllocationBytes = try query(CL_DEVICE_MAX_MEM_ALLOC_SIZE).value(cl_ulong.self)
         localMemoryBytes = try query(CL_DEVICE_LOCAL_MEM_SIZE).value(cl_ulong.self)
         maxWorkGroupSize = try query(CL_DEVICE_MAX_WORK_GROUP_SIZE).value(Int.self)
+        nativeFloatVectorWidth = Int(try query(CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT).value(cl_uint.self))
         extensions = try query(CL_DEVICE_EXTENSIONS).string().split(separator: " ").map(String.init)
         if extensions.contains("cl_nv_device_attribute_query") {
             // CL_DEVICE_COMPUTE_CAPABILITY_MAJOR_NV and _MINOR_NV from cl_ext.h's NVIDIA section.

@@ -18,8 +18,8 @@ import Testing
         let backend = try Self.backend()
         // Blocks of one and three key panels: the work-group meets at a barrier after each, and
         // its work-items past the last row (S=29) and, causal, past their diagonal take part.
-        let space = FlashTuner.searchSpace(isCPU: true, headDim: 40, maxWorkGroupSize: 4096)
-            + FlashTuner.searchSpace(isCPU: false, headDim: 40, maxWorkGroupSize: 4096)
+        let space = FlashTuner.searchSpace(isCPU: true, nativeFloats: 16, headDim: 40, maxWorkGroupSize: 4096)
+            + FlashTuner.searchSpace(isCPU: false, nativeFloats: 1, headDim: 40, maxWorkGroupSize: 4096)
             + [1, 3].map { FlashKernelParameters(tileRows: 2, vectorWidth: 8, groupSize: 4, keyBlock: $0) }
         let inputs = AttentionInputs(
             attention: AttentionCase(shape: try AttentionTests.shape(1, 4, 2, 29, 40, causal: causal), dtype: .bf16), seed: 2)
@@ -33,9 +33,15 @@ import Testing
     }
 
     @Test func searchSpacesRespectTheDeviceAndBadParametersAreRefused() throws {
-        let space = FlashTuner.searchSpace(isCPU: false, headDim: 128, maxWorkGroupSize: 64)
+        let space = FlashTuner.searchSpace(isCPU: false, nativeFloats: 1, headDim: 128, maxWorkGroupSize: 64)
         #expect(!space.isEmpty && space.allSatisfy { $0.groupSize <= 64 })
-        #expect(FlashTuner.searchSpace(isCPU: true, headDim: 128, maxWorkGroupSize: 4096).first == .defaults(isCPU: true, headDim: 128))
+        #expect(
+            FlashTuner.searchSpace(isCPU: true, nativeFloats: 8, headDim: 128, maxWorkGroupSize: 4096).first
+                == .defaults(isCPU: true, nativeFloats: 8, headDim: 128))
+        // Twice the rows where vectors hold 16 floats: the accumulator still fits the register file.
+        #expect(FlashKernelParameters.defaults(isCPU: true, nativeFloats: 8, headDim: 64).tileRows == 4)
+        #expect(FlashKernelParameters.defaults(isCPU: true, nativeFloats: 16, headDim: 64).tileRows == 8)
+        #expect(FlashKernelParameters.defaults(isCPU: true, nativeFloats: 16, headDim: 128).tileRows == 4)
         let inputs = AttentionInputs(attention: AttentionCase(shape: try AttentionTests.shape(1, 1, 1, 8, 16, causal: false), dtype: .fp32), seed: 1)
         #expect {
             try Self.backend().prepare(inputs, flashParameters: FlashKernelParameters(tileRows: 2, vectorWidth: 4, groupSize: 1), parameterSource: "test")

@@ -15,10 +15,10 @@ public final class FlashTuner {
     }
 
     /// The device type's default first, then the rest of the space for that type.
-    static func searchSpace(isCPU: Bool, headDim: Int, maxWorkGroupSize: Int) -> [FlashKernelParameters] {
+    static func searchSpace(isCPU: Bool, nativeFloats: Int, headDim: Int, maxWorkGroupSize: Int) -> [FlashKernelParameters] {
         let rows = isCPU ? [1, 2, 4, 8] : [1, 2, 4]
         let groups = isCPU ? [1, 2, 4, 8] : [32, 64, 128, 256]
-        var space = [FlashKernelParameters.defaults(isCPU: isCPU, headDim: headDim)]
+        var space = [FlashKernelParameters.defaults(isCPU: isCPU, nativeFloats: nativeFloats, headDim: headDim)]
         for width in [16, 8] {
             for tileRows in rows {
                 for groupSize in groups {
@@ -64,7 +64,8 @@ public final class FlashTuner {
         if backend.unsupportedReason(timedCase) != nil { return nil }
         let timedInputs = AttentionInputs(attention: timedCase, seed: seed)
         let device = backend.openCLDevice
-        let space = Self.searchSpace(isCPU: device.kind == .cpu, headDim: headDim, maxWorkGroupSize: device.maxWorkGroupSize)
+        let space = Self.searchSpace(
+            isCPU: device.kind == .cpu, nativeFloats: device.nativeFloatVectorWidth, headDim: headDim, maxWorkGroupSize: device.maxWorkGroupSize)
         // Three quarters of the budget for the shape, the rest for its key block.
         let shapeDeadline = MonotonicClock.now() + budgetSeconds * 0.75
         let best = fastestCandidate(

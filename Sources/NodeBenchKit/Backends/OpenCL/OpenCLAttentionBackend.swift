@@ -31,7 +31,8 @@ final class OpenCLAttentionBackend: AttentionBackend {
         if let entry = tuned.lookup(device: openCLDevice.name, driver: openCLDevice.driverVersion, attention: attention) {
             return (entry.parameters, "tuned for \(entry.dtype.rawValue) d\(entry.headDim) at \(entry.tunedAt)")
         }
-        var parameters = FlashKernelParameters.defaults(isCPU: openCLDevice.kind == .cpu, headDim: attention.shape.headDim)
+        var parameters = FlashKernelParameters.defaults(
+            isCPU: openCLDevice.kind == .cpu, nativeFloats: openCLDevice.nativeFloatVectorWidth, headDim: attention.shape.headDim)
         parameters.groupSize = min(parameters.groupSize, openCLDevice.maxWorkGroupSize)
         return (parameters, "default for \(openCLDevice.kind.rawValue)")
     }
