@@ -149,10 +149,13 @@ public struct GEMMKernelParameters: Codable, Sendable, Hashable, CustomStringCon
     }
 
     /// Good starting points without tuning: CPUs want few work-items with wide vectors and tall
-    /// register tiles; GPUs want many work-items with small tiles.
+    /// register tiles, in work-groups one column panel wide and 8 row panels tall: a CPU runs a
+    /// group's work-items one after another, so its B panel is read once from memory and 7 times
+    /// from the core's cache (on a 2-core EPYC, 4096^3 ran at 0.97x the 2048^3 rate, against
+    /// 0.74x with 2 x 2 groups, and smaller shapes as fast). GPUs want many work-items with small tiles.
     static func defaults(isCPU: Bool, dtype: DType) -> GEMMKernelParameters {
         if isCPU {
-            return GEMMKernelParameters(tileRows: 8, vectorWidth: dtype == .fp64 ? 8 : 16, groupColumns: 2, groupRows: 2)
+            return GEMMKernelParameters(tileRows: 8, vectorWidth: dtype == .fp64 ? 8 : 16, groupColumns: 1, groupRows: 8)
         }
         return GEMMKernelParameters(tileRows: 4, vectorWidth: 4, groupColumns: 16, groupRows: 16)
     }
