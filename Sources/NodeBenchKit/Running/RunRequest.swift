@@ -132,6 +132,8 @@ public struct RunRequest: Codable, Sendable, Equatable {
         if selectedKernels.contains(.layer), !dtypes.isEmpty, !dtypes.contains(where: LayerOpCase.dtypes.contains) {
             throw UsageError("layer ops run fp32, fp16 and bf16; --dtype \(dtypes.map(\.rawValue).joined(separator: ", ")) leaves them nothing")
         }
+        // A model's step takes only --seq from the attention options; the others are still checked.
+        _ = try attention.shapes()
         _ = try cases()
     }
 

@@ -29,7 +29,7 @@ final class OpenCLLayerOpBackend: LayerOpBackend {
     /// Device bytes: the op's tensors as stored, row statistics, and the partial weight gradients.
     func deviceBytes(_ layerOp: LayerOpCase) -> (largest: Double, total: Double) {
         let tensor = Double(layerOp.elements * layerOp.dtype.storageBytes)
-        let tensors = Double(layerOp.minimumTrafficBytes) + 2 * Double(backwardBlocks(layerOp) * layerOp.width) * 4
+        let tensors = layerOp.minimumTrafficBytes + 2 * Double(backwardBlocks(layerOp) * layerOp.width) * 4
         return (tensor, tensors)
     }
 
