@@ -98,6 +98,9 @@ struct TuneCommand: ParsableCommand {
             }
             try store.record { $0.record(entry) }
             table.add([dtype.rawValue, String(headDim), entry.parameters.description, String(format: "%.1f", entry.gflops), shape.description])
+            for block in entry.keyBlocks {
+                table.add(["", "", "  key block \(block.keyBlock.map(String.init) ?? "cache rule")", String(format: "%.1f", block.gflops), "s\(block.seq) causal"])
+            }
         }
         print(table.render(), terminator: "")
     }
@@ -108,6 +111,6 @@ struct TuneCommand: ParsableCommand {
         case .success(let gflops): outcome = String(format: "%.1f GFLOP/s", gflops)
         case .failure(let error): outcome = "dropped: \(error)"
         }
-        Console.note("  [\(step.index)/\(step.total)] \(step.parameters): \(outcome)")
+        Console.note("  [\(step.index)/\(step.total)] \(step.parameters) on \(step.timedOn): \(outcome)")
     }
 }

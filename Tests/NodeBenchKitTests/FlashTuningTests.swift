@@ -53,6 +53,36 @@ import Testing
         let space = FlashTuner.keyBlockSpace(chosen, seq: 8192)
         #expect(space.map(\.keyBlock) == [nil, 1, 4, 16, 64, 256], "the cache-size rule first, then blocks of up to 4096 keys")
         #expect(space.allSatisfy { $0.tileRows == 2 && $0.vectorWidth == 16 && $0.groupSize == 4 })
+        // The previous length's winner is tried second, and no block twice.
+        #expect(FlashTuner.keyBlockSpace(chosen, seq: 1024, previous: 16).map(\.keyBlock) == [nil, 16, 1, 4, 64])
+        #expect(FlashTuner.keyBlockSpace(chosen, seq: 1024, previous: 64).map(\.keyBlock) == [nil, 64, 1, 4, 16])
+    }
+
+    @Test func keyBlockShapesGiveEveryComputeUnitWork() throws {
+        let gpu = FlashKernelParameters(tileRows: 2, vectorWidth: 16, groupSize: 32)
+        // 132 units x 4 groups x 64 rows: 17 heads of 2048 rows, 5 of 8192, 2 of 32768.
+        let heads = try FlashTuner.keyBlockLengths.map { try FlashTuner.keyBlockShape(headDim: 128, seq: $0, parameters: gpu, computeUnits: 132).heads }
+        #expect(heads == [17, 5, 2])
+        let cpu = FlashKernelParameters(tileRows: 8, vectorWidth: 16, groupSize: 2)
+        let shape = try FlashTuner.keyBlockShape(headDim: 64, seq: 2048, parameters: cpu, computeUnits: 2)
+        #expect(shape.heads == 1 && shape.kvHeads == 1 && shape.causal && shape.headDim == 64)
+    }
+
+    @Test func runTakesTheKeyBlockTunedAtTheNearestLength() {
+        let tuned = FlashKernelParameters(tileRows: 4, vectorWidth: 16, groupSize: 2)
+        var entry = TunedParameters.FlashEntry(
+            device: "d", driver: "1", dtype: .fp32, headDim: 64, parameters: tuned, gflops: 1, tunedAt: "t",
+            keyBlocks: [.init(seq: 2048, keyBlock: 16, gflops: 1), .init(seq: 8192, keyBlock: nil, gflops: 1), .init(seq: 32768, keyBlock: 1024, gflops: 1)])
+        let chosen = [64, 2048, 4000, 6000, 8192, 20000, 1 << 20].map { entry.parameters(seq: $0) }
+        #expect(chosen.map(\.0.keyBlock) == [16, 16, 16, nil, nil, 1024, 1024], "nearest by ratio: 4000 is nearer 2048, 6000 nearer 8192")
+        #expect(chosen.map(\.tunedAt) == [2048, 2048, 2048, 8192, 8192, 32768, 32768])
+        #expect(chosen.allSatisfy { $0.0.tileRows == 4 && $0.0.groupSize == 2 })
+        // A block written into the parameters holds for every length; no table, the parameters as they are.
+        entry.parameters.keyBlock = 3
+        #expect(entry.parameters(seq: 30000) == (FlashKernelParameters(tileRows: 4, vectorWidth: 16, groupSize: 2, keyBlock: 3), nil))
+        entry.parameters.keyBlock = nil
+        entry.keyBlocks = []
+        #expect(entry.parameters(seq: 30000) == (tuned, nil))
     }
 
     @Test func theTunerFindsAVerifiedShapeThatRunUses() throws {
@@ -62,12 +92,18 @@ import Testing
         let entry = try #require(try FlashTuner(device: device, inventory: inventory).tune(dtype: .fp32, headDim: 64, budgetSeconds: 3) { steps.append($0) })
         #expect(!steps.isEmpty && entry.gflops > 0 && entry.headDim == 64)
         #expect(steps.contains { step in if case .success = step.outcome { step.parameters == entry.parameters } else { false } })
+        // Key blocks, if the budget reached them, are for the tuning lengths in order, each one a
+        // candidate that ran on that length.
+        #expect(entry.keyBlocks.map(\.seq) == Array(FlashTuner.keyBlockLengths.prefix(entry.keyBlocks.count)))
+        for block in entry.keyBlocks {
+            #expect(steps.contains { $0.timedOn.contains("s\(block.seq) ") && $0.parameters.keyBlock == block.keyBlock })
+        }
         var tuned = TunedParameters()
         tuned.record(entry)
         // Another storage type of the same head dimension uses it too; another head dimension does not.
         let backend = try Self.backend(tuned: tuned)
         let bf16 = AttentionCase(shape: try AttentionTests.shape(1, 1, 1, 8, 64, causal: true), dtype: .bf16)
-        #expect(backend.parameters(for: bf16).0 == entry.parameters && backend.parameters(for: bf16).source.hasPrefix("tuned"))
+        #expect(backend.parameters(for: bf16).0 == entry.parameters(seq: 8).0 && backend.parameters(for: bf16).source.hasPrefix("tuned"))
         let other = AttentionCase(shape: try AttentionTests.shape(1, 1, 1, 8, 128, causal: true), dtype: .fp32)
         #expect(backend.parameters(for: other).source.hasPrefix("default"))
     }
@@ -77,10 +113,14 @@ import Testing
         defer { try? FileManager.default.removeItem(at: url) }
         let entry = TunedParameters.FlashEntry(
             device: "d", driver: "1", dtype: .fp16, headDim: 128, parameters: FlashKernelParameters(tileRows: 2, vectorWidth: 16, groupSize: 4),
-            gflops: 10, tunedAt: "2026-01-01T00:00:00Z")
+            gflops: 10, tunedAt: "2026-01-01T00:00:00Z", keyBlocks: [.init(seq: 2048, keyBlock: nil, gflops: 9), .init(seq: 8192, keyBlock: 4, gflops: 8)])
         try TunedParameters(flash: [entry]).save(to: url)
         #expect(try TunedParameters.load(from: url).flash == [entry])
         try Data(#"{"schemaVersion": 1, "entries": []}"#.utf8).write(to: url)
         #expect(try TunedParameters.load(from: url).flash.isEmpty)
+        // An entry written before key blocks were tuned per length has no table.
+        let older = #"{"device": "d", "driver": "1", "dtype": "fp32", "headDim": 64, "gflops": 1, "tunedAt": "t", "parameters": {"tileRows": 2, "vectorWidth": 8, "groupSize": 4, "keyBlock": 1}}"#
+        try Data(#"{"schemaVersion": 1, "entries": [], "flash": [\#(older)]}"#.utf8).write(to: url)
+        #expect(try TunedParameters.load(from: url).flash.map(\.keyBlocks) == [[]])
     }
 }

@@ -5,6 +5,8 @@ public struct TuningProgress<Parameters: Sendable>: Sendable {
     public var index: Int
     public var total: Int
     public var parameters: Parameters
+    /// The case the candidate was timed on.
+    public var timedOn: String
     /// GFLOP/s on the tuning case, or why the candidate was dropped.
     public var outcome: Result<Double, TuningCandidateError>
     public var best: Double?
@@ -42,7 +44,7 @@ private func tryCandidate(
 /// Tries `space` in order until `deadline` with `trial` (prepare the check case, verify, prepare the
 /// timed case, with these parameters), reporting each; the fastest correct candidate and its GFLOP/s.
 func fastestCandidate<Parameters: Sendable>(
-    _ space: [Parameters], deadline: Double, flops: Double, verify: ([Double]) -> Verification,
+    _ space: [Parameters], timedOn: String, deadline: Double, flops: Double, verify: ([Double]) -> Verification,
     check: (Parameters) throws -> PreparedKernel, timed: (Parameters) throws -> PreparedKernel,
     progress: (TuningProgress<Parameters>) -> Void
 ) -> (Parameters, Double)? {
@@ -51,7 +53,7 @@ func fastestCandidate<Parameters: Sendable>(
         let outcome = tryCandidate(
             check: { try check(parameters) }, verify: verify, timed: { try timed(parameters) }, flops: flops, deadline: deadline)
         if case .success(let gflops) = outcome, gflops > (best?.1 ?? 0) { best = (parameters, gflops) }
-        progress(TuningProgress(index: index + 1, total: space.count, parameters: parameters, outcome: outcome, best: best?.1))
+        progress(TuningProgress(index: index + 1, total: space.count, parameters: parameters, timedOn: timedOn, outcome: outcome, best: best?.1))
     }
     return best
 }

@@ -3,8 +3,8 @@ import Foundation
 /// Searches the flash attention kernel's shape on one OpenCL device: every candidate that fits the
 /// device is first verified on an odd causal case with grouped-query heads, then timed on
 /// b1 h8 s1024 causal at the head dimension being tuned; the fastest correct one wins. Then its
-/// key block (how many keys a work-group shares between barriers) is searched the same way on a
-/// long sequence, where the block decides how often K and V come from memory.
+/// key block (how many keys a work-group shares between barriers) is searched the same way at each
+/// of `keyBlockLengths`, and `run` takes the block tuned at the length nearest its own.
 public final class FlashTuner {
     private let backend: OpenCLAttentionBackend
     private let seed: UInt64
@@ -30,15 +30,20 @@ public final class FlashTuner {
         return space.filter { $0.violation(maxWorkGroupSize: maxWorkGroupSize) == nil }
     }
 
-    /// The chosen shape with its key block left to the cache-size rule (nil) first, then blocks of
-    /// 1, 4, 16, ... panels up to the whole sequence.
-    static func keyBlockSpace(_ parameters: FlashKernelParameters, seq: Int) -> [FlashKernelParameters] {
-        var space = [FlashKernelParameters(tileRows: parameters.tileRows, vectorWidth: parameters.vectorWidth, groupSize: parameters.groupSize)]
+    /// The chosen shape with its key block left to the cache-size rule (nil) first, then the block
+    /// that won at the previous length, then blocks of 1, 4, 16, ... panels up to the whole sequence.
+    static func keyBlockSpace(_ parameters: FlashKernelParameters, seq: Int, previous: Int? = nil) -> [FlashKernelParameters] {
+        var blocks: [Int?] = [nil, previous]
         var panels = 1
         while panels * parameters.vectorWidth <= seq {
-            space.append(FlashKernelParameters(
-                tileRows: parameters.tileRows, vectorWidth: parameters.vectorWidth, groupSize: parameters.groupSize, keyBlock: panels))
+            blocks.append(panels)
             panels *= 4
+        }
+        var space: [FlashKernelParameters] = []
+        for block in blocks {
+            let candidate = FlashKernelParameters(
+                tileRows: parameters.tileRows, vectorWidth: parameters.vectorWidth, groupSize: parameters.groupSize, keyBlock: block)
+            if !space.contains(candidate) { space.append(candidate) }
         }
         return space
     }
@@ -49,9 +54,16 @@ public final class FlashTuner {
         try AttentionShape(batch: 1, heads: 8, kvHeads: 8, seq: 1024, headDim: headDim, causal: true)
     }
 
-    /// Where the key block is tuned: a sequence long enough that K and V of one head outgrow a core's L2.
-    public static func longSequenceShape(headDim: Int) throws(UsageError) -> AttentionShape {
-        try AttentionShape(batch: 1, heads: 2, kvHeads: 2, seq: 8192, headDim: headDim, causal: true)
+    /// The sequence lengths whose key block is tuned: the block decides how often K and V come from
+    /// memory, which matters more the longer the sequence.
+    public static let keyBlockLengths = [2048, 8192, 32768]
+
+    /// Where the key block is tuned at one length: causal, with enough heads that every compute
+    /// unit gets about four work-groups (one head fills a CPU; a GPU needs more at short lengths).
+    static func keyBlockShape(headDim: Int, seq: Int, parameters: FlashKernelParameters, computeUnits: Int) throws(UsageError) -> AttentionShape {
+        let rowsPerGroup = parameters.tileRows * parameters.groupSize
+        let heads = min(64, max(1, (4 * computeUnits * rowsPerGroup + seq - 1) / seq))
+        return try AttentionShape(batch: 1, heads: heads, kvHeads: heads, seq: seq, headDim: headDim, causal: true)
     }
 
     /// Tunes one type and head dimension within `budgetSeconds`; nil if no candidate passed.
@@ -66,26 +78,35 @@ public final class FlashTuner {
         let device = backend.openCLDevice
         let space = Self.searchSpace(
             isCPU: device.kind == .cpu, nativeFloats: device.nativeFloatVectorWidth, headDim: headDim, maxWorkGroupSize: device.maxWorkGroupSize)
-        // Three quarters of the budget for the shape, the rest for its key block.
-        let shapeDeadline = MonotonicClock.now() + budgetSeconds * 0.75
+        // Half the budget for the shape, the rest for its key block at each length in turn, each
+        // length getting an even share of what is left when it starts.
+        let shapeDeadline = MonotonicClock.now() + budgetSeconds * 0.5
         let best = fastestCandidate(
-            space, deadline: shapeDeadline, flops: timedCase.shape.flops, verify: checkReference.verify,
+            space, timedOn: timedCase.shape.description, deadline: shapeDeadline, flops: timedCase.shape.flops, verify: checkReference.verify,
             check: { try backend.prepare(checkInputs, flashParameters: $0, parameterSource: "candidate") },
             timed: { try backend.prepare(timedInputs, flashParameters: $0, parameterSource: "candidate") }, progress: progress)
-        guard let (shape, gflops) = best else { return nil }
-        var parameters = shape
-        let longCase = AttentionCase(shape: try Self.longSequenceShape(headDim: headDim), dtype: dtype)
-        if backend.unsupportedReason(longCase) == nil {
+        guard let (parameters, gflops) = best else { return nil }
+        var keyBlocks: [TunedParameters.SequenceKeyBlock] = []
+        for (index, seq) in Self.keyBlockLengths.enumerated() {
+            let now = MonotonicClock.now()
+            guard now < deadline else { break }
+            let lengthDeadline = now + (deadline - now) / Double(Self.keyBlockLengths.count - index)
+            let longCase = AttentionCase(
+                shape: try Self.keyBlockShape(headDim: headDim, seq: seq, parameters: parameters, computeUnits: device.computeUnits), dtype: dtype)
+            if backend.unsupportedReason(longCase) != nil { break }
             let longInputs = AttentionInputs(attention: longCase, seed: seed)
             let blocked = fastestCandidate(
-                Self.keyBlockSpace(parameters, seq: longCase.shape.seq), deadline: deadline, flops: longCase.shape.flops,
-                verify: checkReference.verify,
+                Self.keyBlockSpace(parameters, seq: seq, previous: keyBlocks.last?.keyBlock), timedOn: longCase.shape.description,
+                deadline: lengthDeadline,
+                flops: longCase.shape.flops, verify: checkReference.verify,
                 check: { try backend.prepare(checkInputs, flashParameters: $0, parameterSource: "candidate") },
                 timed: { try backend.prepare(longInputs, flashParameters: $0, parameterSource: "candidate") }, progress: progress)
-            if let (withBlock, _) = blocked { parameters = withBlock }
+            if let (withBlock, blockGFLOPs) = blocked {
+                keyBlocks.append(.init(seq: seq, keyBlock: withBlock.keyBlock, gflops: blockGFLOPs))
+            }
         }
         return TunedParameters.FlashEntry(
             device: device.name, driver: device.driverVersion, dtype: dtype, headDim: headDim, parameters: parameters,
-            gflops: gflops, tunedAt: Timestamp.now())
+            gflops: gflops, tunedAt: Timestamp.now(), keyBlocks: keyBlocks)
     }
 }

@@ -49,7 +49,7 @@ public final class GEMMTuner {
         let space = Self.searchSpace(
             isCPU: backend.openCLDevice.kind == .cpu, dtype: dtype, maxWorkGroupSize: backend.openCLDevice.maxWorkGroupSize)
         let best = fastestCandidate(
-            space, deadline: deadline, flops: timedCase.shape.flops, verify: checkReference.verify,
+            space, timedOn: timedCase.shape.description, deadline: deadline, flops: timedCase.shape.flops, verify: checkReference.verify,
             check: { try backend.prepare(checkInputs, parameters: $0, parameterSource: "candidate") },
             timed: { try backend.prepare(timedInputs, parameters: $0, parameterSource: "candidate") }, progress: progress)
         guard let (parameters, gflops) = best else { return nil }

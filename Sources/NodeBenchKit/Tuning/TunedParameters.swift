@@ -39,6 +39,59 @@ public struct TunedParameters: Codable, Sendable, Equatable {
         /// What the tuner measured on the tuning case (b1 h8 s1024, causal, this head dimension).
         public var gflops: Double
         public var tunedAt: String
+        /// The key block tuned at each sequence length, shortest first (absent from older files).
+        public var keyBlocks: [SequenceKeyBlock]
+
+        public init(
+            device: String, driver: String, dtype: DType, headDim: Int, parameters: FlashKernelParameters, gflops: Double, tunedAt: String,
+            keyBlocks: [SequenceKeyBlock] = []
+        ) {
+            self.device = device
+            self.driver = driver
+            self.dtype = dtype
+            self.headDim = headDim
+            self.parameters = parameters
+            self.gflops = gflops
+            self.tunedAt = tunedAt
+            self.keyBlocks = keyBlocks
+        }
+
+        public init(from decoder: Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            device = try container.decode(String.self, forKey: .device)
+            driver = try container.decode(String.self, forKey: .driver)
+            dtype = try container.decode(DType.self, forKey: .dtype)
+            headDim = try container.decode(Int.self, forKey: .headDim)
+            parameters = try container.decode(FlashKernelParameters.self, forKey: .parameters)
+            gflops = try container.decode(Double.self, forKey: .gflops)
+            tunedAt = try container.decode(String.self, forKey: .tunedAt)
+            keyBlocks = try container.decodeIfPresent([SequenceKeyBlock].self, forKey: .keyBlocks) ?? []
+        }
+
+        /// The parameters for a sequence of `seq` keys: a key block set in `parameters` holds for
+        /// every length; otherwise the block tuned at the nearest length (by ratio) is used.
+        public func parameters(seq: Int) -> (FlashKernelParameters, tunedAt: Int?) {
+            guard parameters.keyBlock == nil,
+                let nearest = keyBlocks.min(by: { abs(log(Double($0.seq) / Double(seq))) < abs(log(Double($1.seq) / Double(seq))) })
+            else { return (parameters, nil) }
+            var chosen = parameters
+            chosen.keyBlock = nearest.keyBlock
+            return (chosen, nearest.seq)
+        }
+    }
+
+    /// The key block (key panels; nil: the cache-size rule) that ran fastest at one sequence length.
+    public struct SequenceKeyBlock: Codable, Sendable, Equatable {
+        public var seq: Int
+        public var keyBlock: Int?
+        /// What the tuner measured with it (causal, at this length).
+        public var gflops: Double
+
+        public init(seq: Int, keyBlock: Int?, gflops: Double) {
+            self.seq = seq
+            self.keyBlock = keyBlock
+            self.gflops = gflops
+        }
     }
 
     public struct Entry: Codable, Sendable, Equatable {

@@ -29,7 +29,8 @@ final class OpenCLAttentionBackend: AttentionBackend {
     /// Tuned flash parameters for this device and case if there are any, else the device type's defaults.
     func parameters(for attention: AttentionCase) -> (FlashKernelParameters, source: String) {
         if let entry = tuned.lookup(device: openCLDevice.name, driver: openCLDevice.driverVersion, attention: attention) {
-            return (entry.parameters, "tuned for \(entry.dtype.rawValue) d\(entry.headDim) at \(entry.tunedAt)")
+            let (parameters, blockLength) = entry.parameters(seq: attention.shape.seq)
+            return (parameters, "tuned for \(entry.dtype.rawValue) d\(entry.headDim) at \(entry.tunedAt)" + (blockLength.map { ", key block at s\($0)" } ?? ""))
         }
         var parameters = FlashKernelParameters.defaults(
             isCPU: openCLDevice.kind == .cpu, nativeFloats: openCLDevice.nativeFloatVectorWidth, headDim: attention.shape.headDim)
