@@ -87,6 +87,27 @@ import Testing
         }
     }
 
+    /// Scores that climb by ~25 (log2 units) over every 64 keys and fall back: each row's running
+    /// maximum moves again and again in mid-row, past the flash kernel's threshold for a rescale.
+    @Test(arguments: [true, false])
+    func scoresClimbingAlongTheKeysAreRescaledRight(causal: Bool) throws {
+        let shape = try Self.shape(1, 2, 1, 203, 20, causal: causal)
+        let seeded = AttentionInputs(attention: AttentionCase(shape: shape, dtype: .fp32), seed: 3)
+        let q = (0..<shape.queryElements).map { 0.5 + 0.25 * Double($0 / shape.headDim % 3) }
+        let k = (0..<shape.keyElements).map { Double($0 / shape.headDim % 64) / 8 }
+        let inputs = AttentionInputs(attention: seeded.attention, q: q, k: k, v: seeded.v, gradOutput: [])
+        let reference = AttentionReference(inputs)
+        for backend in try Self.backends() {
+            let prepared = try backend.prepare(inputs)
+            _ = try prepared.execute()
+            let verification = reference.verify(try prepared.result())
+            #expect(verification.passed, "\(backend.implementation): error \(verification.maxAbsError) tolerance \(verification.tolerance)")
+            if let flash = prepared as? OpenCLPreparedAttention, backend.implementation == "flash" {
+                #expect(reference.logsumexpError(try flash.logsumexp()) < 1e-5)
+            }
+        }
+    }
+
     @Test func theFlashKernelStoresEachRowsLogsumexp() throws {
         let backend = try #require(try Self.backends().last as? OpenCLAttentionBackend)
         let inputs = AttentionInputs(attention: AttentionCase(shape: try Self.shape(1, 2, 2, 45, 64, causal: true), dtype: .fp32), seed: 5)

@@ -175,12 +175,12 @@ enum AttentionKernelSource {
             __global const float *vp = Vp + (size_t)bkv * panels * VW * HDP;
             const intv lane = VLOAD(0, laneIndex);
 
-            floatv acc[TM][HDP / VW];
-            float m[TM], l[TM];
+            floatv acc[TM][HDP / VW], l[TM];
+            float m[TM];
             #pragma unroll
             for (int r = 0; r < TM; ++r) {
                 m[r] = -INFINITY;
-                l[r] = 0;
+                l[r] = (floatv)0;
                 #pragma unroll
                 for (int c = 0; c < HDP / VW; ++c) acc[r][c] = (floatv)0;
             }
@@ -213,15 +213,21 @@ enum AttentionKernelSource {
                             #endif
                             s[r] = select(s[r], (floatv)(-INFINITY), masked);
                         }
-                        const float mNew = fmax(m[r], reduce_max(s[r]));
+                        /* The running maximum moves only when a score passes it by more than 8
+                           (log2 units): exponentials stay below 256, and most panels need neither
+                           the row's maximum nor a rescale of the accumulator. */
+                        if (any(s[r] > m[r] + 8.0f)) {
+                            const float mNew = reduce_max(s[r]);
+                            const float correction = exp2(m[r] - mNew);
+                            l[r] *= correction;
+                            #pragma unroll
+                            for (int c = 0; c < HDP / VW; ++c) acc[r][c] *= correction;
+                            m[r] = mNew;
+                        }
                         /* A row whose keys are all masked so far keeps its zero state. */
-                        const float correction = mNew == -INFINITY ? 1.0f : exp2(m[r] - mNew);
-                        const floatv e = mNew == -INFINITY ? (floatv)0 : exp2(s[r] - mNew);
-                        l[r] = l[r] * correction + reduce_sum(e);
-                        m[r] = mNew;
+                        const floatv e = m[r] == -INFINITY ? (floatv)0 : exp2(s[r] - m[r]);
+                        l[r] += e;
                         VSTORE(e, 0, p[r]);
-                        #pragma unroll
-                        for (int c = 0; c < HDP / VW; ++c) acc[r][c] *= correction;
                     }
                     __global const float *v = vp + (size_t)key0 * HDP;
                     for (int j = 0; j < VW; ++j) {
@@ -240,13 +246,13 @@ enum AttentionKernelSource {
             for (int r = 0; r < TM; ++r) {
                 const int row = row0 + r;
                 if (row >= S) break;
-                const float inverse = 1.0f / l[r];
+                const float sum = reduce_sum(l[r]), inverse = 1.0f / sum;
                 float out[HDP];
                 #pragma unroll
                 for (int c = 0; c < HDP / VW; ++c) VSTORE(acc[r][c] * inverse, c, out);
                 const size_t at = ((size_t)bh * S + row) * HD;
                 for (int x = 0; x < HD; ++x) STORE1(O, at + x, out[x]);
-                lse[(size_t)bh * S + row] = (m[r] + log2(l[r])) * M_LN2_F;
+                lse[(size_t)bh * S + row] = (m[r] + log2(sum)) * M_LN2_F;
             }
         }
 
