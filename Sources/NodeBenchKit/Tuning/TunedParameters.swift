@@ -40,33 +40,7 @@ public struct TunedParameters: Codable, Sendable, Equatable {
         public var gflops: Double
         public var tunedAt: String
         /// The key block tuned at each sequence length, shortest first (absent from older files).
-        public var keyBlocks: [SequenceKeyBlock]
-
-        public init(
-            device: String, driver: String, dtype: DType, headDim: Int, parameters: FlashKernelParameters, gflops: Double, tunedAt: String,
-            keyBlocks: [SequenceKeyBlock] = []
-        ) {
-            self.device = device
-            self.driver = driver
-            self.dtype = dtype
-            self.headDim = headDim
-            self.parameters = parameters
-            self.gflops = gflops
-            self.tunedAt = tunedAt
-            self.keyBlocks = keyBlocks
-        }
-
-        public init(from decoder: Decoder) throws {
-            let container = try decoder.container(keyedBy: CodingKeys.self)
-            device = try container.decode(String.self, forKey: .device)
-            driver = try container.decode(String.self, forKey: .driver)
-            dtype = try container.decode(DType.self, forKey: .dtype)
-            headDim = try container.decode(Int.self, forKey: .headDim)
-            parameters = try container.decode(FlashKernelParameters.self, forKey: .parameters)
-            gflops = try container.decode(Double.self, forKey: .gflops)
-            tunedAt = try container.decode(String.self, forKey: .tunedAt)
-            keyBlocks = try container.decodeIfPresent([SequenceKeyBlock].self, forKey: .keyBlocks) ?? []
-        }
+        public var keyBlocks: [SequenceKeyBlock] = []
 
         /// The parameters for a sequence of `seq` keys: a key block set in `parameters` holds for
         /// every length; otherwise the block tuned at the nearest length (by ratio) is used.
@@ -86,12 +60,6 @@ public struct TunedParameters: Codable, Sendable, Equatable {
         public var keyBlock: Int?
         /// What the tuner measured with it (causal, at this length).
         public var gflops: Double
-
-        public init(seq: Int, keyBlock: Int?, gflops: Double) {
-            self.seq = seq
-            self.keyBlock = keyBlock
-            self.gflops = gflops
-        }
     }
 
     public struct Entry: Codable, Sendable, Equatable {
@@ -209,5 +177,21 @@ public struct TunedParameters: Codable, Sendable, Equatable {
         } catch {
             throw FileError(description: "cannot write \(url.path): \(error.localizedDescription)")
         }
+    }
+}
+
+extension TunedParameters.FlashEntry {
+    /// Entries written before key blocks were tuned per length have none (here, not in the struct,
+    /// so the memberwise initializer stays).
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        device = try container.decode(String.self, forKey: .device)
+        driver = try container.decode(String.self, forKey: .driver)
+        dtype = try container.decode(DType.self, forKey: .dtype)
+        headDim = try container.decode(Int.self, forKey: .headDim)
+        parameters = try container.decode(FlashKernelParameters.self, forKey: .parameters)
+        gflops = try container.decode(Double.self, forKey: .gflops)
+        tunedAt = try container.decode(String.self, forKey: .tunedAt)
+        keyBlocks = try container.decodeIfPresent([TunedParameters.SequenceKeyBlock].self, forKey: .keyBlocks) ?? []
     }
 }
