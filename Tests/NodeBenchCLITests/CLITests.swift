@@ -579,7 +579,7 @@ func jsonObject(_ data: Data) throws -> [String: Any] {
         let entry: [String: Any] = [
             "device": device["name"] as? String ?? "", "driver": device["driver"] as? String ?? "", "dtype": "fp32",
             "layout": "NN", "sizeClass": "small", "gflops": 1, "tunedAt": "2026-01-01T00:00:00Z",
-            "parameters": ["tileRows": 8, "vectorWidth": 16, "groupColumns": 2, "groupRows": 2],
+            "parameters": ["tileRows": 12, "vectorWidth": 16, "columnVectors": 2, "groupColumns": 1, "groupRows": 8],
         ]
         try JSONSerialization.data(withJSONObject: ["schemaVersion": 1, "entries": [entry]]).write(to: file)
         let outcome = try Self.cleanRun(["--dtype", "fp32", "--layout", "NT", "--tuned-params", file.path, "--json"])
@@ -587,7 +587,7 @@ func jsonObject(_ data: Data) throws -> [String: Any] {
         #expect(Self.problems(outcome.stderr).isEmpty, "\(Self.problems(outcome.stderr).prefix(5))")
         let results = try #require(try jsonObject(Data(outcome.stdout.utf8))["results"] as? [[String: Any]])
         #expect(results.count == 2)
-        #expect(results.allSatisfy { (($0["notes"] as? [String])?.first ?? "").contains("TM=8 VW=16 WG=2x2 (tuned") })
+        #expect(results.allSatisfy { (($0["notes"] as? [String])?.first ?? "").contains("TM=12 VW=16 TN=2 WG=1x8 (tuned") })
     }
 }
 

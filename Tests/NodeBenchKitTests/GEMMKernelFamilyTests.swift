@@ -13,11 +13,14 @@ import Testing
         return try OpenCLGEMMBackend(device: try inventory.openCL(device), programCache: programCache)
     }
 
-    /// Every seventh candidate of the CPU space and every fifth of the GPU space (both run on PoCL).
+    /// Every thirteenth candidate of the AVX-512 CPU space, every ninth of the GPU space (both run
+    /// on PoCL; odd strides, so tiles of one and of two column vectors), and both CPU defaults.
     static func sampledParameters(_ dtype: DType) -> [GEMMKernelParameters] {
-        let cpu = GEMMTuner.searchSpace(isCPU: true, dtype: dtype, maxWorkGroupSize: 4096)
-        let gpu = GEMMTuner.searchSpace(isCPU: false, dtype: dtype, maxWorkGroupSize: 4096)
-        return cpu.enumerated().filter { $0.offset % 7 == 0 }.map(\.element) + gpu.enumerated().filter { $0.offset % 5 == 0 }.map(\.element)
+        let cpu = GEMMTuner.searchSpace(isCPU: true, nativeFloats: 16, dtype: dtype, maxWorkGroupSize: 4096)
+        let gpu = GEMMTuner.searchSpace(isCPU: false, nativeFloats: 1, dtype: dtype, maxWorkGroupSize: 4096)
+        let sampled = cpu.enumerated().filter { $0.offset % 13 == 0 }.map(\.element) + gpu.enumerated().filter { $0.offset % 9 == 0 }.map(\.element)
+        let avx2Default = GEMMKernelParameters.defaults(isCPU: true, nativeFloats: 8, dtype: dtype)
+        return sampled + (sampled.contains(avx2Default) ? [] : [avx2Default])
     }
 
     @Test(arguments: DType.allCases)
@@ -38,13 +41,20 @@ import Testing
     }
 
     @Test func searchSpacesRespectTheDeviceAndStartFromTheDefault() {
-        let space = GEMMTuner.searchSpace(isCPU: false, dtype: .fp32, maxWorkGroupSize: 128)
+        let space = GEMMTuner.searchSpace(isCPU: false, nativeFloats: 1, dtype: .fp32, maxWorkGroupSize: 128)
         #expect(space.allSatisfy { $0.groupColumns * $0.groupRows <= 128 })
         #expect(!space.isEmpty)
-        let cpu = GEMMTuner.searchSpace(isCPU: true, dtype: .fp64, maxWorkGroupSize: 4096)
-        #expect(cpu.first == GEMMKernelParameters.defaults(isCPU: true, dtype: .fp64))
-        #expect(Set(cpu).count == cpu.count)
+        for nativeFloats in [8, 16] {
+            let cpu = GEMMTuner.searchSpace(isCPU: true, nativeFloats: nativeFloats, dtype: .fp64, maxWorkGroupSize: 4096)
+            #expect(cpu.first == GEMMKernelParameters.defaults(isCPU: true, nativeFloats: nativeFloats, dtype: .fp64))
+            #expect(Set(cpu).count == cpu.count)
+            #expect(Set(cpu.map(\.columnVectors)) == [1, 2])
+        }
+        // AVX-512's 32 registers hold two column vectors of accumulators; AVX2's 16 do not.
+        #expect(GEMMKernelParameters.defaults(isCPU: true, nativeFloats: 16, dtype: .fp32).columnVectors == 2)
+        #expect(GEMMKernelParameters.defaults(isCPU: true, nativeFloats: 8, dtype: .fp32).columnVectors == 1)
         #expect(GEMMKernelParameters(tileRows: 4, vectorWidth: 3, groupColumns: 1, groupRows: 1).violation(maxWorkGroupSize: 64) != nil)
+        #expect(GEMMKernelParameters(tileRows: 4, vectorWidth: 4, columnVectors: 5, groupColumns: 1, groupRows: 1).violation(maxWorkGroupSize: 64) != nil)
     }
 
     @Test func badParametersAreRefusedWithTheReason() throws {
@@ -132,6 +142,10 @@ import Testing
         let tuned = TunedParameters(entries: [Self.entry(.bf16, .nt, .medium), Self.entry(.fp64, .nn, .small)])
         try tuned.save(to: url)
         #expect(try TunedParameters.load(from: url) == tuned)
+        // Parameters written before tiles had column vectors read as one.
+        let older = #"{"device": "dev", "driver": "1.0", "dtype": "fp32", "layout": "NN", "sizeClass": "large", "gflops": 1, "tunedAt": "t", "parameters": {"tileRows": 8, "vectorWidth": 16, "groupColumns": 1, "groupRows": 8}}"#
+        try Data(#"{"schemaVersion": 1, "entries": [\#(older)]}"#.utf8).write(to: url)
+        #expect(try TunedParameters.load(from: url).entries.map(\.parameters) == [GEMMKernelParameters(tileRows: 8, vectorWidth: 16, groupColumns: 1, groupRows: 8)])
     }
 
     @Test func corruptForeignOrFutureFilesAreRefusedAndTheCacheRebuilds() throws {

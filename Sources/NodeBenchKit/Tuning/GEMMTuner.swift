@@ -15,17 +15,21 @@ public final class GEMMTuner {
     }
 
     /// Candidates in the order they are tried: the device type's default first, then the rest of
-    /// the space for that type, each within the device's work-group limit.
-    static func searchSpace(isCPU: Bool, dtype: DType, maxWorkGroupSize: Int) -> [GEMMKernelParameters] {
+    /// the space for that type, each tile with one and two column vectors, each within the
+    /// device's work-group limit.
+    static func searchSpace(isCPU: Bool, nativeFloats: Int, dtype: DType, maxWorkGroupSize: Int) -> [GEMMKernelParameters] {
         let widths = isCPU ? (dtype == .fp64 ? [4, 8] : [8, 16]) : [2, 4]
         let rows = isCPU ? [4, 6, 8, 12] : [1, 2, 4, 8]
-        let groups = isCPU ? [(1, 1), (2, 2), (4, 1), (1, 4), (4, 4)] : [(8, 8), (16, 8), (16, 16), (32, 8)]
-        var space = [GEMMKernelParameters.defaults(isCPU: isCPU, dtype: dtype)]
+        let groups = isCPU ? [(1, 8), (2, 2), (1, 4), (4, 4), (1, 1)] : [(8, 8), (16, 8), (16, 16), (32, 8)]
+        var space = [GEMMKernelParameters.defaults(isCPU: isCPU, nativeFloats: nativeFloats, dtype: dtype)]
         for width in widths {
             for tileRows in rows {
                 for (columns, groupRows) in groups {
-                    let candidate = GEMMKernelParameters(tileRows: tileRows, vectorWidth: width, groupColumns: columns, groupRows: groupRows)
-                    if !space.contains(candidate) { space.append(candidate) }
+                    for columnVectors in [1, 2] {
+                        let candidate = GEMMKernelParameters(
+                            tileRows: tileRows, vectorWidth: width, columnVectors: columnVectors, groupColumns: columns, groupRows: groupRows)
+                        if !space.contains(candidate) { space.append(candidate) }
+                    }
                 }
             }
         }
@@ -46,8 +50,9 @@ public final class GEMMTuner {
         if backend.unsupportedReason(timedCase) != nil || backend.unsupportedReason(checkCase) != nil { return nil }
         let timedInputs = GEMMInputs(gemm: timedCase, seed: seed)
 
+        let device = backend.openCLDevice
         let space = Self.searchSpace(
-            isCPU: backend.openCLDevice.kind == .cpu, dtype: dtype, maxWorkGroupSize: backend.openCLDevice.maxWorkGroupSize)
+            isCPU: device.kind == .cpu, nativeFloats: device.nativeFloatVectorWidth, dtype: dtype, maxWorkGroupSize: device.maxWorkGroupSize)
         let best = fastestCandidate(
             space, timedOn: timedCase.shape.description, deadline: deadline, flops: timedCase.shape.flops, verify: checkReference.verify,
             check: { try backend.prepare(checkInputs, parameters: $0, parameterSource: "candidate") },

@@ -58,15 +58,23 @@ enum GEMMKernelSource {
             }
         }
 
-        /* Bp[panel][k][v] = op(B)[k][panel * VW + v], zero past the last column. Grid: (column panels, K, batch). */
+        /* A work-item's columns: TN vectors of VW lanes. */
+        #define PW (VW * TN)
+
+        /* Bp[panel][k][v] = op(B)[k][panel * PW + v], zero past the last column. Grid: (column panels, K, batch),
+           or (K, column panels, batch) for a transposed B, so that neighbouring work-items read neighbouring elements. */
         __kernel void pack_b(const int K, const int N, __global const storage_t *restrict B, __global acc_t *restrict Bp) {
+        #if defined(B_TRANS)
+            const int k = get_global_id(0), panel = get_global_id(1);
+        #else
             const int panel = get_global_id(0), k = get_global_id(1);
-            if (k >= K || panel * VW >= N) return;
-            const size_t batch = get_global_id(2), panels = (N + VW - 1) / VW;
+        #endif
+            if (k >= K || panel * PW >= N) return;
+            const size_t batch = get_global_id(2), panels = (N + PW - 1) / PW;
             B += batch * K * N;
-            __global acc_t *out = Bp + ((batch * panels + panel) * K + k) * VW;
-            for (int v = 0; v < VW; ++v) {
-                const int col = panel * VW + v;
+            __global acc_t *out = Bp + ((batch * panels + panel) * K + k) * PW;
+            for (int v = 0; v < PW; ++v) {
+                const int col = panel * PW + v;
                 out[v] = col < N ? LOAD1(B, B_AT(k, col)) : (acc_t)0;
             }
         }
@@ -76,34 +84,44 @@ enum GEMMKernelSource {
         void gemm(const int M, const int N, const int K, const acc_t alpha, const acc_t beta,
                   __global const acc_t *restrict Ap, __global const acc_t *restrict Bp, __global c_storage_t *restrict C) {
             const int colPanel = get_global_id(0), rowPanel = get_global_id(1);
-            const int row0 = rowPanel * TM, col0 = colPanel * VW;
-            if (row0 >= M || col0 >= N) return;
-            const size_t batch = get_global_id(2), rowPanels = (M + TM - 1) / TM, colPanels = (N + VW - 1) / VW;
+            const int row0 = rowPanel * TM, panelCol0 = colPanel * PW;
+            if (row0 >= M || panelCol0 >= N) return;
+            const size_t batch = get_global_id(2), rowPanels = (M + TM - 1) / TM, colPanels = (N + PW - 1) / PW;
             __global const acc_t *a = Ap + (batch * rowPanels + rowPanel) * K * TM;
-            __global const acc_t *b = Bp + (batch * colPanels + colPanel) * K * VW;
+            __global const acc_t *b = Bp + (batch * colPanels + colPanel) * K * PW;
             C += batch * M * N;
 
-            accv_t acc[TM];
-            for (int r = 0; r < TM; ++r) acc[r] = (accv_t)0;
+            accv_t acc[TM][TN];
+            for (int r = 0; r < TM; ++r)
+                for (int j = 0; j < TN; ++j) acc[r][j] = (accv_t)0;
             for (int k = 0; k < K; ++k) {
-                const accv_t bk = CAT(vload, VW)(k, b);
+                accv_t bk[TN];
                 #pragma unroll
-                for (int r = 0; r < TM; ++r) acc[r] = fma((accv_t)a[(size_t)k * TM + r], bk, acc[r]);
+                for (int j = 0; j < TN; ++j) bk[j] = CAT(vload, VW)((size_t)k * TN + j, b);
+                #pragma unroll
+                for (int r = 0; r < TM; ++r) {
+                    const accv_t ar = (accv_t)a[(size_t)k * TM + r];
+                    #pragma unroll
+                    for (int j = 0; j < TN; ++j) acc[r][j] = fma(ar, bk[j], acc[r][j]);
+                }
             }
 
-            for (int r = 0; r < TM && row0 + r < M; ++r) {
-                const size_t at = (size_t)(row0 + r) * N + col0;
-                if (col0 + VW <= N) {
-                    accv_t out = alpha * acc[r];
-                    if (beta != (acc_t)0) out += beta * LOAD_CV(C, at);
-                    STORE_CV(C, at, out);
-                } else {
-                    acc_t lanes[VW];
-                    CAT(vstore, VW)(acc[r], 0, lanes);
-                    for (int v = 0; v < VW && col0 + v < N; ++v) {
-                        acc_t out = alpha * lanes[v];
-                        if (beta != (acc_t)0) out += beta * LOAD_C1(C, at + v);
-                        STORE_C1(C, at + v, out);
+            for (int j = 0; j < TN; ++j) {
+                const int col0 = panelCol0 + j * VW;
+                for (int r = 0; r < TM && row0 + r < M && col0 < N; ++r) {
+                    const size_t at = (size_t)(row0 + r) * N + col0;
+                    if (col0 + VW <= N) {
+                        accv_t out = alpha * acc[r][j];
+                        if (beta != (acc_t)0) out += beta * LOAD_CV(C, at);
+                        STORE_CV(C, at, out);
+                    } else {
+                        acc_t lanes[VW];
+                        CAT(vstore, VW)(acc[r][j], 0, lanes);
+                        for (int v = 0; v < VW && col0 + v < N; ++v) {
+                            acc_t out = alpha * lanes[v];
+                            if (beta != (acc_t)0) out += beta * LOAD_C1(C, at + v);
+                            STORE_C1(C, at + v, out);
+                        }
                     }
                 }
             }
@@ -115,26 +133,31 @@ enum GEMMKernelSource {
 public struct GEMMKernelParameters: Codable, Sendable, Hashable, CustomStringConvertible {
     /// Rows of C per work-item.
     public var tileRows: Int
-    /// Columns of C per work-item: one vector of this many lanes (2, 4, 8 or 16).
+    /// Lanes of one vector of C's columns (2, 4, 8 or 16).
     public var vectorWidth: Int
+    /// Vectors of columns per work-item: each A element loaded serves this many FMAs.
+    public var columnVectors: Int
     /// Work-group size along the columns and the rows of C.
     public var groupColumns: Int
     public var groupRows: Int
 
-    public init(tileRows: Int, vectorWidth: Int, groupColumns: Int, groupRows: Int) {
+    public init(tileRows: Int, vectorWidth: Int, columnVectors: Int = 1, groupColumns: Int, groupRows: Int) {
         self.tileRows = tileRows
         self.vectorWidth = vectorWidth
+        self.columnVectors = columnVectors
         self.groupColumns = groupColumns
         self.groupRows = groupRows
     }
 
-    public var description: String { "TM=\(tileRows) VW=\(vectorWidth) WG=\(groupColumns)x\(groupRows)" }
+    public var description: String {
+        "TM=\(tileRows) VW=\(vectorWidth)" + (columnVectors > 1 ? " TN=\(columnVectors)" : "") + " WG=\(groupColumns)x\(groupRows)"
+    }
 
-    /// Rows and columns of C one work-group covers.
-    var groupTile: (rows: Int, columns: Int) { (tileRows * groupRows, vectorWidth * groupColumns) }
+    /// Columns of C one work-item covers: one packed B panel.
+    var panelColumns: Int { vectorWidth * columnVectors }
 
     func buildOptions(dtype: DType, layout: GEMMLayout) -> String {
-        "\(dtype.kernelTypeOption) -D TM=\(tileRows) -D VW=\(vectorWidth) -D WGX=\(groupColumns) -D WGY=\(groupRows)"
+        "\(dtype.kernelTypeOption) -D TM=\(tileRows) -D VW=\(vectorWidth) -D TN=\(columnVectors) -D WGX=\(groupColumns) -D WGY=\(groupRows)"
             + (layout.transposesA ? " -D A_TRANS" : "") + (layout.transposesB ? " -D B_TRANS" : "")
     }
 
@@ -142,21 +165,39 @@ public struct GEMMKernelParameters: Codable, Sendable, Hashable, CustomStringCon
     func violation(maxWorkGroupSize: Int) -> String? {
         if ![2, 4, 8, 16].contains(vectorWidth) { return "vector width \(vectorWidth) is not 2, 4, 8 or 16" }
         if !(1...16).contains(tileRows) { return "tile rows \(tileRows) outside 1...16" }
+        if !(1...4).contains(columnVectors) { return "column vectors \(columnVectors) outside 1...4" }
         if groupColumns < 1 || groupRows < 1 || groupColumns * groupRows > maxWorkGroupSize {
             return "work-group \(groupColumns)x\(groupRows) exceeds the device's \(maxWorkGroupSize)"
         }
         return nil
     }
 
-    /// Good starting points without tuning: CPUs want few work-items with wide vectors and tall
+    /// Good starting points without tuning. CPUs want few work-items with wide vectors and tall
     /// register tiles, in work-groups one column panel wide and 8 row panels tall: a CPU runs a
     /// group's work-items one after another, so its B panel is read once from memory and 7 times
-    /// from the core's cache (on a 2-core EPYC, 4096^3 ran at 0.97x the 2048^3 rate, against
-    /// 0.74x with 2 x 2 groups, and smaller shapes as fast). GPUs want many work-items with small tiles.
-    static func defaults(isCPU: Bool, dtype: DType) -> GEMMKernelParameters {
+    /// from the core's cache (on a 2-core EPYC, 4096^3 ran at 0.97x the 2048^3 rate, against 0.74x
+    /// with 2 x 2 groups, and smaller shapes as fast). CPUs with 16-float vectors (AVX-512, 32
+    /// registers) hold a 12 x 32 tile: 24 accumulators, each A element loaded feeding two FMAs
+    /// (on that EPYC 1.10x the 8 x 16 tile at 2048^3). GPUs want many work-items with small tiles.
+    static func defaults(isCPU: Bool, nativeFloats: Int, dtype: DType) -> GEMMKernelParameters {
+        let lanes = dtype == .fp64 ? 8 : 16
+        if isCPU && nativeFloats >= 16 {
+            return GEMMKernelParameters(tileRows: 12, vectorWidth: lanes, columnVectors: 2, groupColumns: 1, groupRows: 8)
+        }
         if isCPU {
-            return GEMMKernelParameters(tileRows: 8, vectorWidth: dtype == .fp64 ? 8 : 16, groupColumns: 1, groupRows: 8)
+            return GEMMKernelParameters(tileRows: 8, vectorWidth: lanes, groupColumns: 1, groupRows: 8)
         }
         return GEMMKernelParameters(tileRows: 4, vectorWidth: 4, groupColumns: 16, groupRows: 16)
+    }
+}
+
+extension GEMMKernelParameters {
+    /// Tuning files written before `columnVectors` existed read as one vector per work-item.
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            tileRows: try container.decode(Int.self, forKey: .tileRows), vectorWidth: try container.decode(Int.self, forKey: .vectorWidth),
+            columnVectors: try container.decodeIfPresent(Int.self, forKey: .columnVectors) ?? 1,
+            groupColumns: try container.decode(Int.self, forKey: .groupColumns), groupRows: try container.decode(Int.self, forKey: .groupRows))
     }
 }

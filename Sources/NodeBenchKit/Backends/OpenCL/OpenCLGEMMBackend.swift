@@ -85,7 +85,9 @@ private final class OpenCLPreparedGEMM: PreparedKernel {
         self.queue = queue
         dtype = inputs.gemm.dtype
         cCount = shape.m * shape.n
-        let plan = BatchedGEMM(shape: shape, batches: 1, parameters: parameters, accumulationBytes: dtype.accumulation.storageBytes)
+        let plan = BatchedGEMM(
+            shape: shape, transposesB: inputs.gemm.layout.transposesB, batches: 1, parameters: parameters,
+            accumulationBytes: dtype.accumulation.storageBytes)
         let a = try upload(StoredElements(inputs.a, as: dtype), queue)
         let b = try upload(StoredElements(inputs.b, as: dtype), queue)
         c = try upload(StoredElements(inputs.initialC, as: dtype), queue)
@@ -119,16 +121,18 @@ private final class OpenCLPreparedGEMM: PreparedKernel {
 /// that GEMMs run one after another on the in-order queue may share (`packedBytes` each).
 struct BatchedGEMM {
     let shape: GEMMShape
+    /// Whether B is stored transposed (`pack_b` then walks k fastest).
+    let transposesB: Bool
     let batches: Int
     let parameters: GEMMKernelParameters
     let accumulationBytes: Int
 
     private var rowPanels: Int { (shape.m + parameters.tileRows - 1) / parameters.tileRows }
-    private var columnPanels: Int { (shape.n + parameters.vectorWidth - 1) / parameters.vectorWidth }
+    private var columnPanels: Int { (shape.n + parameters.panelColumns - 1) / parameters.panelColumns }
 
     var packedBytes: (a: Int, b: Int) {
         (batches * rowPanels * parameters.tileRows * shape.k * accumulationBytes,
-         batches * columnPanels * parameters.vectorWidth * shape.k * accumulationBytes)
+         batches * columnPanels * parameters.panelColumns * shape.k * accumulationBytes)
     }
 
     /// `program` built with `parameters.buildOptions` for this layout (and `A_FLOAT`/`C_FLOAT`
@@ -147,7 +151,9 @@ struct BatchedGEMM {
         while side > 1 && side * side > maxWorkGroupSize { side /= 2 }
         return [
             .init(kernel: packA, global: [roundUp(shape.k, side), roundUp(rowPanels, side), batches], local: [side, side, 1]),
-            .init(kernel: packB, global: [roundUp(columnPanels, side), roundUp(shape.k, side), batches], local: [side, side, 1]),
+            .init(
+                kernel: packB, global: transposesB ? [roundUp(shape.k, side), roundUp(columnPanels, side), batches]
+                    : [roundUp(columnPanels, side), roundUp(shape.k, side), batches], local: [side, side, 1]),
             .init(
                 kernel: gemm, global: [roundUp(columnPanels, parameters.groupColumns), roundUp(rowPanels, parameters.groupRows), batches],
                 local: [parameters.groupColumns, parameters.groupRows, 1]),
@@ -162,6 +168,7 @@ extension TunedParameters {
         if let entry = lookup(device: device.name, driver: device.driverVersion, gemm: gemm) {
             return (entry.parameters, "tuned for \(entry.dtype.rawValue) \(entry.layout.rawValue) \(entry.sizeClass.rawValue) at \(entry.tunedAt)")
         }
-        return (GEMMKernelParameters.defaults(isCPU: device.kind == .cpu, dtype: gemm.dtype), "default for \(device.kind.rawValue)")
+        let defaults = GEMMKernelParameters.defaults(isCPU: device.kind == .cpu, nativeFloats: device.nativeFloatVectorWidth, dtype: gemm.dtype)
+        return (defaults, "default for \(device.kind.rawValue)")
     }
 }
