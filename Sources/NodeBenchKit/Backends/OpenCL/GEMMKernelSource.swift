@@ -15,9 +15,11 @@ enum GEMMKernelSource {
         #if defined(A_FLOAT)
         typedef float a_storage_t;
         #define LOAD_A(p, i) ((p)[i])
+        #define LOADA16(p, i) vload16(0, (p) + (i))
         #else
         typedef storage_t a_storage_t;
         #define LOAD_A(p, i) LOAD1(p, i)
+        #define LOADA16(p, i) LOADN(p, i, 16)
         #endif
         #if defined(C_FLOAT)
         typedef float c_storage_t;
@@ -45,38 +47,104 @@ enum GEMMKernelSource {
         #define B_AT(k, col) ((size_t)(k) * N + (col))
         #endif
 
-        /* Ap[panel][k][r] = op(A)[panel * TM + r][k], zero past the last row. Grid: (K, row panels, batch). */
+        /* The packing kernels read along the dimension an operand is stored contiguously in: one k and a
+           whole panel per work-item where the panel's elements sit side by side, else PK consecutive k of
+           each of the panel's rows or columns. Whole blocks take a path without guards. */
+        #define PK 16
+
+        /* Ap[panel][k][r] = op(A)[panel * TM + r][k], zero past the last row.
+           Grid: (K, row panels, batch) for a transposed A, else (K / PK rounded up, row panels, batch). */
         __kernel void pack_a(const int M, const int K, __global const a_storage_t *restrict A, __global acc_t *restrict Ap) {
-            const int k = get_global_id(0), panel = get_global_id(1);
-            if (k >= K || panel * TM >= M) return;
+            const int panel = get_global_id(1);
             const size_t batch = get_global_id(2), panels = (M + TM - 1) / TM;
             A += batch * M * K;
-            __global acc_t *out = Ap + ((batch * panels + panel) * K + k) * TM;
+            __global acc_t *panelOut = Ap + (batch * panels + panel) * K * TM;
+        #if defined(A_TRANS)
+            const int k = get_global_id(0);
+            if (k >= K || panel * TM >= M) return;
+            __global acc_t *out = panelOut + (size_t)k * TM;
+            if (panel * TM + TM <= M) {
+                #pragma unroll
+                for (int r = 0; r < TM; ++r) out[r] = LOAD_A(A, A_AT(panel * TM + r, k));
+                return;
+            }
             for (int r = 0; r < TM; ++r) {
                 const int row = panel * TM + r;
                 out[r] = row < M ? LOAD_A(A, A_AT(row, k)) : (acc_t)0;
             }
+        #else
+            const int k0 = get_global_id(0) * PK;
+            if (k0 >= K || panel * TM >= M) return;
+            __global acc_t *out = panelOut + (size_t)k0 * TM;
+            if (panel * TM + TM <= M && k0 + PK <= K) {
+                acc_t row[PK];
+                #pragma unroll
+                for (int r = 0; r < TM; ++r) {
+                    vstore16(LOADA16(A, A_AT(panel * TM + r, k0)), 0, row);
+                    #pragma unroll
+                    for (int kk = 0; kk < PK; ++kk) out[kk * TM + r] = row[kk];
+                }
+                return;
+            }
+            for (int r = 0; r < TM; ++r) {
+                const int row = panel * TM + r;
+                if (row < M && k0 + PK <= K) {
+                    #pragma unroll
+                    for (int kk = 0; kk < PK; ++kk) out[kk * TM + r] = LOAD_A(A, A_AT(row, k0 + kk));
+                } else {
+                    for (int kk = 0; kk < PK && k0 + kk < K; ++kk) out[kk * TM + r] = row < M ? LOAD_A(A, A_AT(row, k0 + kk)) : (acc_t)0;
+                }
+            }
+        #endif
         }
 
         /* A work-item's columns: TN vectors of VW lanes. */
         #define PW (VW * TN)
 
-        /* Bp[panel][k][v] = op(B)[k][panel * PW + v], zero past the last column. Grid: (column panels, K, batch),
-           or (K, column panels, batch) for a transposed B, so that neighbouring work-items read neighbouring elements. */
+        /* Bp[panel][k][v] = op(B)[k][panel * PW + v], zero past the last column.
+           Grid: (column panels, K, batch), or (K / PK rounded up, column panels, batch) for a transposed B. */
         __kernel void pack_b(const int K, const int N, __global const storage_t *restrict B, __global acc_t *restrict Bp) {
+            const size_t batch = get_global_id(2);
+            B += batch * K * N;
         #if defined(B_TRANS)
-            const int k = get_global_id(0), panel = get_global_id(1);
+            const int k0 = get_global_id(0) * PK, panel = get_global_id(1);
+            if (k0 >= K || panel * PW >= N) return;
+            const size_t panels = (N + PW - 1) / PW;
+            __global acc_t *out = Bp + ((batch * panels + panel) * K + k0) * PW;
+            if (panel * PW + PW <= N && k0 + PK <= K) {
+                acc_t column[PK];
+                #pragma unroll
+                for (int v = 0; v < PW; ++v) {
+                    vstore16(LOADN(B, B_AT(k0, panel * PW + v), 16), 0, column);
+                    #pragma unroll
+                    for (int kk = 0; kk < PK; ++kk) out[kk * PW + v] = column[kk];
+                }
+                return;
+            }
+            for (int v = 0; v < PW; ++v) {
+                const int col = panel * PW + v;
+                if (col < N && k0 + PK <= K) {
+                    #pragma unroll
+                    for (int kk = 0; kk < PK; ++kk) out[kk * PW + v] = LOAD1(B, B_AT(k0 + kk, col));
+                } else {
+                    for (int kk = 0; kk < PK && k0 + kk < K; ++kk) out[kk * PW + v] = col < N ? LOAD1(B, B_AT(k0 + kk, col)) : (acc_t)0;
+                }
+            }
         #else
             const int panel = get_global_id(0), k = get_global_id(1);
-        #endif
             if (k >= K || panel * PW >= N) return;
-            const size_t batch = get_global_id(2), panels = (N + PW - 1) / PW;
-            B += batch * K * N;
+            const size_t panels = (N + PW - 1) / PW;
             __global acc_t *out = Bp + ((batch * panels + panel) * K + k) * PW;
+            if (panel * PW + PW <= N) {
+                #pragma unroll
+                for (int j = 0; j < TN; ++j) CAT(vstore, VW)(LOADV(B, B_AT(k, panel * PW + j * VW)), j, out);
+                return;
+            }
             for (int v = 0; v < PW; ++v) {
                 const int col = panel * PW + v;
                 out[v] = col < N ? LOAD1(B, B_AT(k, col)) : (acc_t)0;
             }
+        #endif
         }
 
         /* C block (row panel, column panel) = alpha * Ap[row panel] . Bp[column panel] + beta * C. */

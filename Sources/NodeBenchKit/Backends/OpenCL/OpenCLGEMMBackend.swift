@@ -86,7 +86,7 @@ private final class OpenCLPreparedGEMM: PreparedKernel {
         dtype = inputs.gemm.dtype
         cCount = shape.m * shape.n
         let plan = BatchedGEMM(
-            shape: shape, transposesB: inputs.gemm.layout.transposesB, batches: 1, parameters: parameters,
+            shape: shape, layout: inputs.gemm.layout, batches: 1, parameters: parameters,
             accumulationBytes: dtype.accumulation.storageBytes)
         let a = try upload(StoredElements(inputs.a, as: dtype), queue)
         let b = try upload(StoredElements(inputs.b, as: dtype), queue)
@@ -121,11 +121,14 @@ private final class OpenCLPreparedGEMM: PreparedKernel {
 /// that GEMMs run one after another on the in-order queue may share (`packedBytes` each).
 struct BatchedGEMM {
     let shape: GEMMShape
-    /// Whether B is stored transposed (`pack_b` then walks k fastest).
-    let transposesB: Bool
+    /// Which operands are stored transposed: it sets the packing kernels' grids.
+    let layout: GEMMLayout
     let batches: Int
     let parameters: GEMMKernelParameters
     let accumulationBytes: Int
+
+    /// `PK` in the kernel source.
+    static let packedKBlock = 16
 
     private var rowPanels: Int { (shape.m + parameters.tileRows - 1) / parameters.tileRows }
     private var columnPanels: Int { (shape.n + parameters.panelColumns - 1) / parameters.panelColumns }
@@ -149,11 +152,15 @@ struct BatchedGEMM {
         ])
         var side = 16
         while side > 1 && side * side > maxWorkGroupSize { side /= 2 }
+        // Packing walks k one at a time along a contiguous panel, else `packedKBlock` k per work-item.
+        let kBlocks = (shape.k + Self.packedKBlock - 1) / Self.packedKBlock
         return [
-            .init(kernel: packA, global: [roundUp(shape.k, side), roundUp(rowPanels, side), batches], local: [side, side, 1]),
             .init(
-                kernel: packB, global: transposesB ? [roundUp(shape.k, side), roundUp(columnPanels, side), batches]
-                    : [roundUp(columnPanels, side), roundUp(shape.k, side), batches], local: [side, side, 1]),
+                kernel: packA, global: layout.transposesA ? [roundUp(shape.k, side), roundUp(rowPanels, side), batches] : [roundUp(kBlocks, side), rowPanels, batches],
+                local: layout.transposesA ? [side, side, 1] : [side, 1, 1]),
+            .init(
+                kernel: packB, global: layout.transposesB ? [roundUp(kBlocks, side), columnPanels, batches]
+                    : [roundUp(columnPanels, side), roundUp(shape.k, side), batches], local: layout.transposesB ? [side, 1, 1] : [side, side, 1]),
             .init(
                 kernel: gemm, global: [roundUp(columnPanels, parameters.groupColumns), roundUp(rowPanels, parameters.groupRows), batches],
                 local: [parameters.groupColumns, parameters.groupRows, 1]),

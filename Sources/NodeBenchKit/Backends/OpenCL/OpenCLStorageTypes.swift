@@ -32,7 +32,7 @@ enum OpenCLStorageTypes {
         #if defined(NB_FP16)
         #define LOAD1(p, i) vload_half((i), (p))
         #define STORE1(p, i, v) vstore_half_rte((v), (i), (p))
-        #define LOADV(p, i) CAT(vload_half, VW)(0, (p) + (i))
+        #define LOADN(p, i, n) CAT(vload_half, n)(0, (p) + (i))
         #define STOREV(p, i, v) CAT(CAT(vstore_half, VW), _rte)((v), 0, (p) + (i))
         #elif defined(NB_BF16)
         #define LOAD1(p, i) as_float((uint)(p)[i] << 16)
@@ -41,7 +41,7 @@ enum OpenCLStorageTypes {
             return isnan(v) ? (ushort)0x7fc0 : (ushort)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
         }
         #define STORE1(p, i, v) ((p)[i] = bf16_round(v))
-        #define LOADV(p, i) CAT(as_float, VW)(CAT(convert_uint, VW)(CAT(vload, VW)(0, (p) + (i))) << 16)
+        #define LOADN(p, i, n) CAT(as_float, n)(CAT(convert_uint, n)(CAT(vload, n)(0, (p) + (i))) << 16)
         #ifdef VW
         /* VW values rounded at once: the same bits as bf16_round, in vector registers. */
         inline CAT(ushort, VW) bf16_round_v(CAT(float, VW) v) {
@@ -54,9 +54,10 @@ enum OpenCLStorageTypes {
         #else
         #define LOAD1(p, i) ((p)[i])
         #define STORE1(p, i, v) ((p)[i] = (v))
-        #define LOADV(p, i) CAT(vload, VW)(0, (p) + (i))
+        #define LOADN(p, i, n) CAT(vload, n)(0, (p) + (i))
         #define STOREV(p, i, v) CAT(vstore, VW)((v), 0, (p) + (i))
         #endif
+        #define LOADV(p, i) LOADN(p, i, VW)
 
         """#
 }

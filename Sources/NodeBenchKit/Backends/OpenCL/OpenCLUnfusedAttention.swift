@@ -29,7 +29,7 @@ struct UnfusedAttentionPlan {
         let gemm = GEMMCase(shape: GEMMShape(m: m, n: n, k: k), layout: layout, dtype: attention.dtype, alpha: alpha)
         let parameters = gemmParameters(gemm)
         return Product(
-            gemm: gemm, batched: BatchedGEMM(shape: gemm.shape, transposesB: layout.transposesB, batches: shape.batch * shape.kvHeads, parameters: parameters, accumulationBytes: 4),
+            gemm: gemm, batched: BatchedGEMM(shape: gemm.shape, layout: layout, batches: shape.batch * shape.kvHeads, parameters: parameters, accumulationBytes: 4),
             floatA: floatA, floatC: floatC)
     }
 
