@@ -2,11 +2,12 @@
 /// the NN, NT and TN layouts, for a batch of equal-shaped products stored one after another (the
 /// third grid dimension picks the product; a lone GEMM is a batch of one).
 ///
-/// Two packing kernels first copy op(A) into panels of `TM` rows and op(B) into panels of `VW`
-/// columns, each panel contiguous along k, widened to the accumulation type and padded with zeros
-/// to whole panels. The GEMM kernel then streams one A panel and one B panel per work-item: every
-/// layout reads memory the same way, no stride aliases in the caches, and only the store of C
-/// needs a guard. Each work-item keeps a `TM` x `VW` block of C in `TM` vector registers.
+/// Two packing kernels first copy op(A) into panels of `TM` rows and op(B) into panels of `TN`
+/// vectors of `VW` columns, each panel contiguous along k, widened to the accumulation type and
+/// padded with zeros to whole panels. The GEMM kernel then streams one A panel and one B panel per
+/// work-item: every layout reads memory the same way, no stride aliases in the caches, and only the
+/// store of C needs a guard. Each work-item keeps a `TM` x `TN`·`VW` block of C in `TM`·`TN`
+/// vector registers.
 /// Storage types: fp32, fp64, fp16 (vload_half, no cl_khr_fp16 needed), bf16 (ushort, widened by a
 /// shift); sums in fp32 (fp64 for fp64). `A_FLOAT` and `C_FLOAT` keep A or C in fp32 whatever the
 /// storage type, as attention's probabilities and scores are.
@@ -15,11 +16,11 @@ enum GEMMKernelSource {
         #if defined(A_FLOAT)
         typedef float a_storage_t;
         #define LOAD_A(p, i) ((p)[i])
-        #define LOADA16(p, i) vload16(0, (p) + (i))
+        #define LOADN_A(p, i, n) CAT(vload, n)(0, (p) + (i))
         #else
         typedef storage_t a_storage_t;
         #define LOAD_A(p, i) LOAD1(p, i)
-        #define LOADA16(p, i) LOADN(p, i, 16)
+        #define LOADN_A(p, i, n) LOADN(p, i, n)
         #endif
         #if defined(C_FLOAT)
         typedef float c_storage_t;
@@ -80,7 +81,7 @@ enum GEMMKernelSource {
                 acc_t row[PK];
                 #pragma unroll
                 for (int r = 0; r < TM; ++r) {
-                    vstore16(LOADA16(A, A_AT(panel * TM + r, k0)), 0, row);
+                    CAT(vstore, PK)(LOADN_A(A, A_AT(panel * TM + r, k0), PK), 0, row);
                     #pragma unroll
                     for (int kk = 0; kk < PK; ++kk) out[kk * TM + r] = row[kk];
                 }
@@ -88,12 +89,7 @@ enum GEMMKernelSource {
             }
             for (int r = 0; r < TM; ++r) {
                 const int row = panel * TM + r;
-                if (row < M && k0 + PK <= K) {
-                    #pragma unroll
-                    for (int kk = 0; kk < PK; ++kk) out[kk * TM + r] = LOAD_A(A, A_AT(row, k0 + kk));
-                } else {
-                    for (int kk = 0; kk < PK && k0 + kk < K; ++kk) out[kk * TM + r] = row < M ? LOAD_A(A, A_AT(row, k0 + kk)) : (acc_t)0;
-                }
+                for (int kk = 0; kk < PK && k0 + kk < K; ++kk) out[kk * TM + r] = row < M ? LOAD_A(A, A_AT(row, k0 + kk)) : (acc_t)0;
             }
         #endif
         }
@@ -115,7 +111,7 @@ enum GEMMKernelSource {
                 acc_t column[PK];
                 #pragma unroll
                 for (int v = 0; v < PW; ++v) {
-                    vstore16(LOADN(B, B_AT(k0, panel * PW + v), 16), 0, column);
+                    CAT(vstore, PK)(LOADN(B, B_AT(k0, panel * PW + v), PK), 0, column);
                     #pragma unroll
                     for (int kk = 0; kk < PK; ++kk) out[kk * PW + v] = column[kk];
                 }
@@ -123,12 +119,7 @@ enum GEMMKernelSource {
             }
             for (int v = 0; v < PW; ++v) {
                 const int col = panel * PW + v;
-                if (col < N && k0 + PK <= K) {
-                    #pragma unroll
-                    for (int kk = 0; kk < PK; ++kk) out[kk * PW + v] = LOAD1(B, B_AT(k0 + kk, col));
-                } else {
-                    for (int kk = 0; kk < PK && k0 + kk < K; ++kk) out[kk * PW + v] = col < N ? LOAD1(B, B_AT(k0 + kk, col)) : (acc_t)0;
-                }
+                for (int kk = 0; kk < PK && k0 + kk < K; ++kk) out[kk * PW + v] = col < N ? LOAD1(B, B_AT(k0 + kk, col)) : (acc_t)0;
             }
         #else
             const int panel = get_global_id(0), k = get_global_id(1);

@@ -152,15 +152,16 @@ struct BatchedGEMM {
         ])
         var side = 16
         while side > 1 && side * side > maxWorkGroupSize { side /= 2 }
-        // Packing walks k one at a time along a contiguous panel, else `packedKBlock` k per work-item.
+        // Packing takes one k per work-item along a contiguous panel, else `packedKBlock` k per
+        // work-item in groups that run along k (each row's reads stay on a few pages).
         let kBlocks = (shape.k + Self.packedKBlock - 1) / Self.packedKBlock
         return [
-            .init(
-                kernel: packA, global: layout.transposesA ? [roundUp(shape.k, side), roundUp(rowPanels, side), batches] : [roundUp(kBlocks, side), rowPanels, batches],
-                local: layout.transposesA ? [side, side, 1] : [side, 1, 1]),
-            .init(
-                kernel: packB, global: layout.transposesB ? [roundUp(kBlocks, side), columnPanels, batches]
-                    : [roundUp(columnPanels, side), roundUp(shape.k, side), batches], local: layout.transposesB ? [side, 1, 1] : [side, side, 1]),
+            layout.transposesA
+                ? .init(kernel: packA, global: [roundUp(shape.k, side), roundUp(rowPanels, side), batches], local: [side, side, 1])
+                : .init(kernel: packA, global: [roundUp(kBlocks, side), rowPanels, batches], local: [side, 1, 1]),
+            layout.transposesB
+                ? .init(kernel: packB, global: [roundUp(kBlocks, side), columnPanels, batches], local: [side, 1, 1])
+                : .init(kernel: packB, global: [roundUp(columnPanels, side), roundUp(shape.k, side), batches], local: [side, side, 1]),
             .init(
                 kernel: gemm, global: [roundUp(columnPanels, parameters.groupColumns), roundUp(rowPanels, parameters.groupRows), batches],
                 local: [parameters.groupColumns, parameters.groupRows, 1]),
