@@ -97,8 +97,7 @@ public final class FlashTuner {
             let longInputs = AttentionInputs(attention: longCase, seed: seed)
             let blocked = fastestCandidate(
                 Self.keyBlockSpace(parameters, seq: seq, previous: keyBlocks.last?.keyBlock), timedOn: longCase.shape.description,
-                deadline: lengthDeadline,
-                flops: longCase.shape.flops, verify: checkReference.verify,
+                deadline: lengthDeadline, flops: longCase.shape.flops, verify: checkReference.verify,
                 check: { try backend.prepare(checkInputs, flashParameters: $0, parameterSource: "candidate") },
                 timed: { try backend.prepare(longInputs, flashParameters: $0, parameterSource: "candidate") }, progress: progress)
             if let (withBlock, blockGFLOPs) = blocked {

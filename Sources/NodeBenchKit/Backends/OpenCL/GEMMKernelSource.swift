@@ -50,8 +50,8 @@ enum GEMMKernelSource {
 
         /* The packing kernels read along the dimension an operand is stored contiguously in: one k and a
            whole panel per work-item where the panel's elements sit side by side, else PK consecutive k of
-           each of the panel's rows or columns. Whole blocks take a path without guards. */
-        #define PK 16
+           each of the panel's rows or columns (PK: `GEMMKernelParameters.packedKBlock`). Whole blocks take a path
+           without guards. */
 
         /* Ap[panel][k][r] = op(A)[panel * TM + r][k], zero past the last row.
            Grid: (K, row panels, batch) for a transposed A, else (K / PK rounded up, row panels, batch). */
@@ -215,8 +215,12 @@ public struct GEMMKernelParameters: Codable, Sendable, Hashable, CustomStringCon
     /// Columns of C one work-item covers: one packed B panel.
     var panelColumns: Int { vectorWidth * columnVectors }
 
+    /// Consecutive k one packing work-item takes from an operand stored with k contiguous (`PK`).
+    static let packedKBlock = 16
+
     func buildOptions(dtype: DType, layout: GEMMLayout) -> String {
         "\(dtype.kernelTypeOption) -D TM=\(tileRows) -D VW=\(vectorWidth) -D TN=\(columnVectors) -D WGX=\(groupColumns) -D WGY=\(groupRows)"
+            + " -D PK=\(Self.packedKBlock)"
             + (layout.transposesA ? " -D A_TRANS" : "") + (layout.transposesB ? " -D B_TRANS" : "")
     }
 

@@ -127,9 +127,6 @@ struct BatchedGEMM {
     let parameters: GEMMKernelParameters
     let accumulationBytes: Int
 
-    /// `PK` in the kernel source.
-    static let packedKBlock = 16
-
     private var rowPanels: Int { (shape.m + parameters.tileRows - 1) / parameters.tileRows }
     private var columnPanels: Int { (shape.n + parameters.panelColumns - 1) / parameters.panelColumns }
 
@@ -154,7 +151,7 @@ struct BatchedGEMM {
         while side > 1 && side * side > maxWorkGroupSize { side /= 2 }
         // Packing takes one k per work-item along a contiguous panel, else `packedKBlock` k per
         // work-item in groups that run along k (each row's reads stay on a few pages).
-        let kBlocks = (shape.k + Self.packedKBlock - 1) / Self.packedKBlock
+        let kBlocks = (shape.k + GEMMKernelParameters.packedKBlock - 1) / GEMMKernelParameters.packedKBlock
         return [
             layout.transposesA
                 ? .init(kernel: packA, global: [roundUp(shape.k, side), roundUp(rowPanels, side), batches], local: [side, side, 1])
