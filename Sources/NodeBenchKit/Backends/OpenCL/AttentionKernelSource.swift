@@ -123,6 +123,18 @@ enum AttentionKernelSource {
             return fmax(v2.lo, v2.hi);
         }
 
+        /* Whether any lane is set (true lanes are -1): OR-folded halves, cheaper on a CPU than any(). */
+        inline bool any_lane(intv v) {
+        #if VW == 16
+            int8 v8 = v.lo | v.hi;
+        #else
+            int8 v8 = v;
+        #endif
+            int4 v4 = v8.lo | v8.hi;
+            int2 v2 = v4.lo | v4.hi;
+            return (v2.lo | v2.hi) < 0;
+        }
+
         inline float reduce_sum(floatv v) {
         #if VW == 16
             float8 v8 = v.lo + v.hi;
@@ -202,21 +214,26 @@ enum AttentionKernelSource {
                         #pragma unroll
                         for (int r = 0; r < TM; ++r) s[r] = fma((floatv)q[r * HDP + x], kx, s[r]);
                     }
-                    const bool edge = key0 + VW > S || (CAUSAL && key0 + VW - 1 > row0);
-                    float p[TM][VW];
-                    #pragma unroll
-                    for (int r = 0; r < TM; ++r) {
-                        if (edge) {
+                    if (key0 + VW > S || (CAUSAL && key0 + VW - 1 > row0)) {
+                        #pragma unroll
+                        for (int r = 0; r < TM; ++r) {
                             intv masked = key0 + lane >= S;
                             #if CAUSAL
                             masked |= key0 + lane > row0 + r;
                             #endif
                             s[r] = select(s[r], (floatv)(-INFINITY), masked);
                         }
-                        /* The running maximum moves only when a score passes it by more than 8
-                           (log2 units): exponentials stay below 256, and most panels need neither
-                           the row's maximum nor a rescale of the accumulator. */
-                        if (any(s[r] > m[r] + 8.0f)) {
+                    }
+                    /* The running maximum moves only when a score passes it by more than 8
+                       (log2 units): exponentials stay below 256, and most panels need neither
+                       a row's maximum nor a rescale of its accumulator. One test for all rows. */
+                    intv rising = s[0] > m[0] + 8.0f;
+                    #pragma unroll
+                    for (int r = 1; r < TM; ++r) rising |= s[r] > m[r] + 8.0f;
+                    if (any_lane(rising)) {
+                        #pragma unroll
+                        for (int r = 0; r < TM; ++r) {
+                            if (!any_lane(s[r] > m[r] + 8.0f)) continue;
                             const float mNew = reduce_max(s[r]);
                             const float correction = exp2(m[r] - mNew);
                             l[r] *= correction;
@@ -224,18 +241,24 @@ enum AttentionKernelSource {
                             for (int c = 0; c < HDP / VW; ++c) acc[r][c] *= correction;
                             m[r] = mNew;
                         }
+                    }
+                    /* Whole-vector stores (vstore of a float array splits on PoCL), read back lane by lane. */
+                    floatv pv[TM];
+                    const float *p = (const float *)pv;
+                    #pragma unroll
+                    for (int r = 0; r < TM; ++r) {
                         /* A row whose keys are all masked so far keeps its zero state. */
                         const floatv e = m[r] == -INFINITY ? (floatv)0 : exp2(s[r] - m[r]);
                         l[r] += e;
-                        VSTORE(e, 0, p[r]);
+                        pv[r] = e;
                     }
                     __global const float *v = vp + (size_t)key0 * HDP;
-                    for (int j = 0; j < VW; ++j) {
-                        #pragma unroll
-                        for (int c = 0; c < HDP / VW; ++c) {
+                    #pragma unroll
+                    for (int c = 0; c < HDP / VW; ++c) {
+                        for (int j = 0; j < VW; ++j) {
                             const floatv vj = VLOAD(c, v + (size_t)j * HDP);
                             #pragma unroll
-                            for (int r = 0; r < TM; ++r) acc[r][c] = fma((floatv)p[r][j], vj, acc[r][c]);
+                            for (int r = 0; r < TM; ++r) acc[r][c] = fma((floatv)p[r * VW + j], vj, acc[r][c]);
                         }
                     }
                 }
