@@ -29,6 +29,12 @@ struct KernelLaunches {
 /// `value` rounded up to a multiple of `multiple`.
 func roundUp(_ value: Int, _ multiple: Int) -> Int { (value + multiple - 1) / multiple * multiple }
 
+/// The smallest positive multiple of every one of `values` (all positive).
+func leastCommonMultiple(_ values: [Int]) -> Int {
+    func gcd(_ a: Int, _ b: Int) -> Int { b == 0 ? a : gcd(b, a % b) }
+    return values.reduce(1) { $0 / gcd($0, $1) * $1 }
+}
+
 /// One argument of a kernel, in its OpenCL C type.
 enum KernelArgument {
     case int(Int32)

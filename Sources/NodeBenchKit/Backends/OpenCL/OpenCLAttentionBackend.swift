@@ -9,6 +9,7 @@ final class OpenCLAttentionBackend: AttentionBackend {
     private let runtime: OpenCLDeviceRuntime
     var device: DeviceDescriptor { runtime.descriptor }
     var openCLDevice: Device { runtime.device }
+    private var isCPU: Bool { openCLDevice.kind == .cpu }
     let queue: CommandQueue
     /// Compiled binaries of earlier runs, if the session keeps them.
     private let programCache: ProgramCache?
@@ -33,7 +34,7 @@ final class OpenCLAttentionBackend: AttentionBackend {
             return (parameters, "tuned for \(entry.dtype.rawValue) d\(entry.headDim) at \(entry.tunedAt)" + (blockLength.map { ", key block at s\($0)" } ?? ""))
         }
         var parameters = FlashKernelParameters.defaults(
-            isCPU: openCLDevice.kind == .cpu, nativeFloats: openCLDevice.nativeFloatVectorWidth, headDim: attention.shape.headDim)
+            isCPU: isCPU, nativeFloats: openCLDevice.nativeFloatVectorWidth, headDim: attention.shape.headDim)
         parameters.groupSize = min(parameters.groupSize, openCLDevice.maxWorkGroupSize)
         return (parameters, "default for \(openCLDevice.kind.rawValue)")
     }
@@ -69,7 +70,7 @@ final class OpenCLAttentionBackend: AttentionBackend {
             ("packed V", Double(shape.batch * shape.kvHeads) * keys * headDim * 4),
         ]
         if attention.pass == .backward {
-            let rows = Double(parameters.backwardPaddedRows(shape.seq))
+            let rows = Double(parameters.backwardPaddedRows(shape.seq, isCPU: isCPU))
             let queryCopy = Double(shape.batch * shape.heads) * rows * headDim * 4, keyCopy = Double(shape.batch * shape.kvHeads) * rows * headDim * 4
             buffers += [
                 ("delta and logsumexps", Double(shape.batch * shape.heads) * rows * 8),
@@ -104,7 +105,7 @@ final class OpenCLAttentionBackend: AttentionBackend {
         let (parameters, source) = parameters(for: inputs.attention)
         let prepared = try prepare(inputs, flashParameters: parameters, parameterSource: source)
         guard inputs.attention.pass == .backward else { return prepared }
-        return try OpenCLPreparedAttentionBackward(inputs, forward: prepared, parameters: parameters)
+        return try OpenCLPreparedAttentionBackward(inputs, forward: prepared, parameters: parameters, isCPU: isCPU)
     }
 
     /// Prepares the flash kernels with explicit parameters (the tuner's candidates).
@@ -116,7 +117,7 @@ final class OpenCLAttentionBackend: AttentionBackend {
         }
         let options = "\(attention.dtype.kernelTypeOption) -D HD=\(shape.headDim) -D CAUSAL=\(shape.causal ? 1 : 0)"
             + " -D FLASH -D TM=\(parameters.tileRows) -D VW=\(parameters.vectorWidth) -D WG=\(parameters.groupSize)"
-            + " -D HDP=\(parameters.paddedHeadDim(shape.headDim)) -D TK=\(parameters.backwardKeyRows)"
+            + " -D HDP=\(parameters.paddedHeadDim(shape.headDim)) -D TK=\(parameters.backwardKeyRows(isCPU: isCPU))"
             + " -D KBP=\(parameters.keyBlockPanels(shape.headDim))"
         let program = try runtime.program(source: AttentionKernelSource.text, options: options, disk: programCache)
         return try OpenCLPreparedAttention(inputs, program: program, queue: queue, flash: parameters, parameterSource: parameterSource)
@@ -203,14 +204,14 @@ final class OpenCLPreparedAttentionBackward: PreparedKernel {
     /// Holds the forward's O and logsumexp buffers.
     private let forward: OpenCLPreparedAttention
 
-    init(_ inputs: AttentionInputs, forward: OpenCLPreparedAttention, parameters: FlashKernelParameters) throws {
+    init(_ inputs: AttentionInputs, forward: OpenCLPreparedAttention, parameters: FlashKernelParameters, isCPU: Bool) throws {
         attention = inputs.attention
         self.forward = forward
         queue = forward.queue
         _ = try forward.execute()
         let shape = attention.shape, dtype = attention.dtype
         let context = queue.context
-        let headDim = parameters.paddedHeadDim(shape.headDim), rows = parameters.backwardPaddedRows(shape.seq)
+        let headDim = parameters.paddedHeadDim(shape.headDim), rows = parameters.backwardPaddedRows(shape.seq, isCPU: isCPU)
         let (queryHeads, keyHeads) = (shape.batch * shape.heads, shape.batch * shape.kvHeads)
         let (s, p, h, hkv) = (Int32(shape.seq), Int32(rows), Int32(shape.heads), Int32(shape.kvHeads))
         let scale = 1 / Double(shape.headDim).squareRoot()
@@ -251,7 +252,8 @@ final class OpenCLPreparedAttentionBackward: PreparedKernel {
             .buffer(gradOutput.rows), .buffer(delta), .buffer(logsumexp2), .buffer(gradients.q),
         ])
         let group = parameters.groupSize
-        let keyBlocks = (shape.seq + parameters.backwardKeyRows - 1) / parameters.backwardKeyRows
+        let keyRows = parameters.backwardKeyRows(isCPU: isCPU)
+        let keyBlocks = (shape.seq + keyRows - 1) / keyRows
         let queryBlocks = (shape.seq + parameters.tileRows - 1) / parameters.tileRows
         // The packing is part of the pass: each execution widens and lays out its inputs anew.
         launches = KernelLaunches(queue: queue, launches: [q.kernel, k.kernel, v.kernel, gradOutput.kernel] + [
@@ -262,7 +264,7 @@ final class OpenCLPreparedAttentionBackward: PreparedKernel {
         notes = [
             "O and the logsumexps from one untimed flash forward (\(parameters))",
             "backward: Q, K, V and dO widened to fp32 and packed as rows and as \(parameters.vectorWidth)-row panels, D = rowsum(dO * O); "
-                + "then \(parameters.backwardKeyRows) key rows per work-item for dK and dV, \(parameters.tileRows) query rows per work-item "
+                + "then \(keyRows) key rows per work-item for dK and dV, \(parameters.tileRows) query rows per work-item "
                 + "for dQ; probabilities recomputed from the logsumexps, fp32 sums, no S x S matrix and no atomics; packing timed",
         ]
     }
