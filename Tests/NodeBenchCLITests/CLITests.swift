@@ -529,6 +529,31 @@ func jsonObject(_ data: Data) throws -> [String: Any] {
         }
     }
 
+    /// The simulator is a GPU, whose backward takes two sweeps; a tuning file gives it a CPU's one
+    /// sweep with dQ partials (three of them for 19 keys in blocks of 8), to check that too.
+    @Test(arguments: [true, false])
+    func oneSweepBackwardIsCleanUnderTheSimulator(causal: Bool) throws {
+        let devices = try NodeBenchProcess.run(["devices", "--json"], wrapper: ["oclgrind"])
+        let device = try #require((try jsonObject(Data(devices.stdout.utf8))["devices"] as? [[String: Any]])?.last)
+        let file = temporaryFile("oclgrind-sweep-\(causal).json")
+        defer { try? FileManager.default.removeItem(at: file) }
+        let entry: [String: Any] = [
+            "device": device["name"] as? String ?? "", "driver": device["driver"] as? String ?? "", "dtype": "fp32", "headDim": 20,
+            "gflops": 1, "tunedAt": "2026-01-01T00:00:00Z", "parameters": ["tileRows": 8, "vectorWidth": 8, "groupSize": 2, "backwardSweeps": 1],
+        ]
+        try JSONSerialization.data(withJSONObject: ["schemaVersion": 1, "entries": [], "flash": [entry]]).write(to: file)
+        let outcome = try NodeBenchProcess.run(
+            ["run", "--repetitions", "1", "--suite", "quick", "--device", "opencl:0:0", "--no-peak", "--kernel", "attention", "--pass", "backward",
+             "--heads", "2", "--kv-heads", "1", "--seq", "19", "--head-dim", "20", "--dtype", "fp32", "--impl", "flash", "--tuned-params", file.path,
+             "--json"] + (causal ? ["--causal"] : []),
+            environment: ["HWLOC_COMPONENTS": "-opencl"], wrapper: ["oclgrind", "--data-races", "--check-api"])
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        #expect(Self.problems(outcome.stderr).isEmpty, "\(Self.problems(outcome.stderr).prefix(5))")
+        let result = try #require((try jsonObject(Data(outcome.stdout.utf8))["results"] as? [[String: Any]])?.first)
+        #expect(((result["verification"] as? [String: Any])?["passed"] as? Bool) == true)
+        #expect(((result["notes"] as? [String])?.joined() ?? "").contains("dQ added into 3 fp32 partials"), "\(result["notes"] ?? "")")
+    }
+
     /// The layer ops, both passes, on sizes no multiple of 4 or of a work-group (the rotary
     /// embedding, left out of a width of 301, runs alone on its 128-value heads), in GPU-style
     /// work-groups of 256. Without `--uninitialized`, which crashes oclgrind 21.10 on these programs.

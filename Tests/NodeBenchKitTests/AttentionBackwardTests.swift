@@ -96,4 +96,47 @@ import Testing
             }
         }
     }
+
+    /// Both ways to dQ on the PoCL device, whichever its type would take: one sweep over the keys
+    /// adding into per-work-item partials (four of them here, summed), and a second sweep over the
+    /// queries; CPU-sized and GPU-sized tiles. A second execution gives the same gradients: the
+    /// partials start from zero each time.
+    @Test(arguments: [1, 2])
+    func bothWaysToDQMatchTheReference(sweeps: Int) throws {
+        let device = try #require(AttentionTests.inventory.devices.first { $0.backend == .opencl }, "scripts/setup installs PoCL")
+        let openCL = try AttentionTests.inventory.openCL(device).device
+        for (tileRows, width) in [(8, 16), (2, 8)] {
+            let parameters = FlashKernelParameters(tileRows: tileRows, vectorWidth: width, groupSize: 2, backwardSweeps: sweeps)
+            let entry = TunedParameters.FlashEntry(
+                device: openCL.name, driver: openCL.driverVersion, dtype: .bf16, headDim: 24, parameters: parameters, gflops: 1, tunedAt: "test")
+            let backend = try FlashTuningTests.backend(tuned: TunedParameters(flash: [entry]))
+            for causal in [true, false] {
+                let inputs = try Self.inputs(1, 4, 2, 37, 24, causal: causal, dtype: .bf16)
+                let kernel = try backend.prepare(inputs)
+                #expect(kernel.notes.joined().contains(sweeps == 1 ? "one sweep over the keys" : "query rows per work-item for dQ"), "\(kernel.notes)")
+                _ = try kernel.execute()
+                let first = try kernel.result()
+                let check = AttentionGradientReference(inputs).verify(first)
+                #expect(check.passed, "\(parameters) causal \(causal): \(check)")
+                _ = try kernel.execute()
+                #expect(try kernel.result() == first, "\(parameters) causal \(causal): a second execution gives the same gradients")
+            }
+        }
+    }
+
+    @Test func theOneSweepBackwardIsForCPUsAndGivesEveryComputeUnitWork() throws {
+        let cpu = FlashKernelParameters.defaults(isCPU: true, nativeFloats: 16, headDim: 64)
+        let gpu = FlashKernelParameters.defaults(isCPU: false, nativeFloats: 1, headDim: 64)
+        #expect(cpu.backwardSweeps(isCPU: true) == 1 && gpu.backwardSweeps(isCPU: false) == 2)
+        #expect(FlashKernelParameters(tileRows: 2, vectorWidth: 16, groupSize: 32, backwardSweeps: 1).backwardSweeps(isCPU: false) == 1)
+        #expect(cpu.backwardKeyRows(isCPU: true) == cpu.tileRows && gpu.backwardKeyRows(isCPU: false) == 1)
+        // About four work-items per compute unit, at most eight partials, at most one per key block.
+        #expect(cpu.backwardChunks(seq: 2048, keyValueHeads: 8, computeUnits: 2, isCPU: true) == 1)
+        #expect(cpu.backwardChunks(seq: 2048, keyValueHeads: 2, computeUnits: 2, isCPU: true) == 4)
+        #expect(cpu.backwardChunks(seq: 2048, keyValueHeads: 1, computeUnits: 64, isCPU: true) == 8)
+        #expect(cpu.backwardChunks(seq: 20, keyValueHeads: 1, computeUnits: 64, isCPU: true) == 3)
+        // Padding: whole panels, query blocks and key blocks, not their product.
+        #expect(FlashKernelParameters(tileRows: 12, vectorWidth: 16, groupSize: 1).backwardPaddedRows(50, isCPU: true) == 96)
+        #expect(FlashKernelParameters(tileRows: 2, vectorWidth: 16, groupSize: 1, backwardSweeps: 3).violation(maxWorkGroupSize: 64) == "backward sweeps 3 is not 1 or 2")
+    }
 }

@@ -313,16 +313,16 @@ enum AttentionKernelSource {
             lse2[(size_t)bh * P + i] = i < S ? lse[(size_t)bh * S + i] * M_LOG2E_F : INFINITY;
         }
 
-        /* dK and dV of TK key rows of one key/value head. Grid: (key blocks, B*HKV). */
-        __kernel void bwd_dkdv(const int S, const int P, const int H, const int HKV, const float scale,
-                               __global const float *restrict Qr, __global const float *restrict Qp,
-                               __global const float *restrict Kr, __global const float *restrict Vr,
-                               __global const float *restrict dOr, __global const float *restrict dOp,
-                               __global const float *restrict D, __global const float *restrict lse2,
-                               __global storage_t *restrict dK, __global storage_t *restrict dV) {
-            const int block = get_global_id(0), bkv = get_global_id(1);
-            const int key0 = block * TK;
-            if (key0 >= S) return;
+        /* dK and dV of the TK key rows from key0 of one key/value head; with dq (the caller's own fp32
+           dQ partial, [B*H][P][HDP]), also adds their share of dQ = dS.K, so the scores and dP are
+           computed once for all three gradients. No restrict here: inlined, it would leave
+           noalias-scope intrinsics that oclgrind cannot run; the kernels' arguments carry it. */
+        inline __attribute__((always_inline)) void key_block_gradients(const int S, const int P, const int H, const int HKV, const float scale, const int bkv,
+                                        const int key0, __global const float *Qr, __global const float *Qp,
+                                        __global const float *Kr, __global const float *Vr,
+                                        __global const float *dOr, __global const float *dOp,
+                                        __global const float *D, __global const float *lse2,
+                                        __global float *dq, __global storage_t *dK, __global storage_t *dV) {
             const int group = H / HKV, batch = bkv / HKV, kvHead = bkv % HKV, panels = P / VW;
             __global const float *k = Kr + ((size_t)bkv * P + key0) * HDP;
             __global const float *v = Vr + ((size_t)bkv * P + key0) * HDP;
@@ -376,6 +376,23 @@ enum AttentionKernelSource {
                             }
                         }
                     }
+                    if (dq) {
+                        /* The panel's dQ rows += dS.K, one column of the VW rows at a time (VW chains). */
+                        __global float *dqi = dq + (bh * P + query0) * HDP;
+                        #pragma unroll
+                        for (int c = 0; c < HDP / VW; ++c) {
+                            floatv sum[VW];
+                            #pragma unroll
+                            for (int i = 0; i < VW; ++i) sum[i] = VLOAD(c, dqi + (size_t)i * HDP);
+                            for (int t = 0; t < TK; ++t) {
+                                const floatv kc = VLOAD(c, k + (size_t)t * HDP);
+                                #pragma unroll
+                                for (int i = 0; i < VW; ++i) sum[i] = fma((floatv)ds[t * VW + i], kc, sum[i]);
+                            }
+                            #pragma unroll
+                            for (int i = 0; i < VW; ++i) VSTORE(sum[i], c, dqi + (size_t)i * HDP);
+                        }
+                    }
                 }
             }
             #pragma unroll
@@ -388,6 +405,49 @@ enum AttentionKernelSource {
                 const size_t at = ((size_t)bkv * S + key) * HD;
                 for (int x = 0; x < HD; ++x) { STORE1(dK, at + x, outK[x]); STORE1(dV, at + x, outV[x]); }
             }
+        }
+
+        /* dK and dV of TK key rows of one key/value head; dQ is left to bwd_dq. Grid: (key blocks, B*HKV). */
+        __kernel void bwd_dkdv(const int S, const int P, const int H, const int HKV, const float scale,
+                               __global const float *restrict Qr, __global const float *restrict Qp,
+                               __global const float *restrict Kr, __global const float *restrict Vr,
+                               __global const float *restrict dOr, __global const float *restrict dOp,
+                               __global const float *restrict D, __global const float *restrict lse2,
+                               __global storage_t *restrict dK, __global storage_t *restrict dV) {
+            const int key0 = get_global_id(0) * TK;
+            if (key0 >= S) return;
+            key_block_gradients(S, P, H, HKV, scale, get_global_id(1), key0, Qr, Qp, Kr, Vr, dOr, dOp, D, lse2, 0, dK, dV);
+        }
+
+        /* All three gradients in one sweep over the keys (a CPU's backward): work-item (chunk, bkv)
+           takes key blocks chunk, chunk + chunks, ... (interleaved, so causal work evens out) and
+           adds their dQ into its own fp32 partial, [chunk][B*H][P][HDP], which nothing else writes;
+           bwd_dq_sum adds the partials. Grid: (chunks, B*HKV). */
+        __kernel void bwd_sweep(const int S, const int P, const int H, const int HKV, const int chunks, const float scale,
+                                __global const float *restrict Qr, __global const float *restrict Qp,
+                                __global const float *restrict Kr, __global const float *restrict Vr,
+                                __global const float *restrict dOr, __global const float *restrict dOp,
+                                __global const float *restrict D, __global const float *restrict lse2,
+                                __global float *restrict dQp, __global storage_t *restrict dK, __global storage_t *restrict dV) {
+            const int chunk = get_global_id(0), bkv = get_global_id(1), group = H / HKV;
+            const size_t heads = get_global_size(1) * group;
+            __global float *dq = dQp + (size_t)chunk * heads * P * HDP;
+            /* Zero this work-item's rows of its partial: the heads of its group. */
+            __global float *own = dq + (size_t)bkv * group * P * HDP;
+            for (size_t i = 0; i < (size_t)group * P * HDP / VW; ++i) VSTORE((floatv)0, i, own);
+            for (int key0 = chunk * TK; key0 < S; key0 += chunks * TK)
+                key_block_gradients(S, P, H, HKV, scale, bkv, key0, Qr, Qp, Kr, Vr, dOr, dOp, D, lse2, dq, dK, dV);
+        }
+
+        /* dQ = the sum of bwd_sweep's partials, in the storage type. Grid: (HD, S, B*H). */
+        __kernel void bwd_dq_sum(const int S, const int P, const int chunks, __global const float *restrict dQp,
+                                 __global storage_t *restrict dQ) {
+            const int x = get_global_id(0), row = get_global_id(1), bh = get_global_id(2);
+            if (x >= HD || row >= S) return;
+            const size_t stride = get_global_size(2) * (size_t)P * HDP;
+            float sum = 0;
+            for (int chunk = 0; chunk < chunks; ++chunk) sum += dQp[chunk * stride + ((size_t)bh * P + row) * HDP + x];
+            STORE1(dQ, ((size_t)bh * S + row) * HD + x, sum);
         }
 
         /* dQ of TM query rows of one head. Grid: (row blocks, B*H). */
@@ -475,14 +535,22 @@ public struct FlashKernelParameters: Codable, Sendable, Hashable, CustomStringCo
     /// and V (`keyBlockPanels`).
     public var keyBlock: Int?
 
-    public init(tileRows: Int, vectorWidth: Int, groupSize: Int, keyBlock: Int? = nil) {
+    /// Sweeps of the backward: 1, one sweep over the keys gives dK, dV and dQ, each work-item adding
+    /// dQ into its own fp32 partial; 2, a second sweep over the queries recomputes the scores and dP
+    /// for dQ. nil: the device type's default (`backwardSweeps(isCPU:)`).
+    public var backwardSweeps: Int?
+
+    public init(tileRows: Int, vectorWidth: Int, groupSize: Int, keyBlock: Int? = nil, backwardSweeps: Int? = nil) {
         self.tileRows = tileRows
         self.vectorWidth = vectorWidth
         self.groupSize = groupSize
         self.keyBlock = keyBlock
+        self.backwardSweeps = backwardSweeps
     }
 
-    public var description: String { "TM=\(tileRows) VW=\(vectorWidth) WG=\(groupSize)" + (keyBlock.map { " KB=\($0)" } ?? "") }
+    public var description: String {
+        "TM=\(tileRows) VW=\(vectorWidth) WG=\(groupSize)" + (keyBlock.map { " KB=\($0)" } ?? "") + (backwardSweeps.map { " BS=\($0)" } ?? "")
+    }
 
     /// Why these parameters cannot run on a device with this work-group limit, or nil.
     func violation(maxWorkGroupSize: Int) -> String? {
@@ -490,6 +558,7 @@ public struct FlashKernelParameters: Codable, Sendable, Hashable, CustomStringCo
         if !(1...16).contains(tileRows) { return "tile rows \(tileRows) outside 1...16" }
         if groupSize < 1 || groupSize > maxWorkGroupSize { return "work-group \(groupSize) exceeds the device's \(maxWorkGroupSize)" }
         if let keyBlock, keyBlock < 1 { return "key block \(keyBlock) is not a positive number of panels" }
+        if let backwardSweeps, ![1, 2].contains(backwardSweeps) { return "backward sweeps \(backwardSweeps) is not 1 or 2" }
         return nil
     }
 
@@ -520,6 +589,18 @@ public struct FlashKernelParameters: Codable, Sendable, Hashable, CustomStringCo
     /// CPU walks them one vector column at a time from cache, so it takes as many rows as the
     /// forward (8 where 4 were: backward 208 -> 251 GFLOP/s at S=2048 D=64 on a 2-core EPYC).
     func backwardKeyRows(isCPU: Bool) -> Int { isCPU ? tileRows : max(1, tileRows / 2) }
+
+    /// A CPU's backward takes one sweep: its few work-items can each own a dQ partial, and the
+    /// scores and dP are computed once (the FLOPs of five products, not seven). A GPU's thousands of
+    /// work-items cannot, so it sweeps twice.
+    func backwardSweeps(isCPU: Bool) -> Int { backwardSweeps ?? (isCPU ? 1 : 2) }
+
+    /// Work-items per key/value head of the one-sweep backward: about four per compute unit, at
+    /// most eight (each holds a dQ-sized fp32 partial) and at most one per key block.
+    func backwardChunks(seq: Int, keyValueHeads: Int, computeUnits: Int, isCPU: Bool) -> Int {
+        let keyBlocks = (seq + backwardKeyRows(isCPU: isCPU) - 1) / backwardKeyRows(isCPU: isCPU)
+        return max(1, min(8, keyBlocks, (4 * computeUnits + keyValueHeads - 1) / keyValueHeads))
+    }
 
     /// Rows the backward pads each head to: whole panels, whole query blocks and whole key blocks.
     func backwardPaddedRows(_ seq: Int, isCPU: Bool) -> Int {

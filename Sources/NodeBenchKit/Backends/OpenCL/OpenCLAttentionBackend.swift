@@ -77,6 +77,11 @@ final class OpenCLAttentionBackend: AttentionBackend {
                 ("Q rows", queryCopy), ("Q panels", queryCopy), ("dO rows", queryCopy), ("dO panels", queryCopy),
                 ("K rows", keyCopy), ("K panels", keyCopy), ("V rows", keyCopy), ("V panels", keyCopy),
             ]
+            if parameters.backwardSweeps(isCPU: isCPU) == 1 {
+                let chunks = parameters.backwardChunks(
+                    seq: shape.seq, keyValueHeads: shape.batch * shape.kvHeads, computeUnits: openCLDevice.computeUnits, isCPU: isCPU)
+                buffers.append(("dQ partials", Double(chunks) * queryCopy))
+            }
         }
         return buffers
     }
@@ -105,7 +110,8 @@ final class OpenCLAttentionBackend: AttentionBackend {
         let (parameters, source) = parameters(for: inputs.attention)
         let prepared = try prepare(inputs, flashParameters: parameters, parameterSource: source)
         guard inputs.attention.pass == .backward else { return prepared }
-        return try OpenCLPreparedAttentionBackward(inputs, forward: prepared, parameters: parameters, isCPU: isCPU)
+        return try OpenCLPreparedAttentionBackward(
+            inputs, forward: prepared, parameters: parameters, isCPU: isCPU, computeUnits: openCLDevice.computeUnits)
     }
 
     /// Prepares the flash kernels with explicit parameters (the tuner's candidates).
@@ -204,7 +210,9 @@ final class OpenCLPreparedAttentionBackward: PreparedKernel {
     /// Holds the forward's O and logsumexp buffers.
     private let forward: OpenCLPreparedAttention
 
-    init(_ inputs: AttentionInputs, forward: OpenCLPreparedAttention, parameters: FlashKernelParameters, isCPU: Bool) throws {
+    init(
+        _ inputs: AttentionInputs, forward: OpenCLPreparedAttention, parameters: FlashKernelParameters, isCPU: Bool, computeUnits: Int
+    ) throws {
         attention = inputs.attention
         self.forward = forward
         queue = forward.queue
@@ -243,29 +251,49 @@ final class OpenCLPreparedAttentionBackward: PreparedKernel {
             .int(s), .int(p), .buffer(forward.output), .buffer(storedGradOutput), .buffer(forward.logsumexpBuffer), .buffer(delta),
             .buffer(logsumexp2),
         ])
-        let keyKernel = try program.makeKernel(named: "bwd_dkdv", arguments: [
-            .int(s), .int(p), .int(h), .int(hkv), .float(Float(scale)), .buffer(q.rows), .buffer(q.panels), .buffer(k.rows), .buffer(v.rows),
-            .buffer(gradOutput.rows), .buffer(gradOutput.panels), .buffer(delta), .buffer(logsumexp2), .buffer(gradients.k), .buffer(gradients.v),
-        ])
-        let queryKernel = try program.makeKernel(named: "bwd_dq", arguments: [
-            .int(s), .int(p), .int(h), .int(hkv), .float(Float(scale)), .buffer(q.rows), .buffer(k.rows), .buffer(k.panels), .buffer(v.panels),
-            .buffer(gradOutput.rows), .buffer(delta), .buffer(logsumexp2), .buffer(gradients.q),
-        ])
-        let group = parameters.groupSize
         let keyRows = parameters.backwardKeyRows(isCPU: isCPU)
-        let keyBlocks = (shape.seq + keyRows - 1) / keyRows
-        let queryBlocks = (shape.seq + parameters.tileRows - 1) / parameters.tileRows
+        let sweepLaunches: [KernelLaunches.Launch]
+        let sweepNote: String
+        if parameters.backwardSweeps(isCPU: isCPU) == 1 {
+            let chunks = parameters.backwardChunks(seq: shape.seq, keyValueHeads: keyHeads, computeUnits: computeUnits, isCPU: isCPU)
+            let partials = try context.makeBuffer(byteCount: chunks * queryHeads * rows * headDim * 4)
+            let sweep = try program.makeKernel(named: "bwd_sweep", arguments: [
+                .int(s), .int(p), .int(h), .int(hkv), .int(Int32(chunks)), .float(Float(scale)), .buffer(q.rows), .buffer(q.panels),
+                .buffer(k.rows), .buffer(v.rows), .buffer(gradOutput.rows), .buffer(gradOutput.panels), .buffer(delta), .buffer(logsumexp2),
+                .buffer(partials), .buffer(gradients.k), .buffer(gradients.v),
+            ])
+            let sum = try program.makeKernel(named: "bwd_dq_sum", arguments: [.int(s), .int(p), .int(Int32(chunks)), .buffer(partials), .buffer(gradients.q)])
+            sweepLaunches = [
+                .init(kernel: sweep, global: [chunks, keyHeads], local: [1, 1]),
+                .init(kernel: sum, global: [shape.headDim, shape.seq, queryHeads], local: nil),
+            ]
+            sweepNote = "then one sweep over the keys, \(keyRows) key rows at a time, gives dK, dV and dQ (scores and dP computed once; "
+                + "dQ added into \(chunks) fp32 partial\(chunks == 1 ? "" : "s") per head and summed)"
+        } else {
+            let keyKernel = try program.makeKernel(named: "bwd_dkdv", arguments: [
+                .int(s), .int(p), .int(h), .int(hkv), .float(Float(scale)), .buffer(q.rows), .buffer(q.panels), .buffer(k.rows), .buffer(v.rows),
+                .buffer(gradOutput.rows), .buffer(gradOutput.panels), .buffer(delta), .buffer(logsumexp2), .buffer(gradients.k), .buffer(gradients.v),
+            ])
+            let queryKernel = try program.makeKernel(named: "bwd_dq", arguments: [
+                .int(s), .int(p), .int(h), .int(hkv), .float(Float(scale)), .buffer(q.rows), .buffer(k.rows), .buffer(k.panels), .buffer(v.panels),
+                .buffer(gradOutput.rows), .buffer(delta), .buffer(logsumexp2), .buffer(gradients.q),
+            ])
+            let group = parameters.groupSize
+            let keyBlocks = (shape.seq + keyRows - 1) / keyRows, queryBlocks = (shape.seq + parameters.tileRows - 1) / parameters.tileRows
+            sweepLaunches = [
+                .init(kernel: keyKernel, global: [roundUp(keyBlocks, group), keyHeads], local: [group, 1]),
+                .init(kernel: queryKernel, global: [roundUp(queryBlocks, group), queryHeads], local: [group, 1]),
+            ]
+            sweepNote = "then \(keyRows) key rows per work-item for dK and dV, \(parameters.tileRows) query rows per work-item for dQ "
+                + "(scores and dP computed in both)"
+        }
         // The packing is part of the pass: each execution widens and lays out its inputs anew.
-        launches = KernelLaunches(queue: queue, launches: [q.kernel, k.kernel, v.kernel, gradOutput.kernel] + [
-            .init(kernel: deltaKernel, global: [rows, queryHeads], local: nil),
-            .init(kernel: keyKernel, global: [roundUp(keyBlocks, group), keyHeads], local: [group, 1]),
-            .init(kernel: queryKernel, global: [roundUp(queryBlocks, group), queryHeads], local: [group, 1]),
-        ])
+        launches = KernelLaunches(queue: queue, launches: [q.kernel, k.kernel, v.kernel, gradOutput.kernel]
+            + [.init(kernel: deltaKernel, global: [rows, queryHeads], local: nil)] + sweepLaunches)
         notes = [
             "O and the logsumexps from one untimed flash forward (\(parameters))",
             "backward: Q, K, V and dO widened to fp32 and packed as rows and as \(parameters.vectorWidth)-row panels, D = rowsum(dO * O); "
-                + "then \(keyRows) key rows per work-item for dK and dV, \(parameters.tileRows) query rows per work-item "
-                + "for dQ; probabilities recomputed from the logsumexps, fp32 sums, no S x S matrix and no atomics; packing timed",
+                + sweepNote + "; probabilities recomputed from the logsumexps, fp32 sums, no S x S matrix and no atomics; packing timed",
         ]
     }
 
