@@ -110,6 +110,8 @@ enum AttentionKernelSource {
         typedef CAT(int, VW) intv;
         #define VLOAD CAT(vload, VW)
         #define VSTORE CAT(vstore, VW)
+        /* Accumulator columns the forward's P·V updates per pass over a panel's keys. */
+        #define PVC (TM >= 8 ? 1 : 8 / TM)
         __constant int laneIndex[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
 
         inline float reduce_max(floatv v) {
@@ -252,13 +254,18 @@ enum AttentionKernelSource {
                         l[r] += e;
                         pv[r] = e;
                     }
+                    /* P·V a few accumulator columns at a time: TM x PVC of them stay in registers,
+                       at least 8 independent FMA chains. */
                     __global const float *v = vp + (size_t)key0 * HDP;
                     #pragma unroll
-                    for (int c = 0; c < HDP / VW; ++c) {
+                    for (int c0 = 0; c0 < HDP / VW; c0 += PVC) {
                         for (int j = 0; j < VW; ++j) {
-                            const floatv vj = VLOAD(c, v + (size_t)j * HDP);
                             #pragma unroll
-                            for (int r = 0; r < TM; ++r) acc[r][c] = fma((floatv)p[r * VW + j], vj, acc[r][c]);
+                            for (int c = c0; c < min(c0 + PVC, HDP / VW); ++c) {
+                                const floatv vj = VLOAD(c, v + (size_t)j * HDP);
+                                #pragma unroll
+                                for (int r = 0; r < TM; ++r) acc[r][c] = fma((floatv)p[r * VW + j], vj, acc[r][c]);
+                            }
                         }
                     }
                 }
