@@ -530,28 +530,14 @@ func jsonObject(_ data: Data) throws -> [String: Any] {
     }
 
     /// The simulator is a GPU, whose backward takes two sweeps; a tuning file gives it a CPU's one
-    /// sweep with dQ partials (three of them for 19 keys in blocks of 8), to check that too.
+    /// sweep, with several dQ partials (19 keys, one compute unit: up to four work-items), to check
+    /// that too.
     @Test(arguments: [true, false])
     func oneSweepBackwardIsCleanUnderTheSimulator(causal: Bool) throws {
-        let devices = try NodeBenchProcess.run(["devices", "--json"], wrapper: ["oclgrind"])
-        let device = try #require((try jsonObject(Data(devices.stdout.utf8))["devices"] as? [[String: Any]])?.last)
-        let file = temporaryFile("oclgrind-sweep-\(causal).json")
-        defer { try? FileManager.default.removeItem(at: file) }
-        let entry: [String: Any] = [
-            "device": device["name"] as? String ?? "", "driver": device["driver"] as? String ?? "", "dtype": "fp32", "headDim": 20,
-            "gflops": 1, "tunedAt": "2026-01-01T00:00:00Z", "parameters": ["tileRows": 8, "vectorWidth": 8, "groupSize": 2, "backwardSweeps": 1],
-        ]
-        try JSONSerialization.data(withJSONObject: ["schemaVersion": 1, "entries": [], "flash": [entry]]).write(to: file)
-        let outcome = try NodeBenchProcess.run(
-            ["run", "--repetitions", "1", "--suite", "quick", "--device", "opencl:0:0", "--no-peak", "--kernel", "attention", "--pass", "backward",
-             "--heads", "2", "--kv-heads", "1", "--seq", "19", "--head-dim", "20", "--dtype", "fp32", "--impl", "flash", "--tuned-params", file.path,
-             "--json"] + (causal ? ["--causal"] : []),
-            environment: ["HWLOC_COMPONENTS": "-opencl"], wrapper: ["oclgrind", "--data-races", "--check-api"])
-        #expect(outcome.status == 0, "\(outcome.stderr)")
-        #expect(Self.problems(outcome.stderr).isEmpty, "\(Self.problems(outcome.stderr).prefix(5))")
-        let result = try #require((try jsonObject(Data(outcome.stdout.utf8))["results"] as? [[String: Any]])?.first)
-        #expect(((result["verification"] as? [String: Any])?["passed"] as? Bool) == true)
-        #expect(((result["notes"] as? [String])?.joined() ?? "").contains("dQ added into 3 fp32 partials"), "\(result["notes"] ?? "")")
+        let notes = try Self.flashUnderTheSimulator(
+            parameters: ["tileRows": 8, "vectorWidth": 8, "groupSize": 2, "backwardSweeps": 1],
+            arguments: ["--pass", "backward", "--seq", "19"] + (causal ? ["--causal"] : []))
+        #expect(notes.contains("fp32 partials per head"), "\(notes)")
     }
 
     /// The layer ops, both passes, on sizes no multiple of 4 or of a work-group (the rotary
@@ -575,25 +561,32 @@ func jsonObject(_ data: Data) throws -> [String: Any] {
     /// after every panel, work-items past the last row included: no race, no divergent barrier.
     @Test(arguments: [true, false])
     func blockedFlashKeysAreCleanUnderTheSimulator(causal: Bool) throws {
+        let notes = try Self.flashUnderTheSimulator(
+            parameters: ["tileRows": 2, "vectorWidth": 8, "groupSize": 4, "keyBlock": 1], arguments: ["--seq", "37"] + (causal ? ["--causal"] : []))
+        #expect(notes.contains("WG=4 KB=1 (tuned"), "\(notes)")
+    }
+
+    /// One flash case (fp32, two heads sharing one key/value head, D=20) under the simulator, with
+    /// these flash parameters in a tuning file for its device: clean and verified. Returns its notes.
+    static func flashUnderTheSimulator(parameters: [String: Any], arguments: [String]) throws -> String {
         let devices = try NodeBenchProcess.run(["devices", "--json"], wrapper: ["oclgrind"])
         let device = try #require((try jsonObject(Data(devices.stdout.utf8))["devices"] as? [[String: Any]])?.last)
-        let file = temporaryFile("oclgrind-flash-\(causal).json")
+        let file = temporaryFile("oclgrind-flash-\(UUID().uuidString).json")
         defer { try? FileManager.default.removeItem(at: file) }
         let entry: [String: Any] = [
             "device": device["name"] as? String ?? "", "driver": device["driver"] as? String ?? "", "dtype": "fp32", "headDim": 20,
-            "gflops": 1, "tunedAt": "2026-01-01T00:00:00Z", "parameters": ["tileRows": 2, "vectorWidth": 8, "groupSize": 4, "keyBlock": 1],
+            "gflops": 1, "tunedAt": "2026-01-01T00:00:00Z", "parameters": parameters,
         ]
         try JSONSerialization.data(withJSONObject: ["schemaVersion": 1, "entries": [], "flash": [entry]]).write(to: file)
         let outcome = try NodeBenchProcess.run(
             ["run", "--repetitions", "1", "--suite", "quick", "--device", "opencl:0:0", "--no-peak", "--kernel", "attention", "--heads", "2",
-             "--kv-heads", "1", "--seq", "37", "--head-dim", "20", "--dtype", "fp32", "--impl", "flash", "--tuned-params", file.path, "--json"]
-                + (causal ? ["--causal"] : []),
+             "--kv-heads", "1", "--head-dim", "20", "--dtype", "fp32", "--impl", "flash", "--tuned-params", file.path, "--json"] + arguments,
             environment: ["HWLOC_COMPONENTS": "-opencl"], wrapper: ["oclgrind", "--data-races", "--check-api"])
         #expect(outcome.status == 0, "\(outcome.stderr)")
         #expect(Self.problems(outcome.stderr).isEmpty, "\(Self.problems(outcome.stderr).prefix(5))")
         let result = try #require((try jsonObject(Data(outcome.stdout.utf8))["results"] as? [[String: Any]])?.first)
         #expect(((result["verification"] as? [String: Any])?["passed"] as? Bool) == true)
-        #expect(((result["notes"] as? [String])?.first ?? "").contains("WG=4 KB=1 (tuned"), "\(result["notes"] ?? "")")
+        return (result["notes"] as? [String])?.joined(separator: "; ") ?? ""
     }
 
     @Test func cpuStyleParametersAreCleanToo() throws {

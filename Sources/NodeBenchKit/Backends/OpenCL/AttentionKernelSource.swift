@@ -17,7 +17,7 @@
 /// key loop at the work-item's last row.
 ///
 /// `bwd_*`: the flash backward from the forward's O and logsumexps, in the same vector style
-/// (`TK`: key rows per work-item of the dK/dV sweep).
+/// (`TK`: key rows per work-item of the sweep over the keys).
 enum AttentionKernelSource {
     static let text = OpenCLStorageTypes.text + "\n" + #"""
         #ifndef CAUSAL
@@ -292,8 +292,10 @@ enum AttentionKernelSource {
            panels of VW rows contiguous along the head dimension ([h][panel][x][lane]); the panels
            of Q and K are scaled by log2(e)/sqrt(HD), so scores come out in log2 units. Then
            bwd_delta writes D = rowsum(dO * O) and the logsumexps in log2 units, padded (+inf, so
-           padded queries get probability 0). bwd_dkdv: each work-item owns TK key rows and sweeps
-           the head group's query panels; bwd_dq: each owns TM query rows and sweeps key panels. */
+           padded queries get probability 0). A CPU then runs bwd_sweep (dK, dV and dQ partials in
+           one sweep over the keys) and bwd_dq_sum; a GPU runs bwd_dkdv (each work-item owns TK key
+           rows and sweeps the head group's query panels) and bwd_dq (each owns TM query rows and
+           sweeps key panels). */
 
         /* Xr[h][row][x] = X, Xp[h][row / VW][x][row % VW] = X * factor; zero past S and HD.
            Grid: (HDP, P, heads). */
