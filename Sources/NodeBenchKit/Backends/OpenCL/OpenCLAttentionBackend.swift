@@ -124,7 +124,7 @@ final class OpenCLAttentionBackend: AttentionBackend {
         let options = "\(attention.dtype.kernelTypeOption) -D HD=\(shape.headDim) -D CAUSAL=\(shape.causal ? 1 : 0)"
             + " -D FLASH -D TM=\(parameters.tileRows) -D VW=\(parameters.vectorWidth) -D WG=\(parameters.groupSize)"
             + " -D HDP=\(parameters.paddedHeadDim(shape.headDim)) -D TK=\(parameters.backwardKeyRows(isCPU: isCPU))"
-            + " -D KBP=\(parameters.keyBlockPanels(shape.headDim))"
+            + " -D KBP=\(parameters.keyBlockPanels(shape.headDim)) -D SCORE_SUMS=\(parameters.scoreSums(isCPU: isCPU))"
         let program = try runtime.program(source: AttentionKernelSource.text, options: options, disk: programCache)
         return try OpenCLPreparedAttention(inputs, program: program, queue: queue, flash: parameters, parameterSource: parameterSource)
     }
