@@ -70,5 +70,7 @@ public struct Device: @unchecked Sendable {
     }
 
     public var supportsFP64: Bool { extensions.contains("cl_khr_fp64") }
+    /// CPUs take kernel shapes of their own: few work-items, wide vectors, caches in place of registers.
+    public var isCPU: Bool { kind == .cpu }
     public var supportsFP16: Bool { extensions.contains("cl_khr_fp16") }
 }

@@ -19,11 +19,10 @@ struct OpenCLProbes {
         context = queue.context
     }
 
-    private var isCPU: Bool { device.kind == .cpu }
 
     /// Work-group shapes to try: CPUs want few work-items and wide vectors, GPUs many work-items.
     private var computeShapes: [(width: Int, local: Int)] {
-        isCPU ? [(16, 1), (16, 2), (16, 8), (8, 8), (16, 16)] : [(1, 256), (2, 256), (4, 128), (1, 1024)]
+        device.isCPU ? [(16, 1), (16, 2), (16, 8), (8, 8), (16, 16)] : [(1, 256), (2, 256), (4, 128), (1, 1024)]
     }
 
     func compute(_ dtype: DType) -> PeakMeasurement {
@@ -44,7 +43,7 @@ struct OpenCLProbes {
                 let program = try runtime.program(
                     source: PeakKernelSource.compute, options: PeakKernelSource.computeOptions(dtype: dtype, width: shape.width))
                 let kernel = try program.makeKernel(named: "peak_fma")
-                let global = device.computeUnits * shape.local * (isCPU ? 8 : 16)
+                let global = device.computeUnits * shape.local * (device.isCPU ? 8 : 16)
                 let output = try context.makeBuffer(byteCount: global * dtype.storageBytes)
                 try kernel.setArgument(0, output)
                 let rate = try computeRate(kernel, global: global, local: shape.local, width: shape.width, seconds: policy.sampleSeconds / 4)
@@ -77,7 +76,7 @@ struct OpenCLProbes {
 
     /// Read, copy and triad over buffers much larger than any cache the device has.
     func memoryBandwidth(bufferBytes: Int) -> [PeakMeasurement] {
-        let perItem = isCPU ? 16 : 1
+        let perItem = device.isCPU ? 16 : 1
         let float4s = bufferBytes / 16 / perItem * perItem
         let items = float4s / perItem
         let configuration = "\(formatBytes(Double(float4s * 16))) per buffer, \(perItem) float4 per work-item"

@@ -77,7 +77,7 @@ public final class FlashTuner {
         let timedInputs = AttentionInputs(attention: timedCase, seed: seed)
         let device = backend.openCLDevice
         let space = Self.searchSpace(
-            isCPU: device.kind == .cpu, nativeFloats: device.nativeFloatVectorWidth, headDim: headDim, maxWorkGroupSize: device.maxWorkGroupSize)
+            isCPU: device.isCPU, nativeFloats: device.nativeFloatVectorWidth, headDim: headDim, maxWorkGroupSize: device.maxWorkGroupSize)
         // Half the budget for the shape, the rest for its key block at each length in turn, each
         // length getting an even share of what is left when it starts.
         let shapeDeadline = MonotonicClock.now() + budgetSeconds * 0.5

@@ -52,7 +52,7 @@ public final class GEMMTuner {
 
         let device = backend.openCLDevice
         let space = Self.searchSpace(
-            isCPU: device.kind == .cpu, nativeFloats: device.nativeFloatVectorWidth, dtype: dtype, maxWorkGroupSize: device.maxWorkGroupSize)
+            isCPU: device.isCPU, nativeFloats: device.nativeFloatVectorWidth, dtype: dtype, maxWorkGroupSize: device.maxWorkGroupSize)
         let best = fastestCandidate(
             space, timedOn: timedCase.shape.description, deadline: deadline, flops: timedCase.shape.flops, verify: checkReference.verify,
             check: { try backend.prepare(checkInputs, parameters: $0, parameterSource: "candidate") },

@@ -314,15 +314,26 @@ enum AttentionKernelSource {
            rows and sweeps the head group's query panels) and bwd_dq (each owns TM query rows and
            sweeps key panels). */
 
-        /* Xr[h][row][x] = X, Xp[h][row / VW][x][row % VW] = X * factor; zero past S and HD.
-           Grid: (HDP, P, heads). */
+        /* X[h][row][x] widened to fp32; zero past S and HD. */
+        inline float padded_value(const int S, __global const storage_t *restrict X, const int h, const int row, const int x) {
+            return (row < S && x < HD) ? LOAD1(X, ((size_t)h * S + row) * HD + x) : 0.0f;
+        }
+
+        /* Xr[h][row][x] = X, Xp[h][row / VW][x][row % VW] = X * factor. Grid: (HDP, P, heads). */
         __kernel void bwd_pack(const int S, const int P, const float factor, __global const storage_t *restrict X,
                                __global float *restrict Xr, __global float *restrict Xp) {
             const int x = get_global_id(0), row = get_global_id(1), h = get_global_id(2);
             if (x >= HDP || row >= P) return;
-            const float value = (row < S && x < HD) ? LOAD1(X, ((size_t)h * S + row) * HD + x) : 0.0f;
+            const float value = padded_value(S, X, h, row, x);
             Xr[((size_t)h * P + row) * HDP + x] = value;
             Xp[(((size_t)h * P + row) / VW * HDP + x) * VW + row % VW] = value * factor;
+        }
+
+        /* Xr alone, for the operands the one-sweep backward reads only as rows (K and V). Grid: as bwd_pack's. */
+        __kernel void bwd_pack_rows(const int S, const int P, __global const storage_t *restrict X, __global float *restrict Xr) {
+            const int x = get_global_id(0), row = get_global_id(1), h = get_global_id(2);
+            if (x >= HDP || row >= P) return;
+            Xr[((size_t)h * P + row) * HDP + x] = padded_value(S, X, h, row, x);
         }
 
         /* D[bh][i] = dO_i . O_i and lse2[bh][i] = lse * log2(e); 0 and +inf past S. Grid: (P, B*H). */
@@ -630,7 +641,7 @@ public struct FlashKernelParameters: Codable, Sendable, Hashable, CustomStringCo
     /// Work-items per key/value head of the one-sweep backward: about four per compute unit, at
     /// most eight (each holds a dQ-sized fp32 partial) and at most one per key block.
     func backwardChunks(seq: Int, keyValueHeads: Int, computeUnits: Int, isCPU: Bool) -> Int {
-        let keyBlocks = (seq + backwardKeyRows(isCPU: isCPU) - 1) / backwardKeyRows(isCPU: isCPU)
+        let keyRows = backwardKeyRows(isCPU: isCPU), keyBlocks = (seq + keyRows - 1) / keyRows
         return max(1, min(8, keyBlocks, (4 * computeUnits + keyValueHeads - 1) / keyValueHeads))
     }
 

@@ -9,7 +9,6 @@ final class OpenCLAttentionBackend: AttentionBackend {
     private let runtime: OpenCLDeviceRuntime
     var device: DeviceDescriptor { runtime.descriptor }
     var openCLDevice: Device { runtime.device }
-    private var isCPU: Bool { openCLDevice.kind == .cpu }
     let queue: CommandQueue
     /// Compiled binaries of earlier runs, if the session keeps them.
     private let programCache: ProgramCache?
@@ -34,7 +33,7 @@ final class OpenCLAttentionBackend: AttentionBackend {
             return (parameters, "tuned for \(entry.dtype.rawValue) d\(entry.headDim) at \(entry.tunedAt)" + (blockLength.map { ", key block at s\($0)" } ?? ""))
         }
         var parameters = FlashKernelParameters.defaults(
-            isCPU: isCPU, nativeFloats: openCLDevice.nativeFloatVectorWidth, headDim: attention.shape.headDim)
+            isCPU: openCLDevice.isCPU, nativeFloats: openCLDevice.nativeFloatVectorWidth, headDim: attention.shape.headDim)
         parameters.groupSize = min(parameters.groupSize, openCLDevice.maxWorkGroupSize)
         return (parameters, "default for \(openCLDevice.kind.rawValue)")
     }
@@ -70,17 +69,19 @@ final class OpenCLAttentionBackend: AttentionBackend {
             ("packed V", Double(shape.batch * shape.kvHeads) * keys * headDim * 4),
         ]
         if attention.pass == .backward {
-            let rows = Double(parameters.backwardPaddedRows(shape.seq, isCPU: isCPU))
+            let rows = Double(parameters.backwardPaddedRows(shape.seq, isCPU: openCLDevice.isCPU))
             let queryCopy = Double(shape.batch * shape.heads) * rows * headDim * 4, keyCopy = Double(shape.batch * shape.kvHeads) * rows * headDim * 4
             buffers += [
                 ("delta and logsumexps", Double(shape.batch * shape.heads) * rows * 8),
                 ("Q rows", queryCopy), ("Q panels", queryCopy), ("dO rows", queryCopy), ("dO panels", queryCopy),
-                ("K rows", keyCopy), ("K panels", keyCopy), ("V rows", keyCopy), ("V panels", keyCopy),
+                ("K rows", keyCopy), ("V rows", keyCopy),
             ]
-            if parameters.backwardSweeps(isCPU: isCPU) == 1 {
+            if parameters.backwardSweeps(isCPU: openCLDevice.isCPU) == 1 {
                 let chunks = parameters.backwardChunks(
-                    seq: shape.seq, keyValueHeads: shape.batch * shape.kvHeads, computeUnits: openCLDevice.computeUnits, isCPU: isCPU)
+                    seq: shape.seq, keyValueHeads: shape.batch * shape.kvHeads, computeUnits: openCLDevice.computeUnits, isCPU: openCLDevice.isCPU)
                 buffers.append(("dQ partials", Double(chunks) * queryCopy))
+            } else {
+                buffers += [("K panels", keyCopy), ("V panels", keyCopy)]
             }
         }
         return buffers
@@ -111,7 +112,7 @@ final class OpenCLAttentionBackend: AttentionBackend {
         let prepared = try prepare(inputs, flashParameters: parameters, parameterSource: source)
         guard inputs.attention.pass == .backward else { return prepared }
         return try OpenCLPreparedAttentionBackward(
-            inputs, forward: prepared, parameters: parameters, isCPU: isCPU, computeUnits: openCLDevice.computeUnits)
+            inputs, forward: prepared, parameters: parameters, device: openCLDevice)
     }
 
     /// Prepares the flash kernels with explicit parameters (the tuner's candidates).
@@ -123,8 +124,8 @@ final class OpenCLAttentionBackend: AttentionBackend {
         }
         let options = "\(attention.dtype.kernelTypeOption) -D HD=\(shape.headDim) -D CAUSAL=\(shape.causal ? 1 : 0)"
             + " -D FLASH -D TM=\(parameters.tileRows) -D VW=\(parameters.vectorWidth) -D WG=\(parameters.groupSize)"
-            + " -D HDP=\(parameters.paddedHeadDim(shape.headDim)) -D TK=\(parameters.backwardKeyRows(isCPU: isCPU))"
-            + " -D KBP=\(parameters.keyBlockPanels(shape.headDim)) -D SCORE_SUMS=\(parameters.scoreSums(isCPU: isCPU))"
+            + " -D HDP=\(parameters.paddedHeadDim(shape.headDim)) -D TK=\(parameters.backwardKeyRows(isCPU: openCLDevice.isCPU))"
+            + " -D KBP=\(parameters.keyBlockPanels(shape.headDim)) -D SCORE_SUMS=\(parameters.scoreSums(isCPU: openCLDevice.isCPU))"
         let program = try runtime.program(source: AttentionKernelSource.text, options: options, disk: programCache)
         return try OpenCLPreparedAttention(inputs, program: program, queue: queue, flash: parameters, parameterSource: parameterSource)
     }
@@ -211,7 +212,7 @@ final class OpenCLPreparedAttentionBackward: PreparedKernel {
     private let forward: OpenCLPreparedAttention
 
     init(
-        _ inputs: AttentionInputs, forward: OpenCLPreparedAttention, parameters: FlashKernelParameters, isCPU: Bool, computeUnits: Int
+        _ inputs: AttentionInputs, forward: OpenCLPreparedAttention, parameters: FlashKernelParameters, device: Device
     ) throws {
         attention = inputs.attention
         self.forward = forward
@@ -219,15 +220,14 @@ final class OpenCLPreparedAttentionBackward: PreparedKernel {
         _ = try forward.execute()
         let shape = attention.shape, dtype = attention.dtype
         let context = queue.context
-        let headDim = parameters.paddedHeadDim(shape.headDim), rows = parameters.backwardPaddedRows(shape.seq, isCPU: isCPU)
+        let headDim = parameters.paddedHeadDim(shape.headDim), rows = parameters.backwardPaddedRows(shape.seq, isCPU: device.isCPU)
         let (queryHeads, keyHeads) = (shape.batch * shape.heads, shape.batch * shape.kvHeads)
         let (s, p, h, hkv) = (Int32(shape.seq), Int32(rows), Int32(shape.heads), Int32(shape.kvHeads))
         let scale = 1 / Double(shape.headDim).squareRoot()
         let program = forward.program, commandQueue = forward.queue
 
-        /// One tensor as rows and as panels; `factor` scales the panels.
-        func packed(_ values: [Double], heads: Int, factor: Double) throws -> (kernel: KernelLaunches.Launch, rows: Buffer, panels: Buffer) {
-            let stored = try upload(StoredElements(values, as: dtype), commandQueue)
+        /// One tensor widened to fp32 rows and, scaled by `factor`, panels.
+        func rowsAndPanels(_ stored: Buffer, heads: Int, factor: Double) throws -> (launch: KernelLaunches.Launch, rows: Buffer, panels: Buffer) {
             let rowCopy = try context.makeBuffer(byteCount: heads * rows * headDim * 4)
             let panelCopy = try context.makeBuffer(byteCount: heads * rows * headDim * 4)
             let kernel = try program.makeKernel(named: "bwd_pack", arguments: [
@@ -235,11 +235,16 @@ final class OpenCLPreparedAttentionBackward: PreparedKernel {
             ])
             return (.init(kernel: kernel, global: [headDim, rows, heads], local: nil), rowCopy, panelCopy)
         }
-        let q = try packed(inputs.q, heads: queryHeads, factor: 1.4426950408889634 * scale)
-        let k = try packed(inputs.k, heads: keyHeads, factor: 1.4426950408889634 * scale)
-        let v = try packed(inputs.v, heads: keyHeads, factor: 1)
-        let gradOutput = try packed(inputs.gradOutput, heads: queryHeads, factor: 1)
-        let storedGradOutput = try upload(StoredElements(inputs.gradOutput, as: dtype), queue)
+        /// One tensor widened to fp32 rows alone.
+        func rowsOnly(_ stored: Buffer, heads: Int) throws -> (launch: KernelLaunches.Launch, rows: Buffer) {
+            let rowCopy = try context.makeBuffer(byteCount: heads * rows * headDim * 4)
+            let kernel = try program.makeKernel(named: "bwd_pack_rows", arguments: [.int(s), .int(p), .buffer(stored), .buffer(rowCopy)])
+            return (.init(kernel: kernel, global: [headDim, rows, heads], local: nil), rowCopy)
+        }
+        func stored(_ values: [Double]) throws -> Buffer { try upload(StoredElements(values, as: dtype), commandQueue) }
+        let (storedK, storedV, storedGradOutput) = (try stored(inputs.k), try stored(inputs.v), try stored(inputs.gradOutput))
+        let q = try rowsAndPanels(try stored(inputs.q), heads: queryHeads, factor: 1.4426950408889634 * scale)
+        let gradOutput = try rowsAndPanels(storedGradOutput, heads: queryHeads, factor: 1)
         let delta = try context.makeBuffer(byteCount: queryHeads * rows * 4)
         let logsumexp2 = try context.makeBuffer(byteCount: queryHeads * rows * 4)
         gradients = (
@@ -251,11 +256,13 @@ final class OpenCLPreparedAttentionBackward: PreparedKernel {
             .int(s), .int(p), .buffer(forward.output), .buffer(storedGradOutput), .buffer(forward.logsumexpBuffer), .buffer(delta),
             .buffer(logsumexp2),
         ])
-        let keyRows = parameters.backwardKeyRows(isCPU: isCPU)
+        let keyRows = parameters.backwardKeyRows(isCPU: device.isCPU)
         let sweepLaunches: [KernelLaunches.Launch]
         let sweepNote: String
-        if parameters.backwardSweeps(isCPU: isCPU) == 1 {
-            let chunks = parameters.backwardChunks(seq: shape.seq, keyValueHeads: keyHeads, computeUnits: computeUnits, isCPU: isCPU)
+        if parameters.backwardSweeps(isCPU: device.isCPU) == 1 {
+            // K and V are read only as rows here.
+            let (k, v) = (try rowsOnly(storedK, heads: keyHeads), try rowsOnly(storedV, heads: keyHeads))
+            let chunks = parameters.backwardChunks(seq: shape.seq, keyValueHeads: keyHeads, computeUnits: device.computeUnits, isCPU: device.isCPU)
             let partials = try context.makeBuffer(byteCount: chunks * queryHeads * rows * headDim * 4)
             let sweep = try program.makeKernel(named: "bwd_sweep", arguments: [
                 .int(s), .int(p), .int(h), .int(hkv), .int(Int32(chunks)), .float(Float(scale)), .buffer(q.rows), .buffer(q.panels),
@@ -264,12 +271,14 @@ final class OpenCLPreparedAttentionBackward: PreparedKernel {
             ])
             let sum = try program.makeKernel(named: "bwd_dq_sum", arguments: [.int(s), .int(p), .int(Int32(chunks)), .buffer(partials), .buffer(gradients.q)])
             sweepLaunches = [
-                .init(kernel: sweep, global: [chunks, keyHeads], local: [1, 1]),
+                k.launch, v.launch, .init(kernel: sweep, global: [chunks, keyHeads], local: [1, 1]),
                 .init(kernel: sum, global: [shape.headDim, shape.seq, queryHeads], local: nil),
             ]
             sweepNote = "then one sweep over the keys, \(keyRows) key rows at a time, gives dK, dV and dQ (scores and dP computed once; "
                 + "dQ added into \(chunks) fp32 partial\(chunks == 1 ? "" : "s") per head and summed)"
         } else {
+            let k = try rowsAndPanels(storedK, heads: keyHeads, factor: 1.4426950408889634 * scale)
+            let v = try rowsAndPanels(storedV, heads: keyHeads, factor: 1)
             let keyKernel = try program.makeKernel(named: "bwd_dkdv", arguments: [
                 .int(s), .int(p), .int(h), .int(hkv), .float(Float(scale)), .buffer(q.rows), .buffer(q.panels), .buffer(k.rows), .buffer(v.rows),
                 .buffer(gradOutput.rows), .buffer(gradOutput.panels), .buffer(delta), .buffer(logsumexp2), .buffer(gradients.k), .buffer(gradients.v),
@@ -281,18 +290,19 @@ final class OpenCLPreparedAttentionBackward: PreparedKernel {
             let group = parameters.groupSize
             let keyBlocks = (shape.seq + keyRows - 1) / keyRows, queryBlocks = (shape.seq + parameters.tileRows - 1) / parameters.tileRows
             sweepLaunches = [
-                .init(kernel: keyKernel, global: [roundUp(keyBlocks, group), keyHeads], local: [group, 1]),
+                k.launch, v.launch, .init(kernel: keyKernel, global: [roundUp(keyBlocks, group), keyHeads], local: [group, 1]),
                 .init(kernel: queryKernel, global: [roundUp(queryBlocks, group), queryHeads], local: [group, 1]),
             ]
             sweepNote = "then \(keyRows) key rows per work-item for dK and dV, \(parameters.tileRows) query rows per work-item for dQ "
                 + "(scores and dP computed in both)"
         }
         // The packing is part of the pass: each execution widens and lays out its inputs anew.
-        launches = KernelLaunches(queue: queue, launches: [q.kernel, k.kernel, v.kernel, gradOutput.kernel]
+        launches = KernelLaunches(queue: queue, launches: [q.launch, gradOutput.launch]
             + [.init(kernel: deltaKernel, global: [rows, queryHeads], local: nil)] + sweepLaunches)
         notes = [
             "O and the logsumexps from one untimed flash forward (\(parameters))",
-            "backward: Q, K, V and dO widened to fp32 and packed as rows and as \(parameters.vectorWidth)-row panels, D = rowsum(dO * O); "
+            "backward: Q, K, V and dO widened to fp32 and packed as rows, and as \(parameters.vectorWidth)-row panels where a sweep reads them; "
+                + "D = rowsum(dO * O); "
                 + sweepNote + "; probabilities recomputed from the logsumexps, fp32 sums, no S x S matrix and no atomics; packing timed",
         ]
     }

@@ -173,7 +173,7 @@ extension TunedParameters {
         if let entry = lookup(device: device.name, driver: device.driverVersion, gemm: gemm) {
             return (entry.parameters, "tuned for \(entry.dtype.rawValue) \(entry.layout.rawValue) \(entry.sizeClass.rawValue) at \(entry.tunedAt)")
         }
-        let defaults = GEMMKernelParameters.defaults(isCPU: device.kind == .cpu, nativeFloats: device.nativeFloatVectorWidth, dtype: gemm.dtype)
+        let defaults = GEMMKernelParameters.defaults(isCPU: device.isCPU, nativeFloats: device.nativeFloatVectorWidth, dtype: gemm.dtype)
         return (defaults, "default for \(device.kind.rawValue)")
     }
 }

@@ -19,7 +19,7 @@ final class OpenCLLayerOpBackend: LayerOpBackend {
     /// iterations there, and barriers split them) streaming 16-wide vectors, one AVX-512 register.
     var shape: (groupSize: Int, vectorWidth: Int) {
         let device = runtime.device
-        return device.kind == .cpu ? (1, 16) : (min(256, device.maxWorkGroupSize.nonzeroPowerOfTwoFloor), 4)
+        return device.isCPU ? (1, 16) : (min(256, device.maxWorkGroupSize.nonzeroPowerOfTwoFloor), 4)
     }
 
     /// Row blocks of a norm's backward: a few per compute unit, so every unit keeps busy while

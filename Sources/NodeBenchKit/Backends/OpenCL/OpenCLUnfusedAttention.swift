@@ -194,7 +194,7 @@ private struct UnfusedAttentionKernels {
         self.programCache = programCache
         let shape = attention.shape
         // A row of 2048 keys spread over 256 work-items on a GPU; a CPU runs a work-group as one thread.
-        var size = runtime.device.kind == .cpu ? 16 : 256
+        var size = runtime.device.isCPU ? 16 : 256
         while size > runtime.device.maxWorkGroupSize { size /= 2 }
         groupSize = size
         rowCount = shape.queryRows
