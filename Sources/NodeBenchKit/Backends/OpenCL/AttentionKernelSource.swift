@@ -603,15 +603,22 @@ public struct FlashKernelParameters: Codable, Sendable, Hashable, CustomStringCo
     /// (`TM` x head dim floats) must stay in vector registers, so larger heads take fewer rows,
     /// and CPUs with 16-float vectors (AVX-512: twice the register file of AVX2) twice as many: 8
     /// rows for D <= 64 ran the backward 1.26x faster than 4 on a 2-core EPYC, ahead of the unfused
-    /// backward. GPUs: many work-items of one or two rows, 16-key panels, work-groups of 32: what
-    /// the tuner found best on an H100 (1.3x to 3.8x the former 2 rows, 8 keys, 64 work-items).
+    /// backward. A CPU work-group holds `cpuGroupRows` query rows. GPUs: many work-items of one or
+    /// two rows, 16-key panels, work-groups of 32: what the tuner found best on an H100 (1.3x to 3.8x
+    /// the former 2 rows, 8 keys, 64 work-items).
     static func defaults(isCPU: Bool, nativeFloats: Int, headDim: Int) -> FlashKernelParameters {
         if isCPU {
             let rows = (headDim <= 64 ? 4 : 2) * (nativeFloats >= 16 ? 2 : 1)
-            return FlashKernelParameters(tileRows: rows, vectorWidth: 16, groupSize: 4)
+            return FlashKernelParameters(tileRows: rows, vectorWidth: 16, groupSize: max(1, cpuGroupRows / rows))
         }
         return FlashKernelParameters(tileRows: headDim <= 64 ? 2 : 1, vectorWidth: 16, groupSize: 32)
     }
+
+    /// Query rows per CPU work-group. A work-group reads each block of K and V once for all its rows,
+    /// so it does rows / 2 FLOPs per byte of fp32 K and V; once K and V outgrow the last-level cache
+    /// that is what memory must feed. On a 2-core EPYC (32 MiB L3) 32 rows held S=32768 at D=64
+    /// (16 MiB of K and V) but not at D=128 (32 MiB): 195 against 284 GFLOP/s at S=2048; 64 rows: 255-271.
+    static let cpuGroupRows = 64
 
     /// The head dimension padded to whole vectors.
     func paddedHeadDim(_ headDim: Int) -> Int { (headDim + vectorWidth - 1) / vectorWidth * vectorWidth }
