@@ -99,7 +99,8 @@ struct TuneCommand: ParsableCommand {
             try store.record { $0.record(entry) }
             table.add([dtype.rawValue, String(headDim), entry.parameters.description, String(format: "%.1f", entry.gflops), shape.description])
             for block in entry.keyBlocks {
-                table.add(["", "", "  key block \(block.keyBlock.map(String.init) ?? "cache rule")", String(format: "%.1f", block.gflops), "s\(block.seq) causal"])
+                let group = block.groupSize.map { ", WG=\($0)" } ?? ""
+                table.add(["", "", "  key block \(block.keyBlock.map(String.init) ?? "cache rule")\(group)", String(format: "%.1f", block.gflops), "s\(block.seq) causal"])
             }
         }
         print(table.render(), terminator: "")

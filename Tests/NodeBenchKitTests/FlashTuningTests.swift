@@ -51,14 +51,26 @@ import Testing
         } throws: { "\($0)".contains("vector width 4 is not 8 or 16") }
     }
 
-    @Test func keyBlocksAreSearchedForTheChosenShapeUpToTheWholeSequence() {
+    @Test func blocksAreSearchedForTheChosenShapeUpToTheWholeSequence() {
         let chosen = FlashKernelParameters(tileRows: 2, vectorWidth: 16, groupSize: 4, keyBlock: 7)
-        let space = FlashTuner.keyBlockSpace(chosen, seq: 8192)
-        #expect(space.map(\.keyBlock) == [nil, 1, 4, 16, 64, 256], "the cache-size rule first, then blocks of up to 4096 keys")
-        #expect(space.allSatisfy { $0.tileRows == 2 && $0.vectorWidth == 16 && $0.groupSize == 4 })
-        // The previous length's winner is tried second, and no block twice.
-        #expect(FlashTuner.keyBlockSpace(chosen, seq: 1024, previous: 16).map(\.keyBlock) == [nil, 16, 1, 4, 64])
-        #expect(FlashTuner.keyBlockSpace(chosen, seq: 1024, previous: 64).map(\.keyBlock) == [nil, 64, 1, 4, 16])
+        let gpu = FlashTuner.blockSpace(chosen, seq: 8192, isCPU: false, maxWorkGroupSize: 1024)
+        #expect(gpu.map(\.keyBlock) == [nil, 1, 4, 16, 64, 256], "the cache-size rule first, then blocks of up to 4096 keys")
+        #expect(gpu.allSatisfy { $0.tileRows == 2 && $0.vectorWidth == 16 && $0.groupSize == 4 })
+        // A CPU tries each block with the chosen work-group and one of 64 rows (32 work-items of 2 rows).
+        let cpu = FlashTuner.blockSpace(chosen, seq: 1024, isCPU: true, maxWorkGroupSize: 4096)
+        #expect(cpu.map(\.keyBlock) == [nil, nil, 1, 1, 4, 4, 16, 16, 64, 64])
+        #expect(cpu.map(\.groupSize) == [4, 32, 4, 32, 4, 32, 4, 32, 4, 32])
+        #expect(FlashTuner.blockSpace(chosen, seq: 1024, isCPU: true, maxWorkGroupSize: 16).allSatisfy { $0.groupSize == 4 })
+        var streaming = chosen
+        streaming.groupSize = 32
+        #expect(FlashTuner.blockSpace(streaming, seq: 1024, isCPU: true, maxWorkGroupSize: 4096).map(\.keyBlock) == [nil, 1, 4, 16, 64])
+        // The previous length's winner is tried next, and no candidate twice.
+        let after16 = FlashTuner.blockSpace(chosen, seq: 1024, previous: .init(seq: 2048, keyBlock: 16, gflops: 1), isCPU: false, maxWorkGroupSize: 1024)
+        #expect(after16.map(\.keyBlock) == [nil, 16, 1, 4, 64])
+        let after64 = FlashTuner.blockSpace(
+            chosen, seq: 1024, previous: .init(seq: 2048, keyBlock: 64, groupSize: 32, gflops: 1), isCPU: true, maxWorkGroupSize: 4096)
+        #expect(after64.map(\.keyBlock) == [nil, nil, 64, 1, 1, 4, 4, 16, 16, 64])
+        #expect(after64.map(\.groupSize) == [4, 32, 32, 4, 32, 4, 32, 4, 32, 4])
     }
 
     @Test func keyBlockShapesGiveEveryComputeUnitWork() throws {
@@ -75,11 +87,15 @@ import Testing
         let tuned = FlashKernelParameters(tileRows: 4, vectorWidth: 16, groupSize: 2)
         var entry = TunedParameters.FlashEntry(
             device: "d", driver: "1", dtype: .fp32, headDim: 64, parameters: tuned, gflops: 1, tunedAt: "t",
-            keyBlocks: [.init(seq: 2048, keyBlock: 16, gflops: 1), .init(seq: 8192, keyBlock: nil, gflops: 1), .init(seq: 32768, keyBlock: 1024, gflops: 1)])
+            keyBlocks: [
+                .init(seq: 2048, keyBlock: 16, gflops: 1), .init(seq: 8192, keyBlock: nil, gflops: 1),
+                .init(seq: 32768, keyBlock: 1024, groupSize: 16, gflops: 1),
+            ])
         let chosen = [64, 2048, 4000, 6000, 8192, 20000, 1 << 20].map { entry.parameters(seq: $0) }
         #expect(chosen.map(\.0.keyBlock) == [16, 16, 16, nil, nil, 1024, 1024], "nearest by ratio: 4000 is nearer 2048, 6000 nearer 8192")
         #expect(chosen.map(\.tunedAt) == [2048, 2048, 2048, 8192, 8192, 32768, 32768])
-        #expect(chosen.allSatisfy { $0.0.tileRows == 4 && $0.0.groupSize == 2 })
+        #expect(chosen.map(\.0.groupSize) == [2, 2, 2, 2, 2, 16, 16], "a length's own work-group, else the entry's")
+        #expect(chosen.allSatisfy { $0.0.tileRows == 4 && $0.0.vectorWidth == 16 })
         // A block written into the parameters holds for every length; no table, the parameters as they are.
         entry.parameters.keyBlock = 3
         #expect(entry.parameters(seq: 30000) == (FlashKernelParameters(tileRows: 4, vectorWidth: 16, groupSize: 2, keyBlock: 3), nil))
@@ -99,7 +115,9 @@ import Testing
         // candidate that ran on that length.
         #expect(entry.keyBlocks.map(\.seq) == Array(FlashTuner.keyBlockLengths.prefix(entry.keyBlocks.count)))
         for block in entry.keyBlocks {
-            #expect(steps.contains { $0.timedOn.contains("s\(block.seq) ") && $0.parameters.keyBlock == block.keyBlock })
+            #expect(steps.contains {
+                $0.timedOn.contains("s\(block.seq) ") && $0.parameters.keyBlock == block.keyBlock && $0.parameters.groupSize == block.groupSize
+            })
         }
         var tuned = TunedParameters()
         tuned.record(entry)
@@ -116,7 +134,8 @@ import Testing
         defer { try? FileManager.default.removeItem(at: url) }
         let entry = TunedParameters.FlashEntry(
             device: "d", driver: "1", dtype: .fp16, headDim: 128, parameters: FlashKernelParameters(tileRows: 2, vectorWidth: 16, groupSize: 4),
-            gflops: 10, tunedAt: "2026-01-01T00:00:00Z", keyBlocks: [.init(seq: 2048, keyBlock: nil, gflops: 9), .init(seq: 8192, keyBlock: 4, gflops: 8)])
+            gflops: 10, tunedAt: "2026-01-01T00:00:00Z",
+            keyBlocks: [.init(seq: 2048, keyBlock: nil, gflops: 9), .init(seq: 8192, keyBlock: 4, groupSize: 8, gflops: 8)])
         try TunedParameters(flash: [entry]).save(to: url)
         #expect(try TunedParameters.load(from: url).flash == [entry])
         try Data(#"{"schemaVersion": 1, "entries": []}"#.utf8).write(to: url)
@@ -125,5 +144,9 @@ import Testing
         let older = #"{"device": "d", "driver": "1", "dtype": "fp32", "headDim": 64, "gflops": 1, "tunedAt": "t", "parameters": {"tileRows": 2, "vectorWidth": 8, "groupSize": 4, "keyBlock": 1}}"#
         try Data(#"{"schemaVersion": 1, "entries": [], "flash": [\#(older)]}"#.utf8).write(to: url)
         #expect(try TunedParameters.load(from: url).flash.map(\.keyBlocks) == [[]])
+        // One written before the work-group was tuned per length keeps the entry's work-group.
+        let blocksOnly = older.dropLast() + #", "keyBlocks": [{"seq": 2048, "keyBlock": 16, "gflops": 1}]}"#
+        try Data(#"{"schemaVersion": 1, "entries": [], "flash": [\#(blocksOnly)]}"#.utf8).write(to: url)
+        #expect(try TunedParameters.load(from: url).flash.map(\.keyBlocks) == [[.init(seq: 2048, keyBlock: 16, gflops: 1)]])
     }
 }

@@ -3,8 +3,9 @@ import Foundation
 /// Searches the flash attention kernel's shape on one OpenCL device: every candidate that fits the
 /// device is first verified on an odd causal case with grouped-query heads, then timed on
 /// b1 h8 s1024 causal at the head dimension being tuned; the fastest correct one wins. Then its
-/// key block (how many keys a work-group shares between barriers) is searched the same way at each
-/// of `keyBlockLengths`, and `run` takes the block tuned at the length nearest its own.
+/// key block (how many keys a work-group shares between barriers) and, on a CPU, its work-group size
+/// are searched the same way at each of `keyBlockLengths`, and `run` takes the blocks tuned at the
+/// length nearest its own.
 public final class FlashTuner {
     private let backend: OpenCLAttentionBackend
     private let seed: UInt64
@@ -17,7 +18,7 @@ public final class FlashTuner {
     /// The device type's default first, then the rest of the space for that type.
     static func searchSpace(isCPU: Bool, nativeFloats: Int, headDim: Int, maxWorkGroupSize: Int) -> [FlashKernelParameters] {
         let rows = isCPU ? [1, 2, 4, 8] : [1, 2, 4]
-        let groups = isCPU ? [1, 2, 4, 8] : [32, 64, 128, 256]
+        let groups = isCPU ? [1, 2, 4, 8, 16] : [32, 64, 128, 256]
         var space = [FlashKernelParameters.defaults(isCPU: isCPU, nativeFloats: nativeFloats, headDim: headDim)]
         for width in [16, 8] {
             for tileRows in rows {
@@ -30,20 +31,30 @@ public final class FlashTuner {
         return space.filter { $0.violation(maxWorkGroupSize: maxWorkGroupSize) == nil }
     }
 
-    /// The chosen shape with its key block left to the cache-size rule (nil) first, then the block
-    /// that won at the previous length, then blocks of 1, 4, 16, ... panels up to the whole sequence.
-    static func keyBlockSpace(_ parameters: FlashKernelParameters, seq: Int, previous: Int? = nil) -> [FlashKernelParameters] {
-        var blocks: [Int?] = [nil, previous]
+    /// The chosen shape's blocks at one length: its key block left to the cache-size rule (nil) first,
+    /// then the blocks that won at the previous length, then blocks of 1, 4, 16, ... panels up to the
+    /// whole sequence; on a CPU each with the chosen work-group and one of `cpuGroupRows` rows, since
+    /// the tuning case's K and V stay in cache where a long sequence's may not.
+    static func blockSpace(
+        _ parameters: FlashKernelParameters, seq: Int, previous: TunedParameters.SequenceBlocks? = nil, isCPU: Bool, maxWorkGroupSize: Int
+    ) -> [FlashKernelParameters] {
+        var groups = [parameters.groupSize]
+        let streamingGroup = max(1, FlashKernelParameters.cpuGroupRows / parameters.tileRows)
+        if isCPU, streamingGroup != parameters.groupSize, streamingGroup <= maxWorkGroupSize { groups.append(streamingGroup) }
+        var blocks = [(nil as Int?, groups)]
+        if let previous { blocks.append((previous.keyBlock, [previous.groupSize ?? parameters.groupSize])) }
         var panels = 1
         while panels * parameters.vectorWidth <= seq {
-            blocks.append(panels)
+            blocks.append((panels, groups))
             panels *= 4
         }
         var space: [FlashKernelParameters] = []
-        for block in blocks {
-            let candidate = FlashKernelParameters(
-                tileRows: parameters.tileRows, vectorWidth: parameters.vectorWidth, groupSize: parameters.groupSize, keyBlock: block)
-            if !space.contains(candidate) { space.append(candidate) }
+        for (block, groupSizes) in blocks {
+            for groupSize in groupSizes {
+                let candidate = FlashKernelParameters(
+                    tileRows: parameters.tileRows, vectorWidth: parameters.vectorWidth, groupSize: groupSize, keyBlock: block)
+                if !space.contains(candidate) { space.append(candidate) }
+            }
         }
         return space
     }
@@ -78,7 +89,7 @@ public final class FlashTuner {
         let device = backend.openCLDevice
         let space = Self.searchSpace(
             isCPU: device.isCPU, nativeFloats: device.nativeFloatVectorWidth, headDim: headDim, maxWorkGroupSize: device.maxWorkGroupSize)
-        // Half the budget for the shape, the rest for its key block at each length in turn, each
+        // Half the budget for the shape, the rest for its blocks at each length in turn, each
         // length getting an even share of what is left when it starts.
         let shapeDeadline = MonotonicClock.now() + budgetSeconds * 0.5
         let best = fastestCandidate(
@@ -86,7 +97,7 @@ public final class FlashTuner {
             check: { try backend.prepare(checkInputs, flashParameters: $0, parameterSource: "candidate") },
             timed: { try backend.prepare(timedInputs, flashParameters: $0, parameterSource: "candidate") }, progress: progress)
         guard let (parameters, gflops) = best else { return nil }
-        var keyBlocks: [TunedParameters.SequenceKeyBlock] = []
+        var keyBlocks: [TunedParameters.SequenceBlocks] = []
         for (index, seq) in Self.keyBlockLengths.enumerated() {
             let now = MonotonicClock.now()
             guard now < deadline else { break }
@@ -96,12 +107,13 @@ public final class FlashTuner {
             if backend.unsupportedReason(longCase) != nil { break }
             let longInputs = AttentionInputs(attention: longCase, seed: seed)
             let blocked = fastestCandidate(
-                Self.keyBlockSpace(parameters, seq: seq, previous: keyBlocks.last?.keyBlock), timedOn: longCase.shape.description,
+                Self.blockSpace(parameters, seq: seq, previous: keyBlocks.last, isCPU: device.isCPU, maxWorkGroupSize: device.maxWorkGroupSize),
+                timedOn: longCase.shape.description,
                 deadline: lengthDeadline, flops: longCase.shape.flops, verify: checkReference.verify,
                 check: { try backend.prepare(checkInputs, flashParameters: $0, parameterSource: "candidate") },
                 timed: { try backend.prepare(longInputs, flashParameters: $0, parameterSource: "candidate") }, progress: progress)
             if let (withBlock, blockGFLOPs) = blocked {
-                keyBlocks.append(.init(seq: seq, keyBlock: withBlock.keyBlock, gflops: blockGFLOPs))
+                keyBlocks.append(.init(seq: seq, keyBlock: withBlock.keyBlock, groupSize: withBlock.groupSize, gflops: blockGFLOPs))
             }
         }
         return TunedParameters.FlashEntry(

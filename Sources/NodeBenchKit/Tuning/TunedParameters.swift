@@ -39,27 +39,38 @@ public struct TunedParameters: Codable, Sendable, Equatable {
         /// What the tuner measured on the tuning case (b1 h8 s1024, causal, this head dimension).
         public var gflops: Double
         public var tunedAt: String
-        /// The key block tuned at each sequence length, shortest first (absent from older files).
-        public var keyBlocks: [SequenceKeyBlock] = []
+        /// The blocks tuned at each sequence length, shortest first (absent from older files).
+        public var keyBlocks: [SequenceBlocks] = []
 
         /// The parameters for a sequence of `seq` keys: a key block set in `parameters` holds for
-        /// every length; otherwise the block tuned at the nearest length (by ratio) is used.
+        /// every length; otherwise the blocks tuned at the nearest length (by ratio) are used.
         public func parameters(seq: Int) -> (FlashKernelParameters, tunedAt: Int?) {
             guard parameters.keyBlock == nil,
                 let nearest = keyBlocks.min(by: { abs(log(Double($0.seq) / Double(seq))) < abs(log(Double($1.seq) / Double(seq))) })
             else { return (parameters, nil) }
             var chosen = parameters
             chosen.keyBlock = nearest.keyBlock
+            chosen.groupSize = nearest.groupSize ?? parameters.groupSize
             return (chosen, nearest.seq)
         }
     }
 
-    /// The key block (key panels; nil: the cache-size rule) that ran fastest at one sequence length.
-    public struct SequenceKeyBlock: Codable, Sendable, Equatable {
+    /// What ran fastest at one sequence length: the key block (key panels; nil: the cache-size rule)
+    /// and the work-group size, which sets how many query rows share each block read.
+    public struct SequenceBlocks: Codable, Sendable, Equatable {
         public var seq: Int
         public var keyBlock: Int?
-        /// What the tuner measured with it (causal, at this length).
+        /// nil: the entry's own (files written before the work-group was tuned per length).
+        public var groupSize: Int?
+        /// What the tuner measured with them (causal, at this length).
         public var gflops: Double
+
+        public init(seq: Int, keyBlock: Int?, groupSize: Int? = nil, gflops: Double) {
+            self.seq = seq
+            self.keyBlock = keyBlock
+            self.groupSize = groupSize
+            self.gflops = gflops
+        }
     }
 
     public struct Entry: Codable, Sendable, Equatable {
@@ -192,6 +203,6 @@ extension TunedParameters.FlashEntry {
         parameters = try container.decode(FlashKernelParameters.self, forKey: .parameters)
         gflops = try container.decode(Double.self, forKey: .gflops)
         tunedAt = try container.decode(String.self, forKey: .tunedAt)
-        keyBlocks = try container.decodeIfPresent([TunedParameters.SequenceKeyBlock].self, forKey: .keyBlocks) ?? []
+        keyBlocks = try container.decodeIfPresent([TunedParameters.SequenceBlocks].self, forKey: .keyBlocks) ?? []
     }
 }

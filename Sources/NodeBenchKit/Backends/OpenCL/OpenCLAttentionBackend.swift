@@ -30,7 +30,7 @@ final class OpenCLAttentionBackend: AttentionBackend {
     func parameters(for attention: AttentionCase) -> (FlashKernelParameters, source: String) {
         if let entry = tuned.lookup(device: openCLDevice.name, driver: openCLDevice.driverVersion, attention: attention) {
             let (parameters, blockLength) = entry.parameters(seq: attention.shape.seq)
-            return (parameters, "tuned for \(entry.dtype.rawValue) d\(entry.headDim) at \(entry.tunedAt)" + (blockLength.map { ", key block at s\($0)" } ?? ""))
+            return (parameters, "tuned for \(entry.dtype.rawValue) d\(entry.headDim) at \(entry.tunedAt)" + (blockLength.map { ", blocks at s\($0)" } ?? ""))
         }
         var parameters = FlashKernelParameters.defaults(
             isCPU: openCLDevice.isCPU, nativeFloats: openCLDevice.nativeFloatVectorWidth, headDim: attention.shape.headDim)
