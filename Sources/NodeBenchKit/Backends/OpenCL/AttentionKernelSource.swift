@@ -233,7 +233,8 @@ enum AttentionKernelSource {
                         #pragma unroll
                         for (int u = 1; u < SCORE_SUMS; ++u) s[r] += part[r][u];
                     }
-                    if (key0 + VW > S || (CAUSAL && key0 + VW - 1 > row0)) {
+                    /* The panel reaches past the last key every one of these rows may see. */
+                    if (key0 + VW > (CAUSAL ? min(S, row0 + 1) : S)) {
                         #pragma unroll
                         for (int r = 0; r < TM; ++r) {
                             intv masked = key0 + lane >= S;
@@ -278,7 +279,10 @@ enum AttentionKernelSource {
                     for (int c0 = 0; c0 < HDP / VW; c0 += PVC) {
                         for (int j = 0; j < VW; ++j) {
                             #pragma unroll
-                            for (int c = c0; c < min(c0 + PVC, HDP / VW); ++c) {
+                            for (int u = 0; u < PVC; ++u) {
+                                /* A constant trip count, so the loop unrolls before c0's does. */
+                                const int c = c0 + u;
+                                if (c >= HDP / VW) break;
                                 const floatv vj = VLOAD(c, v + (size_t)j * HDP);
                                 #pragma unroll
                                 for (int r = 0; r < TM; ++r) acc[r][c] = fma((floatv)p[r * VW + j], vj, acc[r][c]);
