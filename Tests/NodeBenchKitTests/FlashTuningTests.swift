@@ -42,6 +42,12 @@ import Testing
         #expect(FlashKernelParameters.defaults(isCPU: true, nativeFloats: 8, headDim: 64).tileRows == 4)
         #expect(FlashKernelParameters.defaults(isCPU: true, nativeFloats: 16, headDim: 64).tileRows == 8)
         #expect(FlashKernelParameters.defaults(isCPU: true, nativeFloats: 16, headDim: 128).tileRows == 4)
+        // Whatever its rows per work-item, a CPU work-group holds 64 query rows: each block of K and V
+        // it reads from memory serves all of them.
+        for (floats, headDim) in [(8, 64), (8, 128), (16, 64), (16, 128)] {
+            let cpu = FlashKernelParameters.defaults(isCPU: true, nativeFloats: floats, headDim: headDim)
+            #expect(cpu.tileRows * cpu.groupSize == FlashKernelParameters.cpuGroupRows && cpu.groupSize > 1)
+        }
         // A CPU's scores take enough partial sums for 8 FMA chains (every candidate above runs them); a GPU's one.
         #expect([1, 2, 4, 8, 16].map { FlashKernelParameters(tileRows: $0, vectorWidth: 16, groupSize: 1).scoreSums(isCPU: true) } == [8, 4, 2, 1, 1])
         #expect(FlashKernelParameters(tileRows: 1, vectorWidth: 16, groupSize: 32).scoreSums(isCPU: false) == 1)
