@@ -110,8 +110,10 @@ enum AttentionKernelSource {
         typedef CAT(int, VW) intv;
         #define VLOAD CAT(vload, VW)
         #define VSTORE CAT(vstore, VW)
-        /* Accumulator columns the forward's P·V updates per pass over a panel's keys. */
-        #define PVC (TM >= 8 ? 1 : 8 / TM)
+        /* Accumulator columns the forward's P·V updates per pass over a panel's keys: at least 8
+           independent FMA chains, and at least two columns, so that each broadcast probability
+           feeds two FMAs (with one, a CPU loads a vector per FMA and the loads bound the loop). */
+        #define PVC (TM >= 8 ? 2 : 8 / TM)
         #ifndef SCORE_SUMS
         #define SCORE_SUMS 1
         #endif
