@@ -51,6 +51,9 @@ import Testing
         // A CPU's scores take enough partial sums for 8 FMA chains (every candidate above runs them); a GPU's one.
         #expect([1, 2, 4, 8, 16].map { FlashKernelParameters(tileRows: $0, vectorWidth: 16, groupSize: 1).scoreSums(isCPU: true) } == [8, 4, 2, 1, 1])
         #expect(FlashKernelParameters(tileRows: 1, vectorWidth: 16, groupSize: 32).scoreSums(isCPU: false) == 1)
+        // A CPU's forward steps over two key panels at a time (every CPU candidate above runs so), a GPU's one.
+        #expect(FlashKernelParameters.defaults(isCPU: true, nativeFloats: 16, headDim: 64).scorePanels(isCPU: true) == 2)
+        #expect(FlashKernelParameters.defaults(isCPU: false, nativeFloats: 1, headDim: 64).scorePanels(isCPU: false) == 1)
         let inputs = AttentionInputs(attention: AttentionCase(shape: try AttentionTests.shape(1, 1, 1, 8, 16, causal: false), dtype: .fp32), seed: 1)
         #expect {
             try Self.backend().prepare(inputs, flashParameters: FlashKernelParameters(tileRows: 2, vectorWidth: 4, groupSize: 1), parameterSource: "test")
