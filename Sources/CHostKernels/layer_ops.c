@@ -331,20 +331,36 @@ void nb_rotary(int type, const void *x, const float *cos, const float *sin, void
 
 /* --- cross-entropy ------------------------------------------------------------------------- */
 
-// One pass over the row: each lane keeps its running maximum and its sum scaled to it.
+// Values per block of cross-entropy's forward: small enough to stay in L1 between its two loops.
+#define NB_CE_BLOCK 512
+
+// One read of the row from memory: NB_CE_BLOCK values at a time, each lane's maximum over the block,
+// then (the block now in L1) its exponentials, a lane's running sum rescaled when its maximum rises.
 NB_INLINE void cross_entropy_forward(int t, const void *logits, const int *targets, float *loss, float *lse, long r0,
                                      long r1, long width) {
+    const long vectorEnd = width / NB_LANES * NB_LANES;
     for (long r = r0; r < r1; ++r) {
         const long at = r * width;
         float maxima[NB_LANES], sums[NB_LANES] = {0};
         for (int l = 0; l < NB_LANES; ++l) maxima[l] = -INFINITY;
         long j = 0;
-        for (; j + NB_LANES <= width; j += NB_LANES)
+        while (j < vectorEnd) {
+            const long end = j + NB_CE_BLOCK < vectorEnd ? j + NB_CE_BLOCK : vectorEnd;
+            float top[NB_LANES];
+            for (int l = 0; l < NB_LANES; ++l) top[l] = maxima[l];
+            for (long k = j; k < end; k += NB_LANES)
+                for (int l = 0; l < NB_LANES; ++l) {
+                    const float v = nb_load(t, logits, at + k + l);
+                    top[l] = v > top[l] ? v : top[l];
+                }
             for (int l = 0; l < NB_LANES; ++l) {
-                const float v = nb_load(t, logits, at + j + l), m = v > maxima[l] ? v : maxima[l];
-                sums[l] = sums[l] * nb_exp_nonpositive(maxima[l] - m) + nb_exp_nonpositive(v - m);
-                maxima[l] = m;
+                sums[l] *= nb_exp_nonpositive(maxima[l] - top[l]);
+                maxima[l] = top[l];
             }
+            for (long k = j; k < end; k += NB_LANES)
+                for (int l = 0; l < NB_LANES; ++l) sums[l] += nb_exp_nonpositive(nb_load(t, logits, at + k + l) - top[l]);
+            j = end;
+        }
         float m = -INFINITY;
         for (long k = j; k < width; ++k) m = nb_load(t, logits, at + k) > m ? nb_load(t, logits, at + k) : m;
         for (int l = 0; l < NB_LANES; ++l) m = maxima[l] > m ? maxima[l] : m;

@@ -42,6 +42,35 @@ enum LayerOpKernelSource {
         #define VLOAD CAT(vload, VW)
         #define VSTORE CAT(vstore, VW)
 
+        /* exp(x) for x <= 0 to about 2 ulp, flushed to 0 below -87: x = n·ln2 + r, exp(r) by a
+           degree-6 polynomial, 2^n built in the exponent (the host's `nb_exp_nonpositive`); tanh and
+           the logistic function from it, exact in form. A CPU compiler's exp and tanh are library
+           routines slow enough to make these ops bound by arithmetic. One definition per type. */
+        #define EXP_FAMILY(T, INT_T, AS_T, AS_INT_T)                                              \
+            __attribute__((overloadable)) inline T exp_nonpositive(T x) {                         \
+                x = select(x, (T)-87.0f, isless(x, -87.0f)); /* NaN stays NaN */                \
+                /* Adding 1.5·2^23 rounds to an integer held in the low bits of the mantissa. */  \
+                const T shifted = x * 1.44269504088896341f + 12582912.0f, n = shifted - 12582912.0f; \
+                const T r = (x - n * 0.693145751953125f) - n * 1.42860682030941723212e-6f;        \
+                T p = r * (1.0f / 720) + 1.0f / 120;                                              \
+                p = p * r + 1.0f / 24;                                                            \
+                p = p * r + 1.0f / 6;                                                             \
+                p = p * r + 0.5f;                                                                 \
+                p = p * r + 1.0f;                                                                 \
+                p = p * r + 1.0f;                                                                 \
+                return p * AS_T((AS_INT_T(shifted) - 0x4B400000 + 127) << 23);                    \
+            }                                                                                     \
+            __attribute__((overloadable)) inline T tanh_by_exp(T z) {                             \
+                const T e = exp_nonpositive(-2.0f * fabs(z));                                     \
+                return copysign((1.0f - e) / (1.0f + e), z);                                      \
+            }                                                                                     \
+            __attribute__((overloadable)) inline T sigmoid(T z) {                                 \
+                const T e = exp_nonpositive(-fabs(z));                                            \
+                return select(e, (T)1.0f, isgreaterequal(z, 0.0f)) / (1.0f + e);                  \
+            }
+        EXP_FAMILY(float, int, as_float, as_int)
+        EXP_FAMILY(floatv, CAT(int, VW), CAT(as_float, VW), CAT(as_int, VW))
+
         inline float vsum(floatv v) {
             float lanes[VW];
             VSTORE(v, 0, lanes);
@@ -197,14 +226,14 @@ enum LayerOpKernelSource {
 
         #define GELU(T, LOAD, STORE)                                                              \
             const T v = LOAD(x, i);                                                               \
-            STORE(y, i, 0.5f * v * (1.0f + tanh(GELU_C * fma(GELU_A * v, v * v, v))));
+            STORE(y, i, 0.5f * v * (1.0f + tanh_by_exp(GELU_C * fma(GELU_A * v, v * v, v))));
 
         __kernel void gelu_forward(const int n, __global const storage_t *restrict x, __global storage_t *restrict y) {
             ELEMENTWISE(GELU)
         }
 
         #define GELU_BACKWARD(T, LOAD, STORE)                                                     \
-            const T v = LOAD(x, i), th = tanh(GELU_C * fma(GELU_A * v, v * v, v));                \
+            const T v = LOAD(x, i), th = tanh_by_exp(GELU_C * fma(GELU_A * v, v * v, v));                \
             const T slope = 0.5f * (1.0f + th) + 0.5f * v * (1.0f - th * th) * GELU_C * (1.0f + 3.0f * GELU_A * v * v); \
             STORE(dx, i, LOAD(dy, i) * slope);
 
@@ -215,7 +244,7 @@ enum LayerOpKernelSource {
 
         #define SWIGLU(T, LOAD, STORE)                                                            \
             const T g = LOAD(gate, i);                                                            \
-            STORE(y, i, g / (1.0f + exp(-g)) * LOAD(up, i));
+            STORE(y, i, g * sigmoid(g) * LOAD(up, i));
 
         __kernel void swiglu_forward(const int n, __global const storage_t *restrict gate, __global const storage_t *restrict up,
                                      __global storage_t *restrict y) {
@@ -223,7 +252,7 @@ enum LayerOpKernelSource {
         }
 
         #define SWIGLU_BACKWARD(T, LOAD, STORE)                                                   \
-            const T g = LOAD(gate, i), u = LOAD(up, i), d = LOAD(dy, i), s = 1.0f / (1.0f + exp(-g)); \
+            const T g = LOAD(gate, i), u = LOAD(up, i), d = LOAD(dy, i), s = sigmoid(g); \
             STORE(dgate, i, d * u * s * (1.0f + g * (1.0f - s)));                                  \
             STORE(dup, i, d * g * s);
 
@@ -263,22 +292,36 @@ enum LayerOpKernelSource {
 
         /* --- cross-entropy ---------------------------------------------------------------- */
 
-        /* The row's maximum, then the sum of exp(logit - maximum): the second read of a row finds it in cache. */
+        #ifndef CE_BLOCK
+        #define CE_BLOCK 32
+        #endif
+
+        /* One read of the row from memory: each work-item takes its vectors CE_BLOCK at a time, their
+           lanes' maxima, then (the block now in cache) their exponentials, rescaling a lane's running
+           sum when its maximum rises; the lanes' and work-items' sums are then scaled to the row's
+           maximum and added. */
         __kernel __attribute__((reqd_work_group_size(LG, 1, 1)))
         void cross_entropy_forward(const int width, __global const storage_t *restrict logits, __global const int *restrict targets,
                                    __global float *restrict loss, __global float *restrict lse) {
             __local float partial[LG];
             const size_t row = get_group_id(0), at = row * width;
-            floatv top = -INFINITY;
-            float tail = -INFINITY;
-            FOR_VECTORS(j) top = fmax(top, LOADV(logits, at + j));
-            FOR_TAIL(j) tail = fmax(tail, LOAD1(logits, at + j));
-            const float rowMax = group_max(fmax(vmax(top), tail), partial);
-            floatv sum = 0;
-            tail = 0;
-            FOR_VECTORS(j) sum += exp(LOADV(logits, at + j) - rowMax);
-            FOR_TAIL(j) tail += exp(LOAD1(logits, at + j) - rowMax);
-            const float total = group_sum(vsum(sum) + tail, partial);
+            const int stride = LG * VW;
+            floatv sum = 0, runningMax = -INFINITY;
+            for (int block = get_local_id(0) * VW; block + VW <= width; block += CE_BLOCK * stride) {
+                const int end = min(width - VW + 1, block + CE_BLOCK * stride);
+                floatv blockMax = runningMax;
+                for (int j = block; j < end; j += stride) blockMax = max(blockMax, LOADV(logits, at + j));
+                sum *= exp_nonpositive(runningMax - blockMax);
+                for (int j = block; j < end; j += stride) sum += exp_nonpositive(LOADV(logits, at + j) - blockMax);
+                runningMax = blockMax;
+            }
+            float tailMax = -INFINITY, tail = 0;
+            FOR_TAIL(j) tailMax = max(tailMax, LOAD1(logits, at + j));
+            FOR_TAIL(j) tail += exp_nonpositive(LOAD1(logits, at + j) - tailMax);
+            const float rowMax = group_max(max(vmax(runningMax), tailMax), partial);
+            /* A lane that saw no value keeps -inf and a zero sum: exp_nonpositive(-inf) is 0 without NaN. */
+            const float mine = vsum(sum * exp_nonpositive(runningMax - rowMax)) + tail * exp_nonpositive(tailMax - rowMax);
+            const float total = group_sum(mine, partial);
             if (get_local_id(0) == 0) {
                 const float logsumexp = rowMax + log(total);
                 lse[row] = logsumexp;
@@ -293,10 +336,10 @@ enum LayerOpKernelSource {
             const int first = get_global_id(0) * VW;
             const size_t row = get_global_id(1), at = row * width;
             const float shift = lse[row];
-            if (first + VW <= width) STOREV(dlogits, at + first, exp(LOADV(logits, at + first) - shift) * scale);
-            else for (int j = first; j < width; ++j) STORE1(dlogits, at + j, exp(LOAD1(logits, at + j) - shift) * scale);
+            if (first + VW <= width) STOREV(dlogits, at + first, exp_nonpositive(LOADV(logits, at + first) - shift) * scale);
+            else for (int j = first; j < width; ++j) STORE1(dlogits, at + j, exp_nonpositive(LOAD1(logits, at + j) - shift) * scale);
             const int target = targets[row];
-            if (target >= first && target < first + VW) STORE1(dlogits, at + target, (exp(LOAD1(logits, at + target) - shift) - 1.0f) * scale);
+            if (target >= first && target < first + VW) STORE1(dlogits, at + target, (exp_nonpositive(LOAD1(logits, at + target) - shift) - 1.0f) * scale);
         }
         """#
 }
