@@ -181,7 +181,7 @@ final class OpenCLPreparedLayerOp: PreparedKernel {
             layerOp.pass == .forward
                 ? "a work-group of \(groupSize) per row" : "\(blocks) blocks of \(rowsPerBlock) rows, then their weight gradients summed"
         case .crossEntropy:
-            layerOp.pass == .forward ? "a work-group of \(groupSize) per row, its maximum then its sum" : "\(vectorWidth) logits per work-item"
+            layerOp.pass == .forward ? "a work-group of \(groupSize) per row, one read: blocks of maxima, then their exponentials" : "\(vectorWidth) logits per work-item"
         case .gelu, .swiglu, .residual: "\(vectorWidth) elements per work-item"
         case .rotary: "one work-item per head"
         }
