@@ -109,4 +109,78 @@ import Testing
         let suite = gpt2.suite(sampling: Suite.named(.quick).sampling)
         #expect(suite.layerCases.count == 2 * 4, "both passes of each op once: the final norm is the layer's norm")
     }
+
+    /// One repetition of a copy whose samples all take `seconds`, in `round`.
+    static func copyRepetition(_ seconds: Double, round: Int) -> Repetition {
+        Repetition(kernel: [seconds, seconds, seconds], wall: [seconds, seconds, seconds], warmupRuns: 0, round: round)
+    }
+
+    @Test func theAdjacentCopyReadsTheRoundsTheOpCounts() {
+        let copies = [Self.copyRepetition(0.01, round: 1), Self.copyRepetition(0.02, round: 2), Self.copyRepetition(0.005, round: 3)]
+        let gbs = { (disturbed: Set<Int>) in AdjacentCopy.gigabytesPerSecond(bytesMoved: 1e9, repetitions: copies, disturbedRounds: disturbed) }
+        #expect(gbs([]) == 100)  // the median of 100, 50 and 200 GB/s
+        #expect(gbs([2]) == 150)  // round 2 left out
+        #expect(gbs([1, 2, 3]) == 100)  // every round hit: all count
+        #expect(AdjacentCopy.gigabytesPerSecond(bytesMoved: 1e9, repetitions: [Self.copyRepetition(0, round: 1)], disturbedRounds: []) == nil)
+    }
+
+    /// The host's layer ops with a memory copy whose time the test chooses, or that fails.
+    final class ScriptedCopyBackend: LayerOpBackend {
+        let host: HostLayerOpBackend
+        let copySeconds: Double?
+        var device: DeviceDescriptor { host.device }
+        var implementation: String { host.implementation }
+
+        init(copySeconds: Double?) throws {
+            let device = AttentionTests.inventory.devices.first(where: \.isHost)
+            host = HostLayerOpBackend(device: try #require(device))
+            self.copySeconds = copySeconds
+        }
+
+        func unsupportedReason(_ layerOp: LayerOpCase) -> String? { nil }
+        func prepare(_ inputs: LayerOpInputs) throws -> PreparedKernel { try host.prepare(inputs) }
+        func prepareCopy(bytesMoved: Double) throws -> MemoryCopy { ScriptedCopy(bytesMoved: bytesMoved, seconds: copySeconds) }
+    }
+
+    final class ScriptedCopy: MemoryCopy {
+        let notes: [String] = []
+        let bytesMoved: Double
+        let seconds: Double?
+
+        init(bytesMoved: Double, seconds: Double?) { (self.bytesMoved, self.seconds) = (bytesMoved, seconds) }
+
+        func execute() throws -> SampleTime {
+            guard let seconds else { throw ScriptedError.outOfMemory }
+            return SampleTime(kernelSeconds: seconds, wallSeconds: seconds)
+        }
+
+        func result() throws -> [Double] { [] }
+    }
+
+    /// Each layer op is read against the memory copy timed after each of its repetitions, sized
+    /// to the suite's largest op; a copy that fails leaves the op measured, with a note.
+    @Test func layerOpsReadAgainstTheCopyTimedBesideThem() throws {
+        let small = try LayerOpCase(.residual, rows: 4, width: 64, dtype: .fp32), large = try LayerOpCase(.gelu, rows: 8, width: 64, dtype: .fp32)
+        let suite = Suite(name: "test", groups: [], layerCases: [small, large], sampling: RunnerTests.sampling)
+        for copySeconds in [1e-3, nil] {
+            let backend = try ScriptedCopyBackend(copySeconds: copySeconds)
+            var results: [CaseResult] = []
+            Runner(suite: suite, backends: [(backend.device, .stream, .success(backend))], hostMemoryBytes: 1 << 34, seed: 1).run(
+                onStart: { _ in }, onResults: { results = $0 })
+            #expect(results.count == 2 && results.allSatisfy { $0.status == .ok }, "\(results.map(\.reason))")
+            for result in results {
+                let efficiency = Roofline(device: backend.device.id, peaks: [], theoretical: []).efficiency(of: result)
+                let achieved = try #require(efficiency.achievedGBs)
+                if let copySeconds {
+                    let copyGBs = max(small.minimumTrafficBytes, large.minimumTrafficBytes) / copySeconds / 1e9
+                    let (adjacent, percent) = (try #require(result.adjacentCopyGBs), try #require(efficiency.percentOfAdjacentCopy))
+                    #expect(abs(adjacent - copyGBs) < 1e-9 * copyGBs)
+                    #expect(abs(percent - achieved / copyGBs * 100) < 1e-9)
+                } else {
+                    #expect(result.adjacentCopyGBs == nil && efficiency.percentOfAdjacentCopy == nil)
+                    #expect(result.notes.contains { $0.hasPrefix("the memory copy beside it failed") }, "\(result.notes)")
+                }
+            }
+        }
+    }
 }

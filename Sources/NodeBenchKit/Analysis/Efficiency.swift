@@ -13,9 +13,11 @@ public struct Efficiency: Codable, Sendable, Equatable {
     /// Above 105% of the measured peak: the case's timing or the probe is wrong, not the kernel fast.
     public var measurementError: Bool
     /// Layer ops only, which memory bandwidth bounds: the least traffic over the median time, and
-    /// that as a share of the device's measured copy bandwidth.
+    /// that as a share of the device's measured copy bandwidth (the peak probe's best sample) and
+    /// of the memory copy timed beside the op (`CaseResult.adjacentCopyGBs`).
     public var achievedGBs: Double?
     public var percentOfCopyBandwidth: Double?
+    public var percentOfAdjacentCopy: Double?
 }
 
 /// A device's measured roofs: compute per type, and memory bandwidth.
@@ -52,6 +54,7 @@ public struct Roofline: Sendable, Equatable {
             let achieved = result.minimumTrafficBytes / seconds / 1e9
             efficiency.achievedGBs = achieved
             efficiency.percentOfCopyBandwidth = copyBandwidthGBs.map { achieved / $0 * 100 }
+            efficiency.percentOfAdjacentCopy = result.adjacentCopyGBs.map { achieved / $0 * 100 }
         }
         guard let roof = compute[result.accumulationType] else { return efficiency }
         efficiency.peakGflops = roof.gflops

@@ -76,7 +76,7 @@ struct OpenCLProbes {
 
     /// Read, copy and triad over buffers much larger than any cache the device has.
     func memoryBandwidth(bufferBytes: Int) -> [PeakMeasurement] {
-        let perItem = device.isCPU ? 16 : 1
+        let perItem = PeakKernelSource.float4sPerItem(isCPU: device.isCPU)
         let float4s = bufferBytes / 16 / perItem * perItem
         let items = float4s / perItem
         let configuration = "\(formatBytes(Double(float4s * 16))) per buffer, \(perItem) float4 per work-item"

@@ -59,6 +59,10 @@ enum PeakKernelSource {
     /// FMA chains per work-item in `compute`.
     static let chains = 8
 
+    /// float4s each work-item of the bandwidth kernels moves: on a CPU a run of them, so a
+    /// work-item is worth its loop overhead; on a GPU one, so neighbours read neighbouring memory.
+    static func float4sPerItem(isCPU: Bool) -> Int { isCPU ? 16 : 1 }
+
     static func bandwidthOptions(perItem: Int) -> String { "-D PER_ITEM=\(perItem)" }
 
     static let bandwidth = #"""

@@ -36,9 +36,11 @@ public enum RunReport {
     }
 
     /// "62%", with "!" when above the measured peak (a measurement error); a layer op's share of
-    /// the copy bandwidth as "71% bw".
+    /// the memory copy timed beside it (else of the copy probe) as "71% bw".
     static func percentCell(_ efficiency: Efficiency?) -> String {
-        if let bandwidth = efficiency?.percentOfCopyBandwidth { return String(format: "%.0f%% bw", bandwidth) }
+        if let bandwidth = efficiency?.percentOfAdjacentCopy ?? efficiency?.percentOfCopyBandwidth {
+            return String(format: "%.0f%% bw", bandwidth)
+        }
         guard let percent = efficiency?.percentOfPeak else { return "-" }
         return String(format: "%.0f%%", percent) + (efficiency?.measurementError == true ? "!" : "")
     }

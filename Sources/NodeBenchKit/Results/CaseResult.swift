@@ -46,6 +46,8 @@ public struct CaseResult: Codable, Sendable, Equatable {
     /// The verified output's fingerprint (`Repeatability.checksum`): the same inputs (the run's seed)
     /// on devices of one model and driver must give the same one; a fleet merge compares them.
     public var outputChecksum: String?
+    /// Layer ops: GB/s of the device's memory copy timed right after each repetition (`AdjacentCopy`).
+    public var adjacentCopyGBs: Double?
     /// Arithmetic intensity and share of the device's peak; absent until peaks are known.
     public var efficiency: Efficiency?
     /// A variation of the implementation, e.g. `OPENBLAS_CORETYPE=SkylakeX`.

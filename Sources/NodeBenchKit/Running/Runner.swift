@@ -33,6 +33,8 @@ public final class Runner {
     private let caseTimeout: Double
     /// Devices that stopped responding, with the case they stopped in; nothing more runs on them.
     private var unresponsive: [String: String] = [:]
+    /// Each device's memory copy, timed beside its layer ops (nil: it could not be set up, and why).
+    private var memoryCopies: [String: Result<MemoryCopy, Error>] = [:]
 
     /// The default `caseTimeout`: one execution of any suite case takes seconds at most even on a
     /// 2-core CPU device, so this leaves room for large `--shape` or `--seq` cases on slow devices.
@@ -87,6 +89,9 @@ public final class Runner {
         var repetitions: [Repetition] = []
         /// Whether every execution gives the verified output again, so each repetition's is checked.
         var repeatsItsOutput = false
+        /// A layer op's yardstick: the device's memory copy, timed after each of its repetitions.
+        var copy: MemoryCopy?
+        var copyRepetitions: [Repetition] = []
     }
 
     /// Where the run is: steps done and planned, for the progress line.
@@ -259,6 +264,23 @@ public final class Runner {
         }
         slot.result.status = .verified
         slot.kernel = prepared
+        if case .layer = slot.workload, let backend = backend as? LayerOpBackend {
+            switch memoryCopy(on: backend) {
+            case .success(let copy): slot.copy = copy
+            case .failure(let error): slot.result.notes.append("no memory copy timed beside it: \(Runner.describe(error))")
+            }
+        }
+    }
+
+    /// The device's memory copy, made at its first layer op, as large as the suite's largest layer op.
+    private func memoryCopy(on backend: LayerOpBackend) -> Result<MemoryCopy, Error> {
+        if let made = memoryCopies[backend.device.id] { return made }
+        let largest = suite.workloads.compactMap { workload -> Double? in
+            if case .layer(let layerOp) = workload { layerOp.minimumTrafficBytes } else { nil }
+        }.max() ?? 0
+        let made = Result { try WaitLimit.$seconds.withValue(caseTimeout) { try backend.prepareCopy(bytesMoved: largest) } }
+        memoryCopies[backend.device.id] = made
+        return made
     }
 
     /// One more repetition of a verified case; a failure ends the case, keeping what it measured.
@@ -277,6 +299,7 @@ public final class Runner {
             var repetition = try guarded(CaseKey(slot.result)) { try Sampler.measure(suite.sampling, kernel.execute) }
             repetition.round = round
             slot.repetitions.append(repetition)
+            timeCopy(&slot, round: round)
             summarize(&slot)
             if slot.repeatsItsOutput, let verified = slot.result.outputChecksum {
                 let checksum = try guarded(CaseKey(slot.result)) { Repeatability.checksum(try kernel.result()) }
@@ -292,6 +315,19 @@ public final class Runner {
         } catch {
             slot.result.gflops = nil
             record(error, in: &slot, during: "repetition \(slot.repetitions.count + 1)")
+        }
+    }
+
+    /// The layer op's memory copy right after its repetition; a copy that fails is dropped, the op kept.
+    private func timeCopy(_ slot: inout Slot, round: Int) {
+        guard let copy = slot.copy else { return }
+        do {
+            var repetition = try WaitLimit.$seconds.withValue(caseTimeout) { try Sampler.measure(suite.sampling, copy.execute) }
+            repetition.round = round
+            slot.copyRepetitions.append(repetition)
+        } catch {
+            slot.copy = nil
+            slot.result.notes.append("the memory copy beside it failed: \(Runner.describe(error))")
         }
     }
 
@@ -327,6 +363,11 @@ public final class Runner {
         }
         slot.result.gflops = slot.workload.flops / stats.kernel.median / 1e9
         slot.result.status = .ok
+        if let copy = slot.copy {
+            let disturbed = Set(slot.repetitions.filter(\.disturbed).map(\.round))
+            slot.result.adjacentCopyGBs = AdjacentCopy.gigabytesPerSecond(
+                bytesMoved: copy.bytesMoved, repetitions: slot.copyRepetitions, disturbedRounds: disturbed)
+        }
     }
 
     /// Why the host cannot hold this case's inputs, reference, two outputs for the cross-check and

@@ -13,6 +13,8 @@ final class HostLayerOpBackend: LayerOpBackend {
 
     func prepare(_ inputs: LayerOpInputs) throws -> PreparedKernel { HostPreparedLayerOp(inputs) }
 
+    func prepareCopy(bytesMoved: Double) throws -> MemoryCopy { HostMemoryCopy(bytesMoved: bytesMoved) }
+
     /// Host bytes beyond the runner's inputs: the stored tensors and outputs, fp32 row statistics
     /// and one weight gradient per thread.
     static func workingBytes(_ layerOp: LayerOpCase) -> Double {
@@ -198,4 +200,39 @@ private final class PartialSums: @unchecked Sendable {
         let rows = UnsafeBufferPointer(rebasing: storage[gradient * threads * width..<(gradient + 1) * threads * width])
         LayerKernels.columnSums(rows, count: threads, width: width, into: output)
     }
+}
+
+/// The host's memory copy beside the layer ops: STREAM's copy, split between as many threads as
+/// the ops use.
+final class HostMemoryCopy: MemoryCopy, @unchecked Sendable {
+    let notes: [String] = []
+    let bytesMoved: Double
+    private let source: UnsafeMutableBufferPointer<Float>, destination: UnsafeMutableBufferPointer<Float>
+    private let threads = max(1, ProcessInfo.processInfo.activeProcessorCount)
+
+    init(bytesMoved: Double) {
+        let count = max(threads, Int(bytesMoved / 8))
+        self.bytesMoved = Double(count * 8)
+        source = .allocate(capacity: count)
+        source.initialize(repeating: 1)
+        destination = .allocate(capacity: count)
+        destination.initialize(repeating: 0)
+    }
+
+    deinit {
+        source.deallocate()
+        destination.deallocate()
+    }
+
+    func execute() throws -> SampleTime {
+        let ((), seconds) = MonotonicClock.time {
+            DispatchQueue.concurrentPerform(iterations: threads) { thread in
+                let range = source.count * thread / threads..<source.count * (thread + 1) / threads
+                ProbeKernels.copy(UnsafeBufferPointer(rebasing: source[range]), to: UnsafeMutableBufferPointer(rebasing: destination[range]))
+            }
+        }
+        return SampleTime(kernelSeconds: seconds, wallSeconds: seconds)
+    }
+
+    func result() throws -> [Double] { [] }
 }

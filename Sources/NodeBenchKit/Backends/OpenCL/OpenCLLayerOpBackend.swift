@@ -53,6 +53,35 @@ final class OpenCLLayerOpBackend: LayerOpBackend {
         return try OpenCLPreparedLayerOp(
             inputs, program: program, queue: queue, groupSize: groupSize, vectorWidth: vectorWidth, blocks: backwardBlocks(inputs.layerOp))
     }
+
+    func prepareCopy(bytesMoved: Double) throws -> MemoryCopy {
+        try OpenCLMemoryCopy(bytesMoved: bytesMoved, runtime: runtime, queue: queue, programCache: programCache)
+    }
+}
+
+/// An OpenCL device's memory copy beside the layer ops: the copy probe's kernel, each buffer at
+/// most the largest allocation the device allows.
+final class OpenCLMemoryCopy: MemoryCopy {
+    let notes: [String] = []
+    let bytesMoved: Double
+    private let launches: KernelLaunches
+
+    init(bytesMoved: Double, runtime: OpenCLDeviceRuntime, queue: CommandQueue, programCache: ProgramCache?) throws {
+        let perItem = PeakKernelSource.float4sPerItem(isCPU: runtime.device.isCPU)
+        let bufferBytes = min(bytesMoved / 2, Double(runtime.device.maxAllocationBytes))
+        let items = max(1, Int(bufferBytes) / 16 / perItem), float4s = items * perItem
+        self.bytesMoved = Double(2 * 16 * float4s)
+        let program = try runtime.program(
+            source: PeakKernelSource.bandwidth, options: PeakKernelSource.bandwidthOptions(perItem: perItem), disk: programCache)
+        let source = try queue.upload([Float](repeating: 1, count: 4 * float4s))
+        let destination = try queue.context.makeBuffer(byteCount: 16 * float4s)
+        let kernel = try program.makeKernel(named: "bw_copy", arguments: [.buffer(source), .buffer(destination)])
+        launches = KernelLaunches(queue: queue, launches: [.init(kernel: kernel, global: [items], local: nil)])
+    }
+
+    func execute() throws -> SampleTime { try launches.execute() }
+
+    func result() throws -> [Double] { [] }
 }
 
 extension Int {
