@@ -33,7 +33,7 @@ public final class Runner {
     private let caseTimeout: Double
     /// Devices that stopped responding, with the case they stopped in; nothing more runs on them.
     private var unresponsive: [String: String] = [:]
-    /// Each device's memory copy, timed beside its layer ops (nil: it could not be set up, and why).
+    /// Each device's memory copy, timed beside its layer ops, or why it could not be set up.
     private var memoryCopies: [String: Result<MemoryCopy, Error>] = [:]
 
     /// The default `caseTimeout`: one execution of any suite case takes seconds at most even on a
