@@ -46,7 +46,7 @@ enum LayerOpKernelSource {
            degree-6 polynomial, 2^n built in the exponent (the host's `nb_exp_nonpositive`); tanh and
            the logistic function from it, exact in form. A CPU compiler's exp and tanh are library
            routines slow enough to make these ops bound by arithmetic. One definition per type. */
-        #define EXP_FAMILY(T, INT_T, AS_T, AS_INT_T)                                              \
+        #define EXP_FAMILY(T, AS_T, AS_INT_T)                                                     \
             __attribute__((overloadable)) inline T exp_nonpositive(T x) {                         \
                 x = select(x, (T)-87.0f, isless(x, -87.0f)); /* NaN stays NaN */                \
                 /* Adding 1.5·2^23 rounds to an integer held in the low bits of the mantissa. */  \
@@ -68,8 +68,8 @@ enum LayerOpKernelSource {
                 const T e = exp_nonpositive(-fabs(z));                                            \
                 return select(e, (T)1.0f, isgreaterequal(z, 0.0f)) / (1.0f + e);                  \
             }
-        EXP_FAMILY(float, int, as_float, as_int)
-        EXP_FAMILY(floatv, CAT(int, VW), CAT(as_float, VW), CAT(as_int, VW))
+        EXP_FAMILY(float, as_float, as_int)
+        EXP_FAMILY(floatv, CAT(as_float, VW), CAT(as_int, VW))
 
         inline float vsum(floatv v) {
             float lanes[VW];
@@ -233,7 +233,7 @@ enum LayerOpKernelSource {
         }
 
         #define GELU_BACKWARD(T, LOAD, STORE)                                                     \
-            const T v = LOAD(x, i), th = tanh_by_exp(GELU_C * fma(GELU_A * v, v * v, v));                \
+            const T v = LOAD(x, i), th = tanh_by_exp(GELU_C * fma(GELU_A * v, v * v, v));         \
             const T slope = 0.5f * (1.0f + th) + 0.5f * v * (1.0f - th * th) * GELU_C * (1.0f + 3.0f * GELU_A * v * v); \
             STORE(dx, i, LOAD(dy, i) * slope);
 
@@ -252,7 +252,7 @@ enum LayerOpKernelSource {
         }
 
         #define SWIGLU_BACKWARD(T, LOAD, STORE)                                                   \
-            const T g = LOAD(gate, i), u = LOAD(up, i), d = LOAD(dy, i), s = sigmoid(g); \
+            const T g = LOAD(gate, i), u = LOAD(up, i), d = LOAD(dy, i), s = sigmoid(g);           \
             STORE(dgate, i, d * u * s * (1.0f + g * (1.0f - s)));                                  \
             STORE(dup, i, d * g * s);
 
