@@ -208,5 +208,25 @@ import Testing
         #expect(noLayerOps.missing == ["layernorm", "gelu", "residual", "final-layernorm", "cross-entropy"] && noLayerOps.stepSeconds == nil)
         let partial = TrainingBreakdown(step: step, device: device.id, results: results.filter { $0.attention == nil }, roofline: roofline)
         #expect(partial.missing == ["attention"] && partial.stepSeconds == nil)
+        // A layer op reads against the copies timed beside its passes: each pass's bytes at its copy's speed.
+        let gelu = try #require(step.layerOps.first { $0.name == "gelu" })
+        let passes = [gelu.forward, gelu.forward.with(pass: .backward)]
+        let besideCopies = results.map { result -> CaseResult in
+            var copied = result
+            if let layerOp = result.layerOp { copied.adjacentCopyGBs = layerOp.pass == .forward ? 100 : 50 }
+            return copied
+        }
+        let copyTime = passes[0].minimumTrafficBytes / 100e9 + passes[1].minimumTrafficBytes / 50e9
+        let read = TrainingBreakdown(step: step, device: device.id, results: besideCopies, roofline: roofline)
+        let percent = try #require(read.parts.first { $0.name == "gelu" }?.percentOfCopyBandwidth)
+        #expect(abs(percent - copyTime / 2e-3 * 100) < 1e-9)
+        // Without them, the probe's copy bandwidth; without either, none.
+        let probe = Roofline(
+            device: device.id, peaks: [PeakMeasurement(device: device.id, probe: .memoryBandwidth, variant: "copy", samples: [80], configuration: "")],
+            theoretical: [])
+        let probed = TrainingBreakdown(step: step, device: device.id, results: results, roofline: probe)
+        let probePercent = try #require(probed.parts.first { $0.name == "gelu" }?.percentOfCopyBandwidth)
+        #expect(abs(probePercent - (passes[0].minimumTrafficBytes + passes[1].minimumTrafficBytes) / 80e9 / 2e-3 * 100) < 1e-9)
+        #expect(breakdown.parts.first { $0.name == "gelu" }?.percentOfCopyBandwidth == nil)
     }
 }

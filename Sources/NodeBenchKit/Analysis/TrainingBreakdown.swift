@@ -33,7 +33,8 @@ public struct TrainingBreakdown: Codable, Sendable, Equatable {
         /// Share of the step's time.
         public var share: Double
         public var percentOfPeak: Double?
-        /// Layer ops: their least traffic over their time, against the device's copy bandwidth.
+        /// Layer ops: their least traffic over their time, against the memory copies timed beside
+        /// them (`CaseResult.adjacentCopyGBs`), else against the device's copy probe.
         public var percentOfCopyBandwidth: Double?
         /// The fastest verified implementation of each of its cases.
         public var implementations: [String]
@@ -96,11 +97,17 @@ public struct TrainingBreakdown: Codable, Sendable, Equatable {
             }
             let count = Double(use.count)
             let seconds = count * measured.reduce(0) { $0 + $1.stats!.kernel.median }
-            let bytes = count * passes.reduce(0) { $0 + $1.minimumTrafficBytes }
+            // What copying the same bytes would take: at each pass's adjacent copy's speed, else at the probe's.
+            let adjacentCopySeconds = zip(passes, measured).map { pass, result in
+                result.adjacentCopyGBs.map { pass.minimumTrafficBytes / ($0 * 1e9) }
+            }
+            let bytes = passes.reduce(0) { $0 + $1.minimumTrafficBytes }
+            let copySeconds = adjacentCopySeconds.contains(nil)
+                ? roofline.copyBandwidthGBs.map { bytes / ($0 * 1e9) } : adjacentCopySeconds.reduce(0) { $0 + $1! }
             parts.append(Part(
                 name: use.name + (use.count > 1 ? " x\(use.count)" : ""), perLayer: use.perLayer, seconds: seconds,
                 flops: count * measured.reduce(0) { $0 + $1.flops }, share: 0,
-                percentOfCopyBandwidth: roofline.copyBandwidthGBs.map { bytes / seconds / 1e9 / $0 * 100 },
+                percentOfCopyBandwidth: copySeconds.map { count * $0 / seconds * 100 },
                 implementations: measured.map(\.implementation), estimated: false))
         }
         let layers = Double(step.model.layers)
