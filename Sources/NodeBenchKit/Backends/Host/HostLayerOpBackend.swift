@@ -202,8 +202,8 @@ private final class PartialSums: @unchecked Sendable {
     }
 }
 
-/// The host's memory copy beside the layer ops: STREAM's copy, split between as many threads as
-/// the ops use.
+/// The host's memory copy beside the layer ops: STREAM's copy, one thread per core, as the ops
+/// run whenever they have a row or element per core.
 final class HostMemoryCopy: MemoryCopy, @unchecked Sendable {
     let notes: [String] = []
     let bytesMoved: Double
