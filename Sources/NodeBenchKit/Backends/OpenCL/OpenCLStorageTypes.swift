@@ -49,8 +49,11 @@ enum OpenCLStorageTypes {
             const CAT(uint, VW) rounded = (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
             return CAT(convert_ushort, VW)(select(rounded, (CAT(uint, VW))0x7fc0u, CAT(as_uint, VW)(isnan(v))));
         }
+        /* vstore on ushort vectors is 16 scalar stores in PoCL; a store through a vector type of
+           element alignment (how libclc writes vstore) is one. STOREV writes global memory only. */
+        typedef CAT(ushort, VW) __attribute__((aligned(2))) bf16v_unaligned;
+        #define STOREV(p, i, v) (*(__global bf16v_unaligned *)((p) + (i)) = bf16_round_v(v))
         #endif
-        #define STOREV(p, i, v) CAT(vstore, VW)(bf16_round_v(v), 0, (p) + (i))
         #else
         #define LOAD1(p, i) ((p)[i])
         #define STORE1(p, i, v) ((p)[i] = (v))
