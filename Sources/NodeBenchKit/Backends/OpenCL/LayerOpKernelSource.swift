@@ -116,7 +116,7 @@ enum LayerOpKernelSource {
             __local float scratch[LG];
             const int first = get_group_id(0) * rowsPerGroup, last = min(rows, first + rowsPerGroup);
             __global float *dw = partial + (size_t)get_group_id(0) * width;
-            FOR_VECTORS(j) VSTORE((floatv)0, 0, dw + j);
+            FOR_VECTORS(j) STORE_ACCV(dw + j, 0);
             FOR_TAIL(j) dw[j] = 0;
             for (int row = first; row < last; ++row) {
                 const size_t at = (size_t)row * width;
@@ -129,7 +129,7 @@ enum LayerOpKernelSource {
                 FOR_VECTORS(j) {
                     const floatv xv = LOADV(x, at + j), g = LOADV(dy, at + j);
                     STOREV(dx, at + j, inverse * (g * LOADV(w, j) - xv * projection));
-                    VSTORE(VLOAD(0, dw + j) + g * xv * inverse, 0, dw + j);
+                    STORE_ACCV(dw + j, VLOAD(0, dw + j) + g * xv * inverse);
                 }
                 FOR_TAIL(j) {
                     const float xv = LOAD1(x, at + j), g = LOAD1(dy, at + j);
@@ -170,7 +170,7 @@ enum LayerOpKernelSource {
             const int first = get_group_id(0) * rowsPerGroup, last = min(rows, first + rowsPerGroup);
             __global float *dw = partial + (size_t)get_group_id(0) * width;
             __global float *db = partial + ((size_t)get_num_groups(0) + get_group_id(0)) * width;
-            FOR_VECTORS(j) { VSTORE((floatv)0, 0, dw + j); VSTORE((floatv)0, 0, db + j); }
+            FOR_VECTORS(j) { STORE_ACCV(dw + j, 0); STORE_ACCV(db + j, 0); }
             FOR_TAIL(j) { dw[j] = 0; db[j] = 0; }
             for (int row = first; row < last; ++row) {
                 const size_t at = (size_t)row * width;
@@ -192,8 +192,8 @@ enum LayerOpKernelSource {
                 FOR_VECTORS(j) {
                     const floatv xh = (LOADV(x, at + j) - mu) * inverse, d = LOADV(dy, at + j);
                     STOREV(dx, at + j, inverse * (d * LOADV(w, j) - meanG - xh * projection));
-                    VSTORE(VLOAD(0, dw + j) + d * xh, 0, dw + j);
-                    VSTORE(VLOAD(0, db + j) + d, 0, db + j);
+                    STORE_ACCV(dw + j, VLOAD(0, dw + j) + d * xh);
+                    STORE_ACCV(db + j, VLOAD(0, db + j) + d);
                 }
                 FOR_TAIL(j) {
                     const float xh = (LOAD1(x, at + j) - mu) * inverse, d = LOAD1(dy, at + j);

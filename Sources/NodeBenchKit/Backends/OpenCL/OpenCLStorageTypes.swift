@@ -1,7 +1,8 @@
 /// The OpenCL C every NodeBench kernel starts with: the storage type (`-D NB_FP32`, `NB_FP64`,
 /// `NB_FP16` or `NB_BF16`), the accumulation type, and loads that widen and stores that round
 /// (to nearest even) between them, one element (`LOAD1`, `STORE1`) or `VW` at a time (`LOADV`,
-/// `STOREV`). fp16 uses vload_half/vstore_half, so it needs no cl_khr_fp16; bf16 is a ushort.
+/// `STOREV`; `STORE_ACCV` stores `VW` accumulation-type values to global memory in one store). fp16
+/// uses vload_half/vstore_half, so it needs no cl_khr_fp16; bf16 is a ushort.
 enum OpenCLStorageTypes {
     static let text = #"""
         #define CAT_(a, b) a##b
@@ -26,6 +27,11 @@ enum OpenCLStorageTypes {
         typedef ACC acc_t;
         #ifdef VW
         typedef CAT(ACC, VW) accv_t;
+        /* A vector type of element alignment, as libclc writes vstore: a store through it is one
+           instruction on PoCL, whose vstore writes a vector in pieces (three for float16, sixteen
+           for ushort16). For global memory only. */
+        typedef accv_t __attribute__((aligned(sizeof(ACC)))) accv_unaligned;
+        #define STORE_ACCV(p, v) (*(__global accv_unaligned *)(p) = (v))
         #endif
 
         /* Loads widen to the accumulation type; stores narrow, rounding to nearest even. */
@@ -49,16 +55,14 @@ enum OpenCLStorageTypes {
             const CAT(uint, VW) rounded = (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
             return CAT(convert_ushort, VW)(select(rounded, (CAT(uint, VW))0x7fc0u, CAT(as_uint, VW)(isnan(v))));
         }
-        /* vstore on ushort vectors is 16 scalar stores in PoCL; a store through a vector type of
-           element alignment (how libclc writes vstore) is one. STOREV writes global memory only. */
-        typedef CAT(ushort, VW) __attribute__((aligned(2))) bf16v_unaligned;
+        typedef CAT(ushort, VW) __attribute__((aligned(2))) bf16v_unaligned; /* as accv_unaligned */
         #define STOREV(p, i, v) (*(__global bf16v_unaligned *)((p) + (i)) = bf16_round_v(v))
         #endif
         #else
         #define LOAD1(p, i) ((p)[i])
         #define STORE1(p, i, v) ((p)[i] = (v))
         #define LOADN(p, i, n) CAT(vload, n)(0, (p) + (i))
-        #define STOREV(p, i, v) CAT(vstore, VW)((v), 0, (p) + (i))
+        #define STOREV(p, i, v) STORE_ACCV((p) + (i), v)
         #endif
         #define LOADV(p, i) LOADN(p, i, VW)
 
