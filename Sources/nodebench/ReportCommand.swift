@@ -27,7 +27,7 @@ struct ReportCommand: ParsableCommand {
                 baseline: try RunDocument.load(path: $0, role: "baseline"), named: $0, current: document, named: runFile, threshold: threshold)
         }
         guard let html else {
-            print(RunReport.table(document.results), terminator: "")
+            print(RunReport.table(document.results) + RunReport.stages(document.results), terminator: "")
             if let comparison { print("\n" + ComparisonReport.table(comparison), terminator: "") }
             return
         }

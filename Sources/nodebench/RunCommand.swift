@@ -131,6 +131,7 @@ struct RunCommand: ParsableCommand {
         try output.finish(session) { document in
             (document.peaks.isEmpty ? "" : PeakReport.table(document.peaks, theoretical: document.theoreticalPeaks) + "\n")
                 + RunReport.table(document.results)
+                + RunReport.stages(document.results)
                 + (document.training ?? []).map { "\n" + TrainingReport.text($0) }.joined()
                 + (document.burnIn.map { "\nBurn-in:\n" + $0.map { "  \($0.summary)\n" }.joined() } ?? "")
         }

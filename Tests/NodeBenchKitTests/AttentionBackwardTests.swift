@@ -124,6 +124,27 @@ import Testing
         }
     }
 
+    /// The unfused path on PoCL times its parts apart, both passes: each product counts the FLOPs of
+    /// its whole matrices, which make the forward's count (no mask) and twice it for the backward's four.
+    @Test func theUnfusedPathTimesItsProductsAndSoftmaxApart() throws {
+        let device = try #require(AttentionTests.inventory.devices.first { $0.backend == .opencl }, "scripts/setup installs PoCL")
+        let factory = BackendFactory(inventory: AttentionTests.inventory, tuned: TunedParameters()) { _ in }
+        let backend = try #require(try factory.make(.naive, for: device) as? AttentionBackend)
+        let backward = try Self.inputs(1, 4, 2, 37, 24, causal: false)
+        let forward = AttentionInputs(attention: AttentionCase(shape: backward.attention.shape, dtype: .fp32), seed: 5)
+        for (inputs, names, flops) in [
+            (forward, ["S = scale·Q·Kᵀ", "softmax", "O = P·V"], backward.attention.shape.flops),
+            (backward, ["dV = Pᵀ·dO", "dP = dO·Vᵀ", "softmax backward", "dQ = scale·dS·K", "dK = scale·dSᵀ·Q"], 2 * backward.attention.shape.flops),
+        ] {
+            let kernel = try backend.prepare(inputs)
+            #expect(kernel.stages.isEmpty, "nothing timed yet")
+            for _ in 0..<3 { _ = try kernel.execute() }
+            #expect(kernel.stages.map(\.name) == names)
+            #expect(kernel.stages.compactMap(\.flops).reduce(0, +) == flops)
+            #expect(kernel.stages.allSatisfy { $0.medianSeconds > 0 }, "\(kernel.stages)")
+        }
+    }
+
     @Test func theOneSweepBackwardIsForCPUsAndGivesEveryComputeUnitWork() throws {
         let cpu = FlashKernelParameters.defaults(isCPU: true, nativeFloats: 16, headDim: 64)
         let gpu = FlashKernelParameters.defaults(isCPU: false, nativeFloats: 1, headDim: 64)

@@ -18,7 +18,7 @@ final class ScriptedMachine {
 
 /// A backend whose results and failures the test chooses.
 final class ScriptedBackend: GEMMBackend {
-    enum Behaviour { case correct, wrong, nan, outOfMemory, unsupported, zeroTime, unrepeatable, upsetWhileTimed, stuckBit }
+    enum Behaviour { case correct, wrong, nan, outOfMemory, unsupported, zeroTime, unrepeatable, upsetWhileTimed, stuckBit, staged }
     let device: DeviceDescriptor
     let behaviour: Behaviour
     let machine: ScriptedMachine
@@ -50,6 +50,9 @@ final class ScriptedBackend: GEMMBackend {
         let behaviour: Behaviour
         let notes = ["scripted"]
         var executions = 0
+        /// `.staged`: a product of 1 MFLOP taking a quarter of each execution, then a softmax.
+        let stageTimes = StageTimes([.init(name: "product", flops: 1e6, launchCount: 2), .init(name: "softmax", flops: nil, launchCount: 1)])
+        var stages: [CaseResult.Stage] { behaviour == .staged ? stageTimes.summaries : [] }
         init(_ output: [Double], machine: ScriptedMachine, behaviour: Behaviour) {
             self.output = output
             self.machine = machine
@@ -61,7 +64,10 @@ final class ScriptedBackend: GEMMBackend {
             // An upset in the fourth execution: after the verifying two, inside the first repetition.
             executions += 1
             if behaviour == .upsetWhileTimed && executions == 4 { output[0] = Double(bitPattern: output[0].bitPattern ^ 1) }
-            return behaviour == .zeroTime ? SampleTime(kernelSeconds: 0, wallSeconds: 0) : machine.execute()
+            if behaviour == .zeroTime { return SampleTime(kernelSeconds: 0, wallSeconds: 0) }
+            let time = machine.execute()
+            stageTimes.record(launchSeconds: [time.kernelSeconds / 8, time.kernelSeconds / 8, time.kernelSeconds * 3 / 4])
+            return time
         }
         func result() throws -> [Double] { output }
     }
@@ -104,6 +110,16 @@ enum ScriptedError: Error, CustomStringConvertible {
         #expect(first.stats?.wall.median == 2e-3)
         #expect(first.gflops == 2.0 * 6 * 5 * 4 / 1e-3 / 1e9)
         #expect(first.notes == ["scripted"])
+        #expect(first.stages == nil, "one kernel has no stages")
+    }
+
+    @Test func aMultiKernelCaseReportsEachStagesMedianTime() throws {
+        let (results, _) = Self.run([.staged])
+        let stages = try #require(results.first?.stages)
+        #expect(stages.map(\.name) == ["product", "softmax"])
+        #expect(stages.map(\.medianSeconds) == [0.25e-3, 0.75e-3])
+        #expect(stages[0].gflops == 1e6 / 0.25e-3 / 1e9)
+        #expect(stages[1].flops == nil && stages[1].gflops == nil)
     }
 
     @Test func everyCaseIsVerifiedFirstThenTimedInShuffledRounds() throws {

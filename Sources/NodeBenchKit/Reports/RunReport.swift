@@ -30,6 +30,21 @@ public enum RunReport {
         return table.render()
     }
 
+    /// Where the time of each multi-kernel case went (the unfused attention's products and softmax),
+    /// one line per case after the table; empty when no case has stages.
+    public static func stages(_ results: [CaseResult]) -> String {
+        let lines = results.compactMap { result -> String? in
+            guard let stages = result.stages, !stages.isEmpty else { return nil }
+            let parts = stages.map { stage in
+                String(format: "%@ %.3f ms", stage.name, stage.medianSeconds * 1e3) + (stage.gflops.map { String(format: " (%.1f GFLOP/s)", $0) } ?? "")
+            }
+            let kernel = result.kernel.rawValue + (result.attentionPass == .backward ? " bwd" : "")
+            let shape = result.attention?.description ?? result.shape?.description ?? ""
+            return "  \(result.device) \(result.implementation) \(kernel) \(result.dtype.rawValue) \(shape): " + parts.joined(separator: ", ") + "\n"
+        }
+        return lines.isEmpty ? "" : "Stages (median device time per execution):\n" + lines.joined()
+    }
+
     /// "2048x768", "2048x1536 d128".
     static func layerShape(_ layerOp: LayerOpCase) -> String {
         "\(layerOp.rows)x\(layerOp.width)" + (layerOp.headDim.map { " d\($0)" } ?? "")

@@ -48,6 +48,8 @@ public struct CaseResult: Codable, Sendable, Equatable {
     public var outputChecksum: String?
     /// Layer ops: GB/s of the device's memory copy timed right after each repetition (`AdjacentCopy`).
     public var adjacentCopyGBs: Double?
+    /// A path of several kernels (the OpenCL unfused attention): each part's median device time.
+    public var stages: [Stage]?
     /// Arithmetic intensity and share of the device's peak; absent until peaks are known.
     public var efficiency: Efficiency?
     /// A variation of the implementation, e.g. `OPENBLAS_CORETYPE=SkylakeX`.
@@ -109,6 +111,22 @@ public struct CaseResult: Codable, Sendable, Equatable {
             self.init(
                 run: run, kernelMedian: Statistics.median(repetition.kernel), wallMedian: Statistics.median(repetition.wall),
                 samples: repetition.kernel.count, warmupRuns: repetition.warmupRuns, round: repetition.round, disturbed: repetition.disturbed)
+        }
+    }
+
+    /// One part of a multi-kernel path, over every execution of the case (warm-ups included).
+    public struct Stage: Codable, Sendable, Equatable {
+        public var name: String
+        public var medianSeconds: Double
+        /// The FLOPs its kernels execute (a product's whole matrices, masked or not); absent for the others.
+        public var flops: Double?
+        public var gflops: Double?
+
+        public init(name: String, medianSeconds: Double, flops: Double?) {
+            self.name = name
+            self.medianSeconds = medianSeconds
+            self.flops = flops
+            gflops = flops.flatMap { medianSeconds > 0 ? $0 / medianSeconds / 1e9 : nil }
         }
     }
 

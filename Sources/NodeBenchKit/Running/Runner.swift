@@ -363,6 +363,7 @@ public final class Runner {
         }
         slot.result.gflops = slot.workload.flops / stats.kernel.median / 1e9
         slot.result.status = .ok
+        if let stages = slot.kernel?.stages, !stages.isEmpty { slot.result.stages = stages }
         if let copy = slot.copy {
             let disturbed = Set(slot.repetitions.filter(\.disturbed).map(\.round))
             slot.result.adjacentCopyGBs = AdjacentCopy.gigabytesPerSecond(

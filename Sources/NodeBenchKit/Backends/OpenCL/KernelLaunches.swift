@@ -9,8 +9,29 @@ struct KernelLaunches {
         let local: [Int]?
     }
 
+    /// Launches that make up one named part of a path, and the FLOPs they execute (nil: not counted).
+    struct Stage {
+        let name: String
+        let flops: Double?
+        let launches: [Launch]
+    }
+
     let queue: CommandQueue
     let launches: [Launch]
+    /// Each stage's device time per execution, when the launches were given as stages.
+    let stageTimes: StageTimes?
+
+    init(queue: CommandQueue, launches: [Launch]) {
+        self.queue = queue
+        self.launches = launches
+        stageTimes = nil
+    }
+
+    init(queue: CommandQueue, stages: [Stage]) {
+        self.queue = queue
+        launches = stages.flatMap(\.launches)
+        stageTimes = StageTimes(stages.map { StageTimes.Stage(name: $0.name, flops: $0.flops, launchCount: $0.launches.count) })
+    }
 
     /// Enqueues every launch, waits for the last; device time is the sum of their profiled times.
     func execute() throws -> SampleTime {
@@ -21,8 +42,9 @@ struct KernelLaunches {
             try events.last!.wait()
             return events
         }
-        let kernelSeconds = try events.reduce(0.0) { total, event in total + (try event.deviceSeconds()) }
-        return SampleTime(kernelSeconds: kernelSeconds, wallSeconds: wallSeconds)
+        let launchSeconds = try events.map { try $0.deviceSeconds() }
+        stageTimes?.record(launchSeconds: launchSeconds)
+        return SampleTime(kernelSeconds: launchSeconds.reduce(0, +), wallSeconds: wallSeconds)
     }
 }
 

@@ -19,6 +19,9 @@ struct UnfusedAttentionPlan {
         let floatA: Bool
         let floatC: Bool
 
+        /// Every batch's multiply-adds, counted twice.
+        var flops: Double { gemm.shape.flops * Double(batched.batches) }
+
         var buildOptions: String {
             batched.parameters.buildOptions(dtype: gemm.dtype, layout: gemm.layout) + (floatA ? " -D A_FLOAT" : "") + (floatC ? " -D C_FLOAT" : "")
         }
@@ -104,11 +107,11 @@ final class OpenCLUnfusedAttention: PreparedKernel {
         let scratch = UnfusedAttentionPlan.scratchBytes([products.scores, products.output])
         let packed = (try context.makeBuffer(byteCount: scratch.a), try context.makeBuffer(byteCount: scratch.b))
         let kernels = try UnfusedAttentionKernels(attention, runtime: runtime, programCache: programCache)
-        launches = KernelLaunches(queue: queue, launches: try [
-            kernels.gemm(products.scores, a: tensors.q, b: tensors.k, c: probabilities, packed: packed),
-            [kernels.rows("softmax_rows", probabilities, logsumexp)],
-            kernels.gemm(products.output, a: probabilities, b: tensors.v, c: output, packed: packed),
-        ].flatMap { $0 })
+        launches = KernelLaunches(queue: queue, stages: [
+            try kernels.stage("S = scale·Q·Kᵀ", products.scores, a: tensors.q, b: tensors.k, c: probabilities, packed: packed),
+            .init(name: "softmax", flops: nil, launches: [try kernels.rows("softmax_rows", probabilities, logsumexp)]),
+            try kernels.stage("O = P·V", products.output, a: probabilities, b: tensors.v, c: output, packed: packed),
+        ])
         notes = [
             "unfused: scores = scale·Q·Kᵀ and O = P·V as NodeBench GEMMs (\(products.scores.batched.parameters), "
                 + "\(products.output.batched.parameters)), batched over B·HKV; a softmax kernel of \(kernels.groupSize) work-items per row "
@@ -119,6 +122,8 @@ final class OpenCLUnfusedAttention: PreparedKernel {
     func execute() throws -> SampleTime {
         try launches.execute()
     }
+
+    var stages: [CaseResult.Stage] { launches.stageTimes?.summaries ?? [] }
 
     func result() throws -> [Double] {
         try readResult(output, count: attention.shape.queryElements, dtype: attention.dtype, queue: queue)
@@ -156,13 +161,13 @@ final class OpenCLUnfusedAttentionBackward: PreparedKernel {
         let packed = (try context.makeBuffer(byteCount: scratch.a), try context.makeBuffer(byteCount: scratch.b))
         let kernels = try UnfusedAttentionKernels(attention, runtime: runtime, programCache: programCache)
         let (q, k, v) = forward.tensors
-        launches = KernelLaunches(queue: queue, launches: try [
-            kernels.gemm(products.values, a: forward.probabilities, b: gradOutput, c: gradients.v, packed: packed),
-            kernels.gemm(products.probabilities, a: gradOutput, b: v, c: gradScores, packed: packed),
-            [kernels.rows("softmax_backward_rows", forward.probabilities, gradScores)],
-            kernels.gemm(products.queries, a: gradScores, b: k, c: gradients.q, packed: packed),
-            kernels.gemm(products.keys, a: gradScores, b: q, c: gradients.k, packed: packed),
-        ].flatMap { $0 })
+        launches = KernelLaunches(queue: queue, stages: [
+            try kernels.stage("dV = Pᵀ·dO", products.values, a: forward.probabilities, b: gradOutput, c: gradients.v, packed: packed),
+            try kernels.stage("dP = dO·Vᵀ", products.probabilities, a: gradOutput, b: v, c: gradScores, packed: packed),
+            .init(name: "softmax backward", flops: nil, launches: [try kernels.rows("softmax_backward_rows", forward.probabilities, gradScores)]),
+            try kernels.stage("dQ = scale·dS·K", products.queries, a: gradScores, b: k, c: gradients.q, packed: packed),
+            try kernels.stage("dK = scale·dSᵀ·Q", products.keys, a: gradScores, b: q, c: gradients.k, packed: packed),
+        ])
         notes = [
             "P from one untimed unfused forward, kept in memory as autograd keeps it",
             "unfused backward: dV = Pᵀ·dO, dP = dO·Vᵀ, dQ = scale·dS·K, dK = scale·dSᵀ·Q as NodeBench GEMMs batched over B·HKV "
@@ -174,6 +179,8 @@ final class OpenCLUnfusedAttentionBackward: PreparedKernel {
     func execute() throws -> SampleTime {
         try launches.execute()
     }
+
+    var stages: [CaseResult.Stage] { launches.stageTimes?.summaries ?? [] }
 
     func result() throws -> [Double] {
         try readGradients(gradients, of: attention, queue: queue)
@@ -211,7 +218,14 @@ private struct UnfusedAttentionKernels {
         return .init(kernel: kernel, global: [groupSize * rowCount], local: [groupSize])
     }
 
-    func gemm(_ product: UnfusedAttentionPlan.Product, a: Buffer, b: Buffer, c: Buffer, packed: (Buffer, Buffer)) throws -> [KernelLaunches.Launch] {
+    /// One matrix product as a stage of the path: its packing and GEMM launches.
+    func stage(
+        _ name: String, _ product: UnfusedAttentionPlan.Product, a: Buffer, b: Buffer, c: Buffer, packed: (Buffer, Buffer)
+    ) throws -> KernelLaunches.Stage {
+        .init(name: name, flops: product.flops, launches: try gemm(product, a: a, b: b, c: c, packed: packed))
+    }
+
+    private func gemm(_ product: UnfusedAttentionPlan.Product, a: Buffer, b: Buffer, c: Buffer, packed: (Buffer, Buffer)) throws -> [KernelLaunches.Launch] {
         let maxWorkGroupSize = runtime.device.maxWorkGroupSize
         if let violation = product.batched.parameters.violation(maxWorkGroupSize: maxWorkGroupSize) {
             throw KernelParameterError(description: "GEMM parameters \(product.batched.parameters): \(violation)")
