@@ -98,12 +98,12 @@ public struct TrainingBreakdown: Codable, Sendable, Equatable {
             let count = Double(use.count)
             let seconds = count * measured.reduce(0) { $0 + $1.stats!.kernel.median }
             // What copying the same bytes would take: at each pass's adjacent copy's speed, else at the probe's.
-            let adjacentCopySeconds = zip(passes, measured).map { pass, result in
+            let adjacentCopySeconds = zip(passes, measured).compactMap { pass, result in
                 result.adjacentCopyGBs.map { pass.minimumTrafficBytes / ($0 * 1e9) }
             }
             let bytes = passes.reduce(0) { $0 + $1.minimumTrafficBytes }
-            let copySeconds = adjacentCopySeconds.contains(nil)
-                ? roofline.copyBandwidthGBs.map { bytes / ($0 * 1e9) } : adjacentCopySeconds.reduce(0) { $0 + $1! }
+            let copySeconds = adjacentCopySeconds.count == passes.count
+                ? adjacentCopySeconds.reduce(0, +) : roofline.copyBandwidthGBs.map { bytes / ($0 * 1e9) }
             parts.append(Part(
                 name: use.name + (use.count > 1 ? " x\(use.count)" : ""), perLayer: use.perLayer, seconds: seconds,
                 flops: count * measured.reduce(0) { $0 + $1.flops }, share: 0,

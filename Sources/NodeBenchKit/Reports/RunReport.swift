@@ -14,10 +14,7 @@ public enum RunReport {
         for result in results {
             table.add([
                 result.device, result.implementation + (result.variant.map { "[\($0)]" } ?? ""),
-                (result.layerOp?.op.rawValue ?? result.kernel.rawValue)
-                    + (result.attentionPass == .backward || result.layerOp?.pass == .backward ? " bwd" : ""),
-                result.dtype.rawValue, result.layout?.rawValue ?? "-",
-                result.shape?.description ?? result.attention?.description ?? result.layerOp.map(layerShape) ?? "-",
+                kernelCell(result), result.dtype.rawValue, result.layout?.rawValue ?? "-", shapeCell(result),
                 result.gflops.map { String(format: "%.1f", $0) } ?? "-",
                 percentCell(result.efficiency),
                 result.stats.map { String(format: "%.3f", $0.kernel.median * 1e3) } ?? "-",
@@ -38,11 +35,21 @@ public enum RunReport {
             let parts = stages.map { stage in
                 String(format: "%@ %.3f ms", stage.name, stage.medianSeconds * 1e3) + (stage.gflops.map { String(format: " (%.1f GFLOP/s)", $0) } ?? "")
             }
-            let kernel = result.kernel.rawValue + (result.attentionPass == .backward ? " bwd" : "")
-            let shape = result.attention?.description ?? result.shape?.description ?? ""
-            return "  \(result.device) \(result.implementation) \(kernel) \(result.dtype.rawValue) \(shape): " + parts.joined(separator: ", ") + "\n"
+            return "  \(result.device) \(result.implementation) \(kernelCell(result)) \(result.dtype.rawValue) \(shapeCell(result)): "
+                + parts.joined(separator: ", ") + "\n"
         }
         return lines.isEmpty ? "" : "Stages (median device time per execution):\n" + lines.joined()
+    }
+
+    /// "gemm", "attention bwd", "rmsnorm bwd".
+    static func kernelCell(_ result: CaseResult) -> String {
+        (result.layerOp?.op.rawValue ?? result.kernel.rawValue)
+            + (result.attentionPass == .backward || result.layerOp?.pass == .backward ? " bwd" : "")
+    }
+
+    /// "2048x2048x2048", "b1 h8 s2048 d64", "2048x768".
+    static func shapeCell(_ result: CaseResult) -> String {
+        result.shape?.description ?? result.attention?.description ?? result.layerOp.map(layerShape) ?? "-"
     }
 
     /// "2048x768", "2048x1536 d128".
