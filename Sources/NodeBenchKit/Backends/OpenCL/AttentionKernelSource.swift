@@ -1,12 +1,7 @@
-/// OpenCL attention kernels: Q `[B][H][S][HD]`, K and V `[B][HKV][S][HD]`, O like Q, all in the
-/// storage type; scores, softmax and sums in fp32. Compile-time: `HD` (head dimension), `CAUSAL`,
-/// and for the flash kernel `FLASH`, `TM`, `VW`, `WG` and `HDP` (HD padded to whole vectors), with
-/// `KBP`, `SCORE_SUMS` and `SCORE_PANELS` from `FlashKernelParameters`.
-///
-/// `softmax_rows`, `softmax_backward_rows`: the unfused path's elementwise steps, the way a
-/// framework's math path runs attention between its matrix products (NodeBench's GEMM kernels,
-/// `OpenCLUnfusedAttention`). One work-group of `SMG` work-items per row of the fp32 `B·H·S·S`
-/// score matrix, which stays in memory.
+/// OpenCL flash-attention kernels: Q `[B][H][S][HD]`, K and V `[B][HKV][S][HD]`, O like Q, all in
+/// the storage type; scores, softmax and sums in fp32. Compile-time: `HD` (head dimension),
+/// `CAUSAL`, `TM`, `VW`, `WG` and `HDP` (HD padded to whole vectors), with `KBP`, `SCORE_SUMS` and
+/// `SCORE_PANELS` from `FlashKernelParameters`. (The unfused path's softmax: `SoftmaxKernelSource`.)
 ///
 /// `flash`: FlashAttention-2's loop order in one kernel. Packing first widens Q (scaled by
 /// log2(e)/√HD, so the softmax can use exp2), K (in panels of `VW` keys, each panel contiguous
@@ -25,88 +20,6 @@ enum AttentionKernelSource {
         #define CAUSAL 0
         #endif
 
-        /* --- unfused ------------------------------------------------------------------------ */
-        #ifndef SMG
-        #define SMG 64
-        #endif
-
-        /* The sum (or, with take_max, the maximum) of every work-item's value, in all of them. */
-        inline float group_reduce(float value, const bool take_max, __local float *partial) {
-            const int lane = get_local_id(0);
-            partial[lane] = value;
-            barrier(CLK_LOCAL_MEM_FENCE);
-            for (int width = SMG / 2; width > 0; width >>= 1) {
-                if (lane < width) partial[lane] = take_max ? fmax(partial[lane], partial[lane + width]) : partial[lane] + partial[lane + width];
-                barrier(CLK_LOCAL_MEM_FENCE);
-            }
-            const float total = partial[0];
-            barrier(CLK_LOCAL_MEM_FENCE);
-            return total;
-        }
-
-        /* Each row of scores (already scaled) becomes softmax probabilities, zero where causal
-           masking hides a key; lse[row] is its logsumexp. Rows are query rows, S per head. Each
-           work-item takes 4 adjacent scores at a time (explicit vectors: CPU compilers do not
-           vectorize the strided loop across work-items), one exponential per score.
-           Grid: (SMG * rows), work-groups of SMG. */
-        __kernel __attribute__((reqd_work_group_size(SMG, 1, 1)))
-        void softmax_rows(const int S, __global float *restrict scores, __global float *restrict lse) {
-            __local float partial[SMG];
-            const size_t row = get_group_id(0);
-            const int lane = get_local_id(0), keys = CAUSAL ? (int)(row % S) + 1 : S;
-            __global float *values = scores + row * S;
-            float4 m4 = (float4)(-INFINITY);
-            for (int j = lane * 4; j < keys; j += SMG * 4) {
-                if (j + 4 <= keys) m4 = fmax(m4, vload4(0, values + j));
-                else for (int t = j; t < keys; ++t) m4.x = fmax(m4.x, values[t]);
-            }
-            const float m = group_reduce(fmax(fmax(m4.x, m4.y), fmax(m4.z, m4.w)), true, partial);
-            const float shift = m * M_LOG2E_F;
-            float4 sum4 = 0;
-            for (int j = lane * 4; j < keys; j += SMG * 4) {
-                if (j + 4 <= keys) {
-                    const float4 e = exp2(fma(vload4(0, values + j), (float4)M_LOG2E_F, (float4)(-shift)));
-                    vstore4(e, 0, values + j);
-                    sum4 += e;
-                } else {
-                    for (int t = j; t < keys; ++t) {
-                        values[t] = exp2(fma(values[t], M_LOG2E_F, -shift));
-                        sum4.x += values[t];
-                    }
-                }
-            }
-            const float sum = group_reduce(sum4.x + sum4.y + sum4.z + sum4.w, false, partial);
-            const float inverse = 1.0f / sum;
-            for (int j = lane * 4; j < S; j += SMG * 4) {
-                if (j + 4 <= keys) vstore4(vload4(0, values + j) * inverse, 0, values + j);
-                else for (int t = j; t < min(j + 4, S); ++t) values[t] = t < keys ? values[t] * inverse : 0.0f;
-            }
-            if (lane == 0) lse[row] = m + log(sum);
-        }
-
-        /* Softmax's backward in place: dP[row][j] becomes P[row][j] * (dP[row][j] - sum_k P[row][k] * dP[row][k]),
-           4 adjacent entries at a time per work-item. Grid: (SMG * rows), work-groups of SMG. */
-        __kernel __attribute__((reqd_work_group_size(SMG, 1, 1)))
-        void softmax_backward_rows(const int S, __global const float *restrict probabilities, __global float *restrict gradient) {
-            __local float partial[SMG];
-            const size_t row = get_group_id(0);
-            const int lane = get_local_id(0);
-            __global const float *p = probabilities + row * S;
-            __global float *g = gradient + row * S;
-            float4 dot4 = 0;
-            for (int j = lane * 4; j < S; j += SMG * 4) {
-                if (j + 4 <= S) dot4 = fma(vload4(0, p + j), vload4(0, g + j), dot4);
-                else for (int t = j; t < S; ++t) dot4.x = fma(p[t], g[t], dot4.x);
-            }
-            const float dot = group_reduce(dot4.x + dot4.y + dot4.z + dot4.w, false, partial);
-            for (int j = lane * 4; j < S; j += SMG * 4) {
-                if (j + 4 <= S) vstore4(vload4(0, p + j) * (vload4(0, g + j) - dot), 0, g + j);
-                else for (int t = j; t < S; ++t) g[t] = p[t] * (g[t] - dot);
-            }
-        }
-
-        /* --- flash ------------------------------------------------------------------------- */
-        #ifdef FLASH
         typedef CAT(float, VW) floatv;
         typedef CAT(int, VW) intv;
         #define VLOAD CAT(vload, VW)
@@ -599,7 +512,6 @@ enum AttentionKernelSource {
                 for (int x = 0; x < HD; ++x) STORE1(dQ, at + x, out[x]);
             }
         }
-        #endif
         """#
 }
 

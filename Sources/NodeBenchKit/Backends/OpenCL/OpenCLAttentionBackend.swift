@@ -123,7 +123,7 @@ final class OpenCLAttentionBackend: AttentionBackend {
             throw KernelParameterError(description: "flash parameters \(parameters): \(violation)")
         }
         let options = "\(attention.dtype.kernelTypeOption) -D HD=\(shape.headDim) -D CAUSAL=\(shape.causal ? 1 : 0)"
-            + " -D FLASH -D TM=\(parameters.tileRows) -D VW=\(parameters.vectorWidth) -D WG=\(parameters.groupSize)"
+            + " -D TM=\(parameters.tileRows) -D VW=\(parameters.vectorWidth) -D WG=\(parameters.groupSize)"
             + " -D HDP=\(parameters.paddedHeadDim(shape.headDim)) -D TK=\(parameters.backwardKeyRows(isCPU: openCLDevice.isCPU))"
             + " -D KBP=\(parameters.keyBlockPanels(shape.headDim)) -D SCORE_SUMS=\(parameters.scoreSums(isCPU: openCLDevice.isCPU))"
             + " -D SCORE_PANELS=\(parameters.scorePanels(isCPU: openCLDevice.isCPU))"

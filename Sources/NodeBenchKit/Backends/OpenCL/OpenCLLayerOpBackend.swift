@@ -14,14 +14,6 @@ final class OpenCLLayerOpBackend: LayerOpBackend {
         queue = try device.queue()
     }
 
-    /// Work-items per row and values per vector: on a GPU many work-items, enough to cover memory
-    /// latency, with 4-wide vectors; on a CPU one work-item per row (work-items are loop
-    /// iterations there, and barriers split them) streaming 16-wide vectors, one AVX-512 register.
-    var shape: (groupSize: Int, vectorWidth: Int) {
-        let device = runtime.device
-        return device.isCPU ? (1, 16) : (min(256, device.maxWorkGroupSize.nonzeroPowerOfTwoFloor), 4)
-    }
-
     /// Row blocks of a norm's backward: a few per compute unit, so every unit keeps busy while
     /// the blocks' partial weight gradients stay small beside the tensors.
     func backwardBlocks(_ layerOp: LayerOpCase) -> Int { min(layerOp.rows, 4 * max(1, runtime.device.computeUnits)) }
@@ -47,7 +39,7 @@ final class OpenCLLayerOpBackend: LayerOpBackend {
 
     func prepare(_ inputs: LayerOpInputs) throws -> PreparedKernel {
         if let reason = unsupportedReason(inputs.layerOp) { throw UsageError(reason) }
-        let (groupSize, vectorWidth) = shape
+        let (groupSize, vectorWidth) = OpenCLRowKernels.shape(on: runtime.device)
         let options = "\(inputs.layerOp.dtype.kernelTypeOption) -D VW=\(vectorWidth) -D LG=\(groupSize)"
         let program = try runtime.program(source: LayerOpKernelSource.text, options: options, disk: programCache)
         return try OpenCLPreparedLayerOp(
@@ -82,11 +74,6 @@ final class OpenCLMemoryCopy: MemoryCopy {
     func execute() throws -> SampleTime { try launches.execute() }
 
     func result() throws -> [Double] { [] }
-}
-
-extension Int {
-    /// The largest power of two not above this (at least 1).
-    var nonzeroPowerOfTwoFloor: Int { self < 2 ? 1 : 1 << (Int.bitWidth - 1 - leadingZeroBitCount) }
 }
 
 final class OpenCLPreparedLayerOp: PreparedKernel {

@@ -114,7 +114,7 @@ final class OpenCLUnfusedAttention: PreparedKernel {
         ])
         notes = [
             "unfused: scores = scale·Q·Kᵀ and O = P·V as NodeBench GEMMs (\(products.scores.batched.parameters), "
-                + "\(products.output.batched.parameters)), batched over B·HKV; a softmax kernel of \(kernels.groupSize) work-items per row "
+                + "\(products.output.batched.parameters)), batched over B·HKV; a softmax kernel of \(kernels.rowKernelShape) "
                 + "between them; the fp32 B·H·S·S score matrix in memory",
         ]
     }
@@ -172,7 +172,7 @@ final class OpenCLUnfusedAttentionBackward: PreparedKernel {
             "P from one untimed unfused forward, kept in memory as autograd keeps it",
             "unfused backward: dV = Pᵀ·dO, dP = dO·Vᵀ, dQ = scale·dS·K, dK = scale·dSᵀ·Q as NodeBench GEMMs batched over B·HKV "
                 + "(\([products.values, products.probabilities, products.queries, products.keys].map { "\($0.gemm.layout.rawValue) \($0.batched.parameters)" }.joined(separator: ", "))); "
-                + "softmax's backward dS = P·(dP - rowsum(P·dP)) by a kernel of \(kernels.groupSize) work-items per row",
+                + "softmax's backward dS = P·(dP - rowsum(P·dP)) by a kernel of \(kernels.rowKernelShape)",
         ]
     }
 
@@ -192,7 +192,7 @@ private struct UnfusedAttentionKernels {
     let runtime: OpenCLDeviceRuntime
     let programCache: ProgramCache?
     let rowProgram: Program
-    let groupSize: Int
+    let rowShape: (groupSize: Int, vectorWidth: Int)
     let rowCount: Int
     let seq: Int
 
@@ -200,22 +200,22 @@ private struct UnfusedAttentionKernels {
         self.runtime = runtime
         self.programCache = programCache
         let shape = attention.shape
-        // A row of 2048 keys spread over 256 work-items on a GPU; a CPU runs a work-group as one thread.
-        var size = runtime.device.isCPU ? 16 : 256
-        while size > runtime.device.maxWorkGroupSize { size /= 2 }
-        groupSize = size
+        rowShape = OpenCLRowKernels.shape(on: runtime.device)
         rowCount = shape.queryRows
         seq = shape.seq
         rowProgram = try runtime.program(
-            source: AttentionKernelSource.text,
-            options: "\(attention.dtype.kernelTypeOption) -D HD=\(shape.headDim) -D CAUSAL=\(shape.causal ? 1 : 0) -D SMG=\(size)",
+            source: SoftmaxKernelSource.text,
+            options: "-D NB_FP32 -D CAUSAL=\(shape.causal ? 1 : 0) -D VW=\(rowShape.vectorWidth) -D LG=\(rowShape.groupSize)",
             disk: programCache)
     }
+
+    /// How the row kernels run, for the notes.
+    var rowKernelShape: String { "\(rowShape.groupSize) work-items per row, \(rowShape.vectorWidth)-wide vectors" }
 
     /// A softmax-row kernel over every query row: (S, first, second).
     func rows(_ name: String, _ first: Buffer, _ second: Buffer) throws -> KernelLaunches.Launch {
         let kernel = try rowProgram.makeKernel(named: name, arguments: [.int(Int32(seq)), .buffer(first), .buffer(second)])
-        return .init(kernel: kernel, global: [groupSize * rowCount], local: [groupSize])
+        return .init(kernel: kernel, global: [rowShape.groupSize * rowCount], local: [rowShape.groupSize])
     }
 
     /// One matrix product as a stage of the path: its packing and GEMM launches.

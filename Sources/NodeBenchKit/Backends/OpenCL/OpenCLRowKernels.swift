@@ -1,0 +1,109 @@
+import OpenCLKit
+
+/// The OpenCL C that row kernels share (the layer ops, the unfused attention's softmax): a row is
+/// a work-group of `LG` work-items, each taking `VW` adjacent fp32 values at a time (explicit
+/// vectors: CPU compilers do not vectorize strided loops across work-items), reduced in local
+/// memory; and a polynomial exponential, since a CPU compiler's `exp` is a library call slow
+/// enough to bound these kernels by arithmetic. Needs `VW`; a source includes it after
+/// `OpenCLStorageTypes`.
+enum OpenCLRowKernels {
+    /// Work-items per row and values per vector: on a GPU many work-items, enough to cover memory
+    /// latency, with 4-wide vectors; on a CPU one work-item per row (work-items are loop
+    /// iterations there, and barriers split them) streaming 16-wide vectors, one AVX-512 register.
+    static func shape(on device: Device) -> (groupSize: Int, vectorWidth: Int) {
+        device.isCPU ? (1, 16) : (min(256, device.maxWorkGroupSize.nonzeroPowerOfTwoFloor), 4)
+    }
+
+    static let text = #"""
+        #ifndef LG
+        #define LG 64
+        #endif
+
+        inline float group_sum(float value, __local float *partial) {
+            const int lane = get_local_id(0);
+            partial[lane] = value;
+            barrier(CLK_LOCAL_MEM_FENCE);
+            for (int step = LG / 2; step > 0; step >>= 1) {
+                if (lane < step) partial[lane] += partial[lane + step];
+                barrier(CLK_LOCAL_MEM_FENCE);
+            }
+            const float total = partial[0];
+            barrier(CLK_LOCAL_MEM_FENCE);
+            return total;
+        }
+
+        inline float group_max(float value, __local float *partial) {
+            const int lane = get_local_id(0);
+            partial[lane] = value;
+            barrier(CLK_LOCAL_MEM_FENCE);
+            for (int step = LG / 2; step > 0; step >>= 1) {
+                if (lane < step) partial[lane] = fmax(partial[lane], partial[lane + step]);
+                barrier(CLK_LOCAL_MEM_FENCE);
+            }
+            const float total = partial[0];
+            barrier(CLK_LOCAL_MEM_FENCE);
+            return total;
+        }
+
+        typedef CAT(float, VW) floatv;
+        #define VLOAD CAT(vload, VW)
+        #define VSTORE CAT(vstore, VW)
+
+        /* exp(x) for x <= 0 to about 2 ulp, flushed to 0 below -87: x = n·ln2 + r, exp(r) by a
+           degree-6 polynomial, 2^n built in the exponent (the host's `nb_exp_nonpositive`); tanh and
+           the logistic function from it, exact in form. A CPU compiler's exp and tanh are library
+           routines slow enough to make these ops bound by arithmetic. One definition per type. */
+        #define EXP_FAMILY(T, AS_T, AS_INT_T)                                                     \
+            __attribute__((overloadable)) inline T exp_nonpositive(T x) {                         \
+                x = select(x, (T)-87.0f, isless(x, -87.0f)); /* NaN stays NaN */                \
+                /* Adding 1.5·2^23 rounds to an integer held in the low bits of the mantissa. */  \
+                const T shifted = x * 1.44269504088896341f + 12582912.0f, n = shifted - 12582912.0f; \
+                const T r = (x - n * 0.693145751953125f) - n * 1.42860682030941723212e-6f;        \
+                T p = r * (1.0f / 720) + 1.0f / 120;                                              \
+                p = p * r + 1.0f / 24;                                                            \
+                p = p * r + 1.0f / 6;                                                             \
+                p = p * r + 0.5f;                                                                 \
+                p = p * r + 1.0f;                                                                 \
+                p = p * r + 1.0f;                                                                 \
+                return p * AS_T((AS_INT_T(shifted) - 0x4B400000 + 127) << 23);                    \
+            }                                                                                     \
+            __attribute__((overloadable)) inline T tanh_by_exp(T z) {                             \
+                const T e = exp_nonpositive(-2.0f * fabs(z));                                     \
+                return copysign((1.0f - e) / (1.0f + e), z);                                      \
+            }                                                                                     \
+            __attribute__((overloadable)) inline T sigmoid(T z) {                                 \
+                const T e = exp_nonpositive(-fabs(z));                                            \
+                return select(e, (T)1.0f, isgreaterequal(z, 0.0f)) / (1.0f + e);                  \
+            }
+        EXP_FAMILY(float, as_float, as_int)
+        EXP_FAMILY(floatv, CAT(as_float, VW), CAT(as_int, VW))
+
+        inline float vsum(floatv v) {
+            float lanes[VW];
+            VSTORE(v, 0, lanes);
+            float total = 0;
+            for (int l = 0; l < VW; ++l) total += lanes[l];
+            return total;
+        }
+
+        inline float vmax(floatv v) {
+            float lanes[VW];
+            VSTORE(v, 0, lanes);
+            float top = lanes[0];
+            for (int l = 1; l < VW; ++l) top = fmax(top, lanes[l]);
+            return top;
+        }
+
+        /* A row's first n values VW at a time, then the tail (n not a multiple of VW) one at a time;
+           FOR_VECTORS and FOR_TAIL take the row's `width` values. */
+        #define FOR_VECTORS_OF(j, n) for (int j = (int)get_local_id(0) * VW; j + VW <= (n); j += LG * VW)
+        #define FOR_TAIL_OF(j, n) for (int j = (n) / VW * VW + (int)get_local_id(0); j < (n); j += LG)
+        #define FOR_VECTORS(j) FOR_VECTORS_OF(j, width)
+        #define FOR_TAIL(j) FOR_TAIL_OF(j, width)
+        """#
+}
+
+extension Int {
+    /// The largest power of two not above this (at least 1).
+    var nonzeroPowerOfTwoFloor: Int { self < 2 ? 1 : 1 << (Int.bitWidth - 1 - leadingZeroBitCount) }
+}
