@@ -120,27 +120,36 @@ import Testing
                 #expect(check.passed, "\(parameters) causal \(causal): \(check)")
                 _ = try kernel.execute()
                 #expect(try kernel.result() == first, "\(parameters) causal \(causal): a second execution gives the same gradients")
+                // Seven products in two sweeps (scores and dP twice), five in one.
+                let (sweepStages, products) = sweeps == 1 ? (["sweep: dK, dV, dQ partials", "dQ partials summed"], 5.0) : (["dK, dV sweep", "dQ sweep"], 7.0)
+                #expect(kernel.stages.map(\.name) == ["packing", "D = rowsum(dO·O)"] + sweepStages)
+                #expect(kernel.stages.compactMap(\.flops).reduce(0, +) == products / 2 * inputs.attention.shape.flops)
             }
         }
     }
 
-    /// The unfused path on PoCL times its parts apart, both passes: each product counts the FLOPs of
-    /// its whole matrices, which make the forward's count (no mask) and twice it for the backward's four.
-    @Test func theUnfusedPathTimesItsProductsAndSoftmaxApart() throws {
+    /// Both paths on PoCL time their parts apart, both passes. The unfused path's products count
+    /// the FLOPs of their whole matrices, which make the forward's count (no mask) and twice it for
+    /// the backward's four; the flash kernel counts the forward's, the one-sweep backward (PoCL's
+    /// plan) five products, 2.5x the forward's.
+    @Test func bothPathsTimeTheirPartsApart() throws {
         let device = try #require(AttentionTests.inventory.devices.first { $0.backend == .opencl }, "scripts/setup installs PoCL")
         let factory = BackendFactory(inventory: AttentionTests.inventory, tuned: TunedParameters()) { _ in }
-        let backend = try #require(try factory.make(.naive, for: device) as? AttentionBackend)
         let backward = try Self.inputs(1, 4, 2, 37, 24, causal: false)
         let forward = AttentionInputs(attention: AttentionCase(shape: backward.attention.shape, dtype: .fp32), seed: 5)
-        for (inputs, names, flops) in [
-            (forward, ["S = scale·Q·Kᵀ", "softmax", "O = P·V"], backward.attention.shape.flops),
-            (backward, ["dV = Pᵀ·dO", "dP = dO·Vᵀ", "softmax backward", "dQ = scale·dS·K", "dK = scale·dSᵀ·Q"], 2 * backward.attention.shape.flops),
+        let flops = backward.attention.shape.flops
+        for (implementation, inputs, names, stageFlops) in [
+            (Implementation.naive, forward, ["S = scale·Q·Kᵀ", "softmax", "O = P·V"], flops),
+            (.naive, backward, ["dV = Pᵀ·dO", "dP = dO·Vᵀ", "softmax backward", "dQ = scale·dS·K", "dK = scale·dSᵀ·Q"], 2 * flops),
+            (.flash, forward, ["packing", "fused kernel"], flops),
+            (.flash, backward, ["packing", "D = rowsum(dO·O)", "sweep: dK, dV, dQ partials", "dQ partials summed"], 2.5 * flops),
         ] {
+            let backend = try #require(try factory.make(implementation, for: device) as? AttentionBackend)
             let kernel = try backend.prepare(inputs)
             #expect(kernel.stages.isEmpty, "nothing timed yet")
             for _ in 0..<3 { _ = try kernel.execute() }
             #expect(kernel.stages.map(\.name) == names)
-            #expect(kernel.stages.compactMap(\.flops).reduce(0, +) == flops)
+            #expect(kernel.stages.compactMap(\.flops).reduce(0, +) == stageFlops)
             #expect(kernel.stages.allSatisfy { $0.medianSeconds > 0 }, "\(kernel.stages)")
         }
     }

@@ -175,10 +175,14 @@ final class OpenCLPreparedAttention: PreparedKernel {
             .buffer(logsumexpBuffer),
         ])
         let blocks = (s + flash.tileRows - 1) / flash.tileRows
-        launches = KernelLaunches(queue: queue, launches: [
-            .init(kernel: packQ, global: [headDim, rows, heads], local: nil),
-            .init(kernel: packKV, global: [headDim, keys, shape.batch * shape.kvHeads], local: nil),
-            .init(kernel: fused, global: [roundUp(blocks, flash.groupSize), heads], local: [flash.groupSize, 1]),
+        launches = KernelLaunches(queue: queue, stages: [
+            .init(name: "packing", flops: nil, launches: [
+                .init(kernel: packQ, global: [headDim, rows, heads], local: nil),
+                .init(kernel: packKV, global: [headDim, keys, shape.batch * shape.kvHeads], local: nil),
+            ]),
+            .init(name: "fused kernel", flops: shape.flops, launches: [
+                .init(kernel: fused, global: [roundUp(blocks, flash.groupSize), heads], local: [flash.groupSize, 1]),
+            ]),
         ])
         notes = [
             "flash kernel \(flash) (\(parameterSource)): fused, online softmax, no S x S matrix; "
@@ -190,6 +194,8 @@ final class OpenCLPreparedAttention: PreparedKernel {
     func execute() throws -> SampleTime {
         try launches.execute()
     }
+
+    var stages: [CaseResult.Stage] { launches.stageTimes?.summaries ?? [] }
 
     func result() throws -> [Double] {
         try readResult(output, count: shape.queryElements, dtype: dtype, queue: queue)

@@ -22,22 +22,27 @@ final class OpenCLPreparedAttentionBackward: PreparedKernel {
         _ = try forward.execute()
         let operands = try FlashBackwardOperands(inputs, forward: forward, parameters: parameters, isCPU: device.isCPU)
         gradients = operands.gradients
-        let sweeps = parameters.backwardSweeps(isCPU: device.isCPU) == 1
+        let plan = parameters.backwardSweeps(isCPU: device.isCPU) == 1
             ? try operands.oneSweep(parameters: parameters, device: device)
             : try operands.twoSweeps(parameters: parameters, isCPU: device.isCPU)
         // The packing is part of the pass: each execution widens and lays out its inputs anew.
-        launches = KernelLaunches(queue: queue, launches: operands.launches + sweeps.launches)
+        launches = KernelLaunches(queue: queue, stages: [
+            .init(name: "packing", flops: nil, launches: operands.packing + plan.packing),
+            .init(name: "D = rowsum(dO·O)", flops: nil, launches: [operands.deltaLaunch]),
+        ] + plan.stages)
         notes = [
             "O and the logsumexps from one untimed flash forward (\(parameters))",
             "backward: Q, K, V and dO widened to fp32 and packed as rows, and as \(parameters.vectorWidth)-row panels where a sweep reads them; "
                 + "D = rowsum(dO * O); "
-                + sweeps.note + "; probabilities recomputed from the logsumexps, fp32 sums, no S x S matrix and no atomics; packing timed",
+                + plan.note + "; probabilities recomputed from the logsumexps, fp32 sums, no S x S matrix and no atomics; packing timed",
         ]
     }
 
     func execute() throws -> SampleTime {
         try launches.execute()
     }
+
+    var stages: [CaseResult.Stage] { launches.stageTimes?.summaries ?? [] }
 
     func result() throws -> [Double] {
         try readGradients(gradients, of: attention, queue: queue)
@@ -60,8 +65,10 @@ private struct FlashBackwardOperands {
     let delta: Buffer
     let logsumexp2: Buffer
     let gradients: (q: Buffer, k: Buffer, v: Buffer)
-    /// Packing Q and dO, then D.
-    let launches: [Launch]
+    /// Packing Q and dO.
+    let packing: [Launch]
+    /// D = rowsum(dO * O), and the logsumexps in log2 units.
+    let deltaLaunch: Launch
 
     private var program: Program { packer.program }
     private var queryHeads: Int { shape.batch * shape.heads }
@@ -97,12 +104,17 @@ private struct FlashBackwardOperands {
             .int(Int32(shape.seq)), .int(Int32(rows)), .buffer(forward.output), .buffer(storedGradOutput), .buffer(forward.logsumexpBuffer),
             .buffer(delta), .buffer(logsumexp2),
         ])
-        launches = [packedQ.launch, packedGradOutput.launch, .init(kernel: deltaKernel, global: [rows, heads], local: nil)]
+        packing = [packedQ.launch, packedGradOutput.launch]
+        deltaLaunch = .init(kernel: deltaKernel, global: [rows, heads], local: nil)
     }
+
+    /// One matrix product's FLOPs (S·S·D multiply-adds per head, halved with causal masking): a
+    /// sweep's stage counts the products it computes.
+    private var productFlops: Double { shape.flops / 2 }
 
     /// A CPU's plan: one sweep over the keys gives dK, dV and dQ partials (`bwd_sweep`), then
     /// `bwd_dq_sum` adds the partials. K and V are read only as rows.
-    func oneSweep(parameters: FlashKernelParameters, device: Device) throws -> (launches: [Launch], note: String) {
+    func oneSweep(parameters: FlashKernelParameters, device: Device) throws -> FlashBackwardPlan {
         let (k, v) = (try packer.rowsOnly(stored.k, heads: keyHeads), try packer.rowsOnly(stored.v, heads: keyHeads))
         let chunks = parameters.backwardChunks(seq: shape.seq, keyValueHeads: keyHeads, computeUnits: device.computeUnits, isCPU: device.isCPU)
         let partials = try packer.context.makeBuffer(byteCount: chunks * queryHeads * packer.rows * packer.headDim * 4)
@@ -114,18 +126,24 @@ private struct FlashBackwardOperands {
         let sum = try program.makeKernel(named: "bwd_dq_sum", arguments: [
             .int(Int32(shape.seq)), .int(Int32(packer.rows)), .int(Int32(chunks)), .buffer(partials), .buffer(gradients.q),
         ])
-        let launches: [Launch] = [
-            k.launch, v.launch, .init(kernel: sweep, global: [chunks, keyHeads], local: [1, 1]),
-            .init(kernel: sum, global: [shape.headDim, shape.seq, queryHeads], local: nil),
-        ]
         let keyRows = parameters.backwardKeyRows(isCPU: device.isCPU)
-        return (launches, "then one sweep over the keys, \(keyRows) key rows at a time, gives dK, dV and dQ (scores and dP computed once; "
-            + "dQ added into \(chunks) fp32 partial\(chunks == 1 ? "" : "s") per head and summed)")
+        return FlashBackwardPlan(
+            packing: [k.launch, v.launch],
+            stages: [
+                .init(name: "sweep: dK, dV, dQ partials", flops: 5 * productFlops, launches: [
+                    .init(kernel: sweep, global: [chunks, keyHeads], local: [1, 1]),
+                ]),
+                .init(name: "dQ partials summed", flops: nil, launches: [
+                    .init(kernel: sum, global: [shape.headDim, shape.seq, queryHeads], local: nil),
+                ]),
+            ],
+            note: "then one sweep over the keys, \(keyRows) key rows at a time, gives dK, dV and dQ (scores and dP computed once; "
+                + "dQ added into \(chunks) fp32 partial\(chunks == 1 ? "" : "s") per head and summed)")
     }
 
     /// A GPU's plan: `bwd_dkdv` (each work-item owns key rows and sweeps the queries), then `bwd_dq`
     /// (each owns query rows and sweeps the keys), both recomputing the scores and dP.
-    func twoSweeps(parameters: FlashKernelParameters, isCPU: Bool) throws -> (launches: [Launch], note: String) {
+    func twoSweeps(parameters: FlashKernelParameters, isCPU: Bool) throws -> FlashBackwardPlan {
         let k = try packer.rowsAndPanels(stored.k, heads: keyHeads, factor: scoreFactor)
         let v = try packer.rowsAndPanels(stored.v, heads: keyHeads, factor: 1)
         let keyKernel = try program.makeKernel(named: "bwd_dkdv", arguments: sizes + [
@@ -138,13 +156,26 @@ private struct FlashBackwardOperands {
         ])
         let group = parameters.groupSize, keyRows = parameters.backwardKeyRows(isCPU: isCPU)
         let keyBlocks = (shape.seq + keyRows - 1) / keyRows, queryBlocks = (shape.seq + parameters.tileRows - 1) / parameters.tileRows
-        let launches: [Launch] = [
-            k.launch, v.launch, .init(kernel: keyKernel, global: [roundUp(keyBlocks, group), keyHeads], local: [group, 1]),
-            .init(kernel: queryKernel, global: [roundUp(queryBlocks, group), queryHeads], local: [group, 1]),
-        ]
-        return (launches, "then \(keyRows) key rows per work-item for dK and dV, \(parameters.tileRows) query rows per work-item for dQ "
-            + "(scores and dP computed in both)")
+        return FlashBackwardPlan(
+            packing: [k.launch, v.launch],
+            stages: [
+                .init(name: "dK, dV sweep", flops: 4 * productFlops, launches: [
+                    .init(kernel: keyKernel, global: [roundUp(keyBlocks, group), keyHeads], local: [group, 1]),
+                ]),
+                .init(name: "dQ sweep", flops: 3 * productFlops, launches: [
+                    .init(kernel: queryKernel, global: [roundUp(queryBlocks, group), queryHeads], local: [group, 1]),
+                ]),
+            ],
+            note: "then \(keyRows) key rows per work-item for dK and dV, \(parameters.tileRows) query rows per work-item for dQ "
+                + "(scores and dP computed in both)")
     }
+}
+
+/// One of the backward's plans: its packing of K and V, the stages that follow D, and a note.
+private struct FlashBackwardPlan {
+    let packing: [KernelLaunches.Launch]
+    let stages: [KernelLaunches.Stage]
+    let note: String
 }
 
 /// Widens stored tensors to fp32 rows, padded to `rows` per head and to `headDim` (whole vectors),
