@@ -128,27 +128,32 @@ import Testing
         }
     }
 
-    /// Both paths on PoCL time their parts apart, both passes. The unfused path's products count
-    /// the FLOPs of their whole matrices, which make the forward's count (no mask) and twice it for
-    /// the backward's four; the flash kernel counts the forward's, the one-sweep backward (PoCL's
-    /// plan) five products, 2.5x the forward's.
-    @Test func bothPathsTimeTheirPartsApart() throws {
-        let device = try #require(AttentionTests.inventory.devices.first { $0.backend == .opencl }, "scripts/setup installs PoCL")
+    /// The paths time their parts apart, both passes: the unfused ones on the host and on PoCL, and
+    /// flash on PoCL (the host's flash has none). The unfused products count the FLOPs of their
+    /// whole matrices, which make the forward's count (no mask) and twice it for the backward's
+    /// four; the flash kernel counts the forward's, the one-sweep backward (PoCL's plan) five
+    /// products, 2.5x the forward's.
+    @Test func thePathsTimeTheirPartsApart() throws {
+        let openCL = try #require(AttentionTests.inventory.devices.first { $0.backend == .opencl }, "scripts/setup installs PoCL")
+        let host = AttentionTests.inventory.devices[0]
         let factory = BackendFactory(inventory: AttentionTests.inventory, tuned: TunedParameters()) { _ in }
         let backward = try Self.inputs(1, 4, 2, 37, 24, causal: false)
         let forward = AttentionInputs(attention: AttentionCase(shape: backward.attention.shape, dtype: .fp32), seed: 5)
         let flops = backward.attention.shape.flops
-        for (implementation, inputs, names, stageFlops) in [
-            (Implementation.naive, forward, ["S = scale·Q·Kᵀ", "softmax", "O = P·V"], flops),
-            (.naive, backward, ["dV = Pᵀ·dO", "dP = dO·Vᵀ", "softmax backward", "dQ = scale·dS·K", "dK = scale·dSᵀ·Q"], 2 * flops),
-            (.flash, forward, ["packing", "fused kernel"], flops),
-            (.flash, backward, ["packing", "D = rowsum(dO·O)", "sweep: dK, dV, dQ partials", "dQ partials summed"], 2.5 * flops),
+        for (device, implementation, inputs, names, stageFlops) in [
+            (openCL, Implementation.naive, forward, ["S = scale·Q·Kᵀ", "softmax", "O = P·V"], flops),
+            (openCL, .naive, backward, ["dV = Pᵀ·dO", "dP = dO·Vᵀ", "softmax backward", "dQ = scale·dS·K", "dK = scale·dSᵀ·Q"], 2 * flops),
+            (openCL, .flash, forward, ["packing", "fused kernel"], flops),
+            (openCL, .flash, backward, ["packing", "D = rowsum(dO·O)", "sweep: dK, dV, dQ partials", "dQ partials summed"], 2.5 * flops),
+            (host, .naive, forward, ["S = scale·Q·Kᵀ", "softmax", "O = P·V"], flops),
+            (host, .naive, backward, ["dV = Pᵀ·dO", "dP = dO·Vᵀ", "softmax backward", "dQ = dS·K", "dK = dSᵀ·Q"], 2 * flops),
+            (host, .flash, forward, [], 0),
         ] {
             let backend = try #require(try factory.make(implementation, for: device) as? AttentionBackend)
             let kernel = try backend.prepare(inputs)
             #expect(kernel.stages.isEmpty, "nothing timed yet")
             for _ in 0..<3 { _ = try kernel.execute() }
-            #expect(kernel.stages.map(\.name) == names)
+            #expect(kernel.stages.map(\.name) == names, "\(device.id) \(implementation)")
             #expect(kernel.stages.compactMap(\.flops).reduce(0, +) == stageFlops)
             #expect(kernel.stages.allSatisfy { $0.medianSeconds > 0 }, "\(kernel.stages)")
         }

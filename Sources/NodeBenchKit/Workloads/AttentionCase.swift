@@ -39,12 +39,12 @@ public struct AttentionShape: Hashable, Codable, Sendable, CustomStringConvertib
     }
 
     /// `4·B·H·S²·D`: two multiply-adds per (query, key, dimension), QKᵀ and PV; half with causal masking.
-    public var flops: Double {
-        let full = 4 * Double(batch) * Double(heads) * Double(seq) * Double(seq) * Double(headDim)
-        return causal ? full / 2 : full
-    }
+    public var flops: Double { causal ? unmaskedProductFlops : 2 * unmaskedProductFlops }
 
     public static let flopsModel = "4*B*H*S*S*D, halved with causal masking"
+
+    /// One of the unfused path's matrix products over whole S x S matrices, masked or not: `2·B·H·S²·D`.
+    var unmaskedProductFlops: Double { 2 * Double(batch) * Double(heads) * Double(seq) * Double(seq) * Double(headDim) }
 
     /// Elements of Q and O (`B·H·S·D`), and of K and V each (`B·Hkv·S·D`).
     public var queryElements: Int { batch * heads * seq * headDim }

@@ -56,6 +56,8 @@ final class HostPreparedAttention: PreparedKernel {
     private var storedOutput: [UInt16] = []
     /// Per query row: the log of its softmax denominator, kept for a backward pass.
     private(set) var logsumexp: [Float]
+    /// The naive path's parts: its two products (whole matrices, masked or not) and the softmax.
+    private let stageTimes: StageTimes
 
     init(_ inputs: AttentionInputs, fused: Bool) {
         shape = inputs.attention.shape
@@ -64,6 +66,10 @@ final class HostPreparedAttention: PreparedKernel {
         stored = (StoredElements(inputs.q, as: dtype), StoredElements(inputs.k, as: dtype), StoredElements(inputs.v, as: dtype))
         output = [Float](repeating: 0, count: shape.queryElements)
         logsumexp = [Float](repeating: 0, count: shape.queryRows)
+        let product = shape.unmaskedProductFlops
+        stageTimes = StageTimes([
+            .init(name: "S = scale·Q·Kᵀ", flops: product), .init(name: "softmax", flops: nil), .init(name: "O = P·V", flops: product),
+        ])
         let algorithm = fused
             ? "fused: \(HostAttentionBackend.queryBlock)-row query blocks in parallel, \(HostAttentionBackend.keyBlock)-key blocks through single-threaded cblas_sgemm, online softmax between; no S x S matrix"
             : "naive: per head, S = Q·Kᵀ (cblas_sgemm), row softmax, O = P·V (cblas_sgemm); one S x S fp32 matrix"
@@ -79,6 +85,8 @@ final class HostPreparedAttention: PreparedKernel {
         }
         return SampleTime(kernelSeconds: seconds, wallSeconds: seconds)
     }
+
+    var stages: [CaseResult.Stage] { fused ? [] : stageTimes.summaries }
 
     func result() throws -> [Double] {
         dtype == .fp32 ? output.map(Double.init) : StoredElements.decode(storedOutput, dtype).map(Double.init)
@@ -100,6 +108,7 @@ final class HostPreparedAttention: PreparedKernel {
         var maxima = [Float](repeating: 0, count: s), sums = [Float](repeating: 0, count: s)
         var corrections = [Float](repeating: 0, count: s)
         let valid = (0..<s).map { Int32(shape.causal ? $0 + 1 : s) }
+        var clock = HostStageClock(stageCount: 3)
         q.withUnsafeBufferPointer { q in
             k.withUnsafeBufferPointer { k in
                 v.withUnsafeBufferPointer { v in
@@ -108,23 +117,33 @@ final class HostPreparedAttention: PreparedKernel {
                             for index in 0..<(shape.batch * shape.heads) {
                                 let (qOffset, kvOffset) = Self.heads(index, shape)
                                 let headRows = q.rows(qOffset, s * d)
-                                BLAS.gemm(
-                                    BLASKit.GEMMShape(m: s, n: s, k: d, transB: .transpose), alpha: scale, a: headRows,
-                                    b: k.rows(kvOffset, s * d), c: scores)
-                                maxima.withUnsafeMutableBufferPointer { $0.initialize(repeating: -.infinity) }
-                                sums.withUnsafeMutableBufferPointer { $0.initialize(repeating: 0) }
-                                SoftmaxKernels.step(scores, rows: s, cols: s, valid: valid, maxima: &maxima, sums: &sums, corrections: &corrections)
+                                clock.time(0) {
+                                    BLAS.gemm(
+                                        BLASKit.GEMMShape(m: s, n: s, k: d, transB: .transpose), alpha: scale, a: headRows,
+                                        b: k.rows(kvOffset, s * d), c: scores)
+                                }
+                                clock.time(1) {
+                                    maxima.withUnsafeMutableBufferPointer { $0.initialize(repeating: -.infinity) }
+                                    sums.withUnsafeMutableBufferPointer { $0.initialize(repeating: 0) }
+                                    SoftmaxKernels.step(scores, rows: s, cols: s, valid: valid, maxima: &maxima, sums: &sums, corrections: &corrections)
+                                }
                                 let headOutput = out.rows(qOffset, s * d)
-                                BLAS.gemm(BLASKit.GEMMShape(m: s, n: d, k: s), a: UnsafeBufferPointer(scores), b: v.rows(kvOffset, s * d), c: headOutput)
-                                SoftmaxKernels.scaleRows(headOutput, rows: s, cols: d, by: sums.map { 1 / $0 })
-                                let rowBase = index * s
-                                for row in 0..<s { logsumexp[rowBase + row] = maxima[row] + log(sums[row]) }
+                                clock.time(2) {
+                                    BLAS.gemm(BLASKit.GEMMShape(m: s, n: d, k: s), a: UnsafeBufferPointer(scores), b: v.rows(kvOffset, s * d), c: headOutput)
+                                }
+                                // The division by the row sums, deferred to O's rows as the fused path does: softmax's.
+                                clock.time(1) {
+                                    SoftmaxKernels.scaleRows(headOutput, rows: s, cols: d, by: sums.map { 1 / $0 })
+                                    let rowBase = index * s
+                                    for row in 0..<s { logsumexp[rowBase + row] = maxima[row] + log(sums[row]) }
+                                }
                             }
                         }
                     }
                 }
             }
         }
+        stageTimes.record(stageSeconds: clock.seconds)
     }
 
     private func runFused(_ q: [Float], _ k: [Float], _ v: [Float]) {

@@ -14,6 +14,8 @@ final class HostUnfusedAttentionBackward: PreparedKernel {
     private let probabilities: [Float]
     private var gradients: [Float]
     private var storedGradients: [UInt16] = []
+    /// Its four products (whole matrices, masked or not) and softmax's backward.
+    private let stageTimes: StageTimes
 
     /// Runs the naive forward once (untimed) for the logsumexps, and recomputes and keeps P.
     init(_ inputs: AttentionInputs) throws {
@@ -27,6 +29,11 @@ final class HostUnfusedAttentionBackward: PreparedKernel {
         )
         probabilities = Self.probabilities(shape, q: stored.q.floats, k: stored.k.floats, logsumexp: forward.logsumexp)
         gradients = [Float](repeating: 0, count: shape.queryElements + 2 * shape.keyElements)
+        let product = shape.unmaskedProductFlops
+        stageTimes = StageTimes([
+            .init(name: "dV = Pᵀ·dO", flops: product), .init(name: "dP = dO·Vᵀ", flops: product), .init(name: "softmax backward", flops: nil),
+            .init(name: "dQ = dS·K", flops: product), .init(name: "dK = dSᵀ·Q", flops: product),
+        ])
         notes = [
             "P from one untimed naive forward, kept whole as autograd keeps it",
             "unfused backward: per key/value head, its group's G·S query rows as one matrix: dV = Pᵀ·dO, dP = dO·Vᵀ, "
@@ -66,6 +73,8 @@ final class HostUnfusedAttentionBackward: PreparedKernel {
         return SampleTime(kernelSeconds: seconds, wallSeconds: seconds)
     }
 
+    var stages: [CaseResult.Stage] { stageTimes.summaries }
+
     func result() throws -> [Double] {
         dtype == .fp32 ? gradients.map(Double.init) : StoredElements.decode(storedGradients, dtype).map(Double.init)
     }
@@ -75,6 +84,7 @@ final class HostUnfusedAttentionBackward: PreparedKernel {
         let rows = shape.heads / shape.kvHeads * s
         let scale = 1 / Float(d).squareRoot()
         var scoreGradient = [Float](repeating: 0, count: rows * s)
+        var clock = HostStageClock(stageCount: 5)
         q.withUnsafeBufferPointer { q in
             k.withUnsafeBufferPointer { k in
                 v.withUnsafeBufferPointer { v in
@@ -90,13 +100,19 @@ final class HostUnfusedAttentionBackward: PreparedKernel {
                                         let queries = q.rows(group * d, rows * d), gradOut = gradOutput.rows(group * d, rows * d)
                                         let p = probabilities.rows(group * s, rows * s)
                                         let keys = k.rows(pair * s * d, s * d), values = v.rows(pair * s * d, s * d)
-                                        BLAS.gemm(BLASKit.GEMMShape(m: s, n: d, k: rows, transA: .transpose), a: p, b: gradOut, c: dV.rows(pair * s * d, s * d))
-                                        BLAS.gemm(BLASKit.GEMMShape(m: rows, n: s, k: d, transB: .transpose), a: gradOut, b: values, c: dS)
-                                        SoftmaxKernels.backward(dS, probabilities: p, rows: rows, cols: s, scale: scale)
-                                        BLAS.gemm(BLASKit.GEMMShape(m: rows, n: d, k: s), a: UnsafeBufferPointer(dS), b: keys, c: dQ.rows(group * d, rows * d))
-                                        BLAS.gemm(
-                                            BLASKit.GEMMShape(m: s, n: d, k: rows, transA: .transpose), a: UnsafeBufferPointer(dS), b: queries,
-                                            c: dK.rows(pair * s * d, s * d))
+                                        clock.time(0) {
+                                            BLAS.gemm(BLASKit.GEMMShape(m: s, n: d, k: rows, transA: .transpose), a: p, b: gradOut, c: dV.rows(pair * s * d, s * d))
+                                        }
+                                        clock.time(1) { BLAS.gemm(BLASKit.GEMMShape(m: rows, n: s, k: d, transB: .transpose), a: gradOut, b: values, c: dS) }
+                                        clock.time(2) { SoftmaxKernels.backward(dS, probabilities: p, rows: rows, cols: s, scale: scale) }
+                                        clock.time(3) {
+                                            BLAS.gemm(BLASKit.GEMMShape(m: rows, n: d, k: s), a: UnsafeBufferPointer(dS), b: keys, c: dQ.rows(group * d, rows * d))
+                                        }
+                                        clock.time(4) {
+                                            BLAS.gemm(
+                                                BLASKit.GEMMShape(m: s, n: d, k: rows, transA: .transpose), a: UnsafeBufferPointer(dS), b: queries,
+                                                c: dK.rows(pair * s * d, s * d))
+                                        }
                                     }
                                 }
                             }
@@ -105,5 +121,6 @@ final class HostUnfusedAttentionBackward: PreparedKernel {
                 }
             }
         }
+        stageTimes.record(stageSeconds: clock.seconds)
     }
 }
