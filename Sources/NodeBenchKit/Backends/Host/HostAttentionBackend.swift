@@ -106,7 +106,6 @@ final class HostPreparedAttention: PreparedKernel {
         let scale = 1 / Float(d).squareRoot()
         var scores = [Float](repeating: 0, count: s * s)
         var maxima = [Float](repeating: 0, count: s), sums = [Float](repeating: 0, count: s)
-        var corrections = [Float](repeating: 0, count: s)
         let valid = (0..<s).map { Int32(shape.causal ? $0 + 1 : s) }
         var clock = HostStageClock(stageCount: 3)
         q.withUnsafeBufferPointer { q in
@@ -122,11 +121,7 @@ final class HostPreparedAttention: PreparedKernel {
                                         BLASKit.GEMMShape(m: s, n: s, k: d, transB: .transpose), alpha: scale, a: headRows,
                                         b: k.rows(kvOffset, s * d), c: scores)
                                 }
-                                clock.time(1) {
-                                    maxima.withUnsafeMutableBufferPointer { $0.initialize(repeating: -.infinity) }
-                                    sums.withUnsafeMutableBufferPointer { $0.initialize(repeating: 0) }
-                                    SoftmaxKernels.step(scores, rows: s, cols: s, valid: valid, maxima: &maxima, sums: &sums, corrections: &corrections)
-                                }
+                                clock.time(1) { Self.softmax(scores, rows: s, valid: valid, maxima: &maxima, sums: &sums) }
                                 let headOutput = out.rows(qOffset, s * d)
                                 clock.time(2) {
                                     BLAS.gemm(BLASKit.GEMMShape(m: s, n: d, k: s), a: UnsafeBufferPointer(scores), b: v.rows(kvOffset, s * d), c: headOutput)
@@ -144,6 +139,32 @@ final class HostPreparedAttention: PreparedKernel {
             }
         }
         stageTimes.record(stageSeconds: clock.seconds)
+    }
+
+    /// Each row of an S x S block becomes its exponentials, with its maximum and their sum; the
+    /// rows split between the cores, as a framework's softmax splits them.
+    private static func softmax(_ scores: UnsafeMutableBufferPointer<Float>, rows s: Int, valid: [Int32], maxima: inout [Float], sums: inout [Float]) {
+        maxima.withUnsafeMutableBufferPointer { maxima in
+            sums.withUnsafeMutableBufferPointer { sums in
+                let block = SoftmaxBlock(scores: scores, maxima: maxima, sums: sums)
+                forEachRowShare(s) { range in
+                    var shareMaxima = [Float](repeating: -.infinity, count: range.count), shareSums = [Float](repeating: 0, count: range.count)
+                    var corrections = shareSums
+                    SoftmaxKernels.step(
+                        block.scores.rows(range.lowerBound * s, range.count * s), rows: range.count, cols: s, valid: Array(valid[range]),
+                        maxima: &shareMaxima, sums: &shareSums, corrections: &corrections)
+                    for (index, row) in range.enumerated() {
+                        block.maxima[row] = shareMaxima[index]
+                        block.sums[row] = shareSums[index]
+                    }
+                }
+            }
+        }
+    }
+
+    /// Each share of rows touches only its own rows and entries.
+    private struct SoftmaxBlock: @unchecked Sendable {
+        let scores: UnsafeMutableBufferPointer<Float>, maxima: UnsafeMutableBufferPointer<Float>, sums: UnsafeMutableBufferPointer<Float>
     }
 
     private func runFused(_ q: [Float], _ k: [Float], _ v: [Float]) {
@@ -213,6 +234,14 @@ final class HostPreparedAttention: PreparedKernel {
         }
         let rowBase = headIndex * s + row0
         for r in 0..<rows { buffers.lse[rowBase + r] = maxima[r] + log(sums[r]) }
+    }
+}
+
+/// Runs `body` on each core's share of `rows` rows, contiguous and of equal size to within one row.
+func forEachRowShare(_ rows: Int, _ body: @Sendable (Range<Int>) -> Void) {
+    let shares = max(1, min(ProcessInfo.processInfo.activeProcessorCount, rows))
+    DispatchQueue.concurrentPerform(iterations: shares) { share in
+        body(rows * share / shares..<rows * (share + 1) / shares)
     }
 }
 

@@ -104,7 +104,15 @@ final class HostUnfusedAttentionBackward: PreparedKernel {
                                             BLAS.gemm(BLASKit.GEMMShape(m: s, n: d, k: rows, transA: .transpose), a: p, b: gradOut, c: dV.rows(pair * s * d, s * d))
                                         }
                                         clock.time(1) { BLAS.gemm(BLASKit.GEMMShape(m: rows, n: s, k: d, transB: .transpose), a: gradOut, b: values, c: dS) }
-                                        clock.time(2) { SoftmaxKernels.backward(dS, probabilities: p, rows: rows, cols: s, scale: scale) }
+                                        clock.time(2) {
+                                            let block = ScoreGradientBlock(gradient: dS, probabilities: p)
+                                            forEachRowShare(rows) { range in
+                                                let (start, count) = (range.lowerBound * s, range.count * s)
+                                                SoftmaxKernels.backward(
+                                                    block.gradient.rows(start, count), probabilities: block.probabilities.rows(start, count), rows: range.count,
+                                                    cols: s, scale: scale)
+                                            }
+                                        }
                                         clock.time(3) {
                                             BLAS.gemm(BLASKit.GEMMShape(m: rows, n: d, k: s), a: UnsafeBufferPointer(dS), b: keys, c: dQ.rows(group * d, rows * d))
                                         }
@@ -122,5 +130,10 @@ final class HostUnfusedAttentionBackward: PreparedKernel {
             }
         }
         stageTimes.record(stageSeconds: clock.seconds)
+    }
+
+    /// Each share of rows touches only its own rows of dS.
+    private struct ScoreGradientBlock: @unchecked Sendable {
+        let gradient: UnsafeMutableBufferPointer<Float>, probabilities: UnsafeBufferPointer<Float>
     }
 }
