@@ -72,7 +72,7 @@ final class HostPreparedAttention: PreparedKernel {
         ])
         let algorithm = fused
             ? "fused: \(HostAttentionBackend.queryBlock)-row query blocks in parallel, \(HostAttentionBackend.keyBlock)-key blocks through single-threaded cblas_sgemm, online softmax between; no S x S matrix"
-            : "naive: per head, S = Q·Kᵀ (cblas_sgemm), row softmax, O = P·V (cblas_sgemm); one S x S fp32 matrix"
+            : "naive: per head, S = Q·Kᵀ (cblas_sgemm), row softmax (rows split between the cores), O = P·V (cblas_sgemm); one S x S fp32 matrix"
         notes = [algorithm, "fp32 scores, softmax and sums"]
             + (dtype == .fp32 ? [] : ["\(dtype.rawValue) widened to fp32 before and O rounded to \(dtype.rawValue) after; conversions timed"])
     }
