@@ -107,7 +107,7 @@ final class HostPreparedAttention: PreparedKernel {
         var scores = [Float](repeating: 0, count: s * s)
         var maxima = [Float](repeating: 0, count: s), sums = [Float](repeating: 0, count: s)
         let valid = (0..<s).map { Int32(shape.causal ? $0 + 1 : s) }
-        var clock = HostStageClock(stageCount: 3)
+        var clock = HostStageClock(stageCount: stageTimes.stages.count)  // indices in stageTimes' order
         q.withUnsafeBufferPointer { q in
             k.withUnsafeBufferPointer { k in
                 v.withUnsafeBufferPointer { v in

@@ -84,7 +84,7 @@ final class HostUnfusedAttentionBackward: PreparedKernel {
         let rows = shape.heads / shape.kvHeads * s
         let scale = 1 / Float(d).squareRoot()
         var scoreGradient = [Float](repeating: 0, count: rows * s)
-        var clock = HostStageClock(stageCount: 5)
+        var clock = HostStageClock(stageCount: stageTimes.stages.count)  // indices in stageTimes' order
         q.withUnsafeBufferPointer { q in
             k.withUnsafeBufferPointer { k in
                 v.withUnsafeBufferPointer { v in
