@@ -27,7 +27,7 @@ public enum RunReport {
         return table.render()
     }
 
-    /// Where the time of each multi-kernel case went (the unfused attention's products and softmax),
+    /// Where the time of each case with parts went (attention's products, softmax, packing, sweeps),
     /// one line per case after the table; empty when no case has stages.
     public static func stages(_ results: [CaseResult]) -> String {
         let lines = results.compactMap { result -> String? in

@@ -48,7 +48,7 @@ public struct CaseResult: Codable, Sendable, Equatable {
     public var outputChecksum: String?
     /// Layer ops: GB/s of the device's memory copy timed right after each repetition (`AdjacentCopy`).
     public var adjacentCopyGBs: Double?
-    /// A path of several kernels (the OpenCL unfused attention): each part's median device time.
+    /// A path of several parts (attention: both paths on OpenCL, the unfused one on the host): each part's median time.
     public var stages: [Stage]?
     /// Arithmetic intensity and share of the device's peak; absent until peaks are known.
     public var efficiency: Efficiency?
@@ -118,7 +118,8 @@ public struct CaseResult: Codable, Sendable, Equatable {
     public struct Stage: Codable, Sendable, Equatable {
         public var name: String
         public var medianSeconds: Double
-        /// The FLOPs its kernels execute (a product's whole matrices, masked or not); absent for the others.
+        /// The FLOPs it executes (an unfused product's whole matrices, masked or not; a flash sweep's products); absent
+        /// where it multiplies no matrices.
         public var flops: Double?
         public var gflops: Double?
 
