@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <string.h>
 
-static inline float nb_row_max(const float *row, int n) {
+NB_INLINE float nb_row_max(const float *row, int n) {
     float lanes[NB_LANES];
     for (int l = 0; l < NB_LANES; ++l) lanes[l] = -INFINITY;
     int j = 0;
@@ -22,7 +22,7 @@ static inline float nb_row_max(const float *row, int n) {
 }
 
 // Replaces row[j] by exp(row[j] - max) for j < n and returns their sum.
-static inline float nb_exp_row(float *row, int n, float max) {
+NB_INLINE float nb_exp_row(float *row, int n, float max) {
     float lanes[NB_LANES] = {0};
     int j = 0;
     for (; j + NB_LANES <= n; j += NB_LANES)

@@ -8,11 +8,14 @@
 #include <string.h>
 
 #define NB_CLONES __attribute__((target_clones("avx512f", "arch=haswell", "default")))
+// A helper of a cloned kernel must be inlined into each clone: called, it runs as compiled for the
+// baseline instruction set.
+#define NB_INLINE static inline __attribute__((always_inline))
 
 // exp(x) for x <= 0 (a score minus its row's maximum, or minus a magnitude), to about 2 ulp:
 // x = n*ln2 + r with |r| <= ln2/2, exp(r) by a degree-6 polynomial, 2^n by building the exponent.
 // Below -87 the result flushes to 0, as exp underflows there anyway.
-static inline float nb_exp_nonpositive(float x) {
+NB_INLINE float nb_exp_nonpositive(float x) {
     x = x < -87.0f ? -87.0f : x;
     // Adding and subtracting 1.5 * 2^23 rounds to the nearest integer without a libm call.
     const float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;

@@ -4,8 +4,6 @@
 #include "layer_ops.h"
 #include "host_math.h"
 
-#define NB_INLINE static inline __attribute__((always_inline))
-
 NB_INLINE float nb_bits_float(uint32_t bits) {
     float f;
     memcpy(&f, &bits, sizeof f);
