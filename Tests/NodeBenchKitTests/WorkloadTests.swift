@@ -36,6 +36,9 @@ import Testing
         #expect(BFloat16(Float(1 + 3 * 0x1p-8)).float == Float(1 + 0x1p-6))
         #expect(BFloat16(Float(1 + 0x1p-8 + 0x1p-20)).float == Float(1 + 0x1p-7))
         #expect(BFloat16(Float.nan).float.isNaN)
+        // NaNs that rounding would carry to infinity or into the sign bit: quieted, truncated.
+        #expect(BFloat16(Float(bitPattern: 0x7F80_0001)).bitPattern == 0x7FC0)
+        #expect(BFloat16(Float(bitPattern: 0x7FFF_FFFF)).bitPattern == 0x7FFF)
         #expect(BFloat16(-2.5).float == -2.5)
         #expect(BFloat16(Float.infinity).float == .infinity)
     }

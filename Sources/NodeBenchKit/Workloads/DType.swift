@@ -60,13 +60,14 @@ public struct BFloat16: Sendable, Equatable {
 
     public init(bitPattern: UInt16) { self.bitPattern = bitPattern }
 
-    /// Rounds to nearest, ties to even; NaN stays NaN.
+    /// Rounds to nearest, ties to even; a NaN is quieted and truncated (rounding could carry it to
+    /// infinity), as the kernels' stores do.
     public init(_ value: Float) {
+        let bits = value.bitPattern
         if value.isNaN {
-            bitPattern = 0x7FC0
+            bitPattern = UInt16(truncatingIfNeeded: (bits | 0x40_0000) >> 16)
             return
         }
-        let bits = value.bitPattern
         let roundingBias = UInt32(0x7FFF) + ((bits >> 16) & 1)
         bitPattern = UInt16(truncatingIfNeeded: (bits &+ roundingBias) >> 16)
     }

@@ -141,17 +141,19 @@ enum LayerOpKernelSource {
             if (first + VW <= (size_t)n) { const size_t i = first; body(floatv, LOADV, STOREV) }  \
             else for (size_t i = first; i < (size_t)n; ++i) { body(float, LOAD1, STORE1) }
 
+        /* GELU's tanh approximation as 0.5·v·(1 + tanh z) = v·s with s = sigmoid(2z): one exponential,
+           no cancellation in the negative tail; its slope is s + 2·v·s·(1 - s)·dz/dv. */
         #define GELU(T, LOAD, STORE)                                                              \
             const T v = LOAD(x, i);                                                               \
-            STORE(y, i, 0.5f * v * (1.0f + tanh_by_exp(GELU_C * fma(GELU_A * v, v * v, v))));
+            STORE(y, i, v * sigmoid(2.0f * GELU_C * fma(GELU_A * v, v * v, v)));
 
         __kernel void gelu_forward(const int n, __global const storage_t *restrict x, __global storage_t *restrict y) {
             ELEMENTWISE(GELU)
         }
 
         #define GELU_BACKWARD(T, LOAD, STORE)                                                     \
-            const T v = LOAD(x, i), th = tanh_by_exp(GELU_C * fma(GELU_A * v, v * v, v));         \
-            const T slope = 0.5f * (1.0f + th) + 0.5f * v * (1.0f - th * th) * GELU_C * (1.0f + 3.0f * GELU_A * v * v); \
+            const T v = LOAD(x, i), s = sigmoid(2.0f * GELU_C * fma(GELU_A * v, v * v, v));        \
+            const T slope = s + 2.0f * v * s * (1.0f - s) * GELU_C * (1.0f + 3.0f * GELU_A * v * v); \
             STORE(dx, i, LOAD(dy, i) * slope);
 
         __kernel void gelu_backward(const int n, __global const storage_t *restrict x, __global const storage_t *restrict dy,

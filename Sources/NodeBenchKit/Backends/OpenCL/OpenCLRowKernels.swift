@@ -50,8 +50,8 @@ enum OpenCLRowKernels {
         #define VSTORE CAT(vstore, VW)
 
         /* exp(x) for x <= 0 to about 2 ulp, flushed to 0 below -87: x = n·ln2 + r, exp(r) by a
-           degree-6 polynomial, 2^n built in the exponent (the host's `nb_exp_nonpositive`); tanh and
-           the logistic function from it, exact in form. A CPU compiler's exp and tanh are library
+           degree-6 polynomial, 2^n built in the exponent (the host's `nb_exp_nonpositive`); the
+           logistic function from it, exact in form. A CPU compiler's exp and tanh are library
            routines slow enough to make these ops bound by arithmetic. One definition per type. */
         #define EXP_FAMILY(T, AS_T, AS_INT_T)                                                     \
             __attribute__((overloadable)) inline T exp_nonpositive(T x) {                         \
@@ -66,10 +66,6 @@ enum OpenCLRowKernels {
                 p = p * r + 1.0f;                                                                 \
                 p = p * r + 1.0f;                                                                 \
                 return p * AS_T((AS_INT_T(shifted) - 0x4B400000 + 127) << 23);                    \
-            }                                                                                     \
-            __attribute__((overloadable)) inline T tanh_by_exp(T z) {                             \
-                const T e = exp_nonpositive(-2.0f * fabs(z));                                     \
-                return copysign((1.0f - e) / (1.0f + e), z);                                      \
             }                                                                                     \
             __attribute__((overloadable)) inline T sigmoid(T z) {                                 \
                 const T e = exp_nonpositive(-fabs(z));                                            \

@@ -44,7 +44,7 @@ enum OpenCLStorageTypes {
         #define LOAD1(p, i) as_float((uint)(p)[i] << 16)
         inline ushort bf16_round(float v) {
             uint u = as_uint(v);
-            return isnan(v) ? (ushort)0x7fc0 : (ushort)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+            return (ushort)((isnan(v) ? u | 0x400000u : u + 0x7fffu + ((u >> 16) & 1u)) >> 16); /* NaN: quieted */
         }
         #define STORE1(p, i, v) ((p)[i] = bf16_round(v))
         #define LOADN(p, i, n) CAT(as_float, n)(CAT(convert_uint, n)(CAT(vload, n)(0, (p) + (i))) << 16)
@@ -52,8 +52,8 @@ enum OpenCLStorageTypes {
         /* VW values rounded at once: the same bits as bf16_round, in vector registers. */
         inline CAT(ushort, VW) bf16_round_v(CAT(float, VW) v) {
             const CAT(uint, VW) u = CAT(as_uint, VW)(v);
-            const CAT(uint, VW) rounded = (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
-            return CAT(convert_ushort, VW)(select(rounded, (CAT(uint, VW))0x7fc0u, CAT(as_uint, VW)(isnan(v))));
+            const CAT(uint, VW) rounded = u + 0x7fffu + ((u >> 16) & 1u);
+            return CAT(convert_ushort, VW)(select(rounded, u | 0x400000u, CAT(as_uint, VW)(isnan(v))) >> 16);
         }
         typedef CAT(ushort, VW) __attribute__((aligned(2))) bf16v_unaligned; /* as accv_unaligned */
         #define STOREV(p, i, v) (*(__global bf16v_unaligned *)((p) + (i)) = bf16_round_v(v))
