@@ -102,6 +102,47 @@ NB_INLINE float nb_sum(int type, const void *x, long at, long width) {
 
 /* --- norms --------------------------------------------------------------------------------- */
 
+// A norm's backward of one row once its sums are known: dx = inverse·(dy·w - shift - xh·projection)
+// with xh = (x - mean)·inverse (RMSNorm: mean and shift 0); dw += dy·xh, db += dy.
+typedef struct {
+    long at;
+    float mean, inverse, shift, projection;
+} nb_norm_row;
+
+// Rows whose output sweeps run together: their weight gradients are summed before dw and db are
+// read and written, once per group of rows rather than once per row.
+#define NB_NORM_ROWS 4
+
+// The output sweep of `count` (at most NB_NORM_ROWS) rows, read again from cache. Each count is
+// its own loop (a constant in every call below), so the rows' terms stay in registers.
+NB_INLINE void norm_backward_outputs(int t, int count, const void *restrict x, const void *restrict w,
+                                     const void *restrict dy, void *restrict dx, float *restrict dw,
+                                     float *restrict db, const nb_norm_row *rows, long width) {
+    switch (count) {
+#define NB_NORM_OUTPUTS(n)                                                                                   \
+    case n:                                                                                                  \
+        for (long j = 0; j < width; ++j) {                                                                   \
+            const float wj = nb_load(t, w, j);                                                               \
+            float weight = 0, bias = 0;                                                                      \
+            for (int q = 0; q < n; ++q) {                                                                    \
+                const nb_norm_row row = rows[q];                                                             \
+                const float d = nb_load(t, dy, row.at + j), xh = (nb_load(t, x, row.at + j) - row.mean) * row.inverse; \
+                nb_store(t, dx, row.at + j, row.inverse * (d * wj - row.shift - xh * row.projection));      \
+                weight += d * xh;                                                                            \
+                bias += d;                                                                                   \
+            }                                                                                                \
+            dw[j] += weight;                                                                                 \
+            if (db) db[j] += bias;                                                                           \
+        }                                                                                                    \
+        break;
+        NB_NORM_OUTPUTS(1)
+        NB_NORM_OUTPUTS(2)
+        NB_NORM_OUTPUTS(3)
+        default: NB_NORM_OUTPUTS(NB_NORM_ROWS)
+#undef NB_NORM_OUTPUTS
+    }
+}
+
 NB_INLINE void rmsnorm_forward(int t, const void *x, const void *w, void *y, float *rstd, long r0, long r1, long width,
                                float eps) {
     for (long r = r0; r < r1; ++r) {
@@ -122,23 +163,23 @@ void nb_rmsnorm_forward(int type, const void *x, const void *w, void *y, float *
 NB_INLINE void rmsnorm_backward(int t, const void *x, const void *w, const void *dy, const float *rstd, void *dx,
                                 float *dw, long r0, long r1, long width) {
     for (long j = 0; j < width; ++j) dw[j] = 0;
-    for (long r = r0; r < r1; ++r) {
-        const long at = r * width;
-        const float inverse = rstd[r];
-        float lanes[NB_LANES] = {0};
-        long j = 0;
-        for (; j + NB_LANES <= width; j += NB_LANES)
-            for (int l = 0; l < NB_LANES; ++l)
-                lanes[l] += nb_load(t, dy, at + j + l) * nb_load(t, w, j + l) * nb_load(t, x, at + j + l);
-        float dot = 0;
-        for (; j < width; ++j) dot += nb_load(t, dy, at + j) * nb_load(t, w, j) * nb_load(t, x, at + j);
-        for (int l = 0; l < NB_LANES; ++l) dot += lanes[l];
-        const float projection = dot * inverse * inverse / (float)width;
-        for (j = 0; j < width; ++j) {
-            const float xv = nb_load(t, x, at + j), g = nb_load(t, dy, at + j);
-            nb_store(t, dx, at + j, inverse * (g * nb_load(t, w, j) - xv * projection));
-            dw[j] += g * xv * inverse;
+    for (long r = r0; r < r1; r += NB_NORM_ROWS) {
+        const int count = r1 - r < NB_NORM_ROWS ? (int)(r1 - r) : NB_NORM_ROWS;
+        nb_norm_row rows[NB_NORM_ROWS];
+        for (int q = 0; q < count; ++q) {
+            const long at = (r + q) * width;
+            const float inverse = rstd[r + q];
+            float lanes[NB_LANES] = {0};
+            long j = 0;
+            for (; j + NB_LANES <= width; j += NB_LANES)
+                for (int l = 0; l < NB_LANES; ++l)
+                    lanes[l] += nb_load(t, dy, at + j + l) * nb_load(t, w, j + l) * nb_load(t, x, at + j + l);
+            float dot = 0;
+            for (; j < width; ++j) dot += nb_load(t, dy, at + j) * nb_load(t, w, j) * nb_load(t, x, at + j);
+            for (int l = 0; l < NB_LANES; ++l) dot += lanes[l];
+            rows[q] = (nb_norm_row){at, 0, inverse, 0, dot * inverse / (float)width};
         }
+        norm_backward_outputs(t, count, x, w, dy, dx, dw, NULL, rows, width);
     }
 }
 
@@ -181,34 +222,33 @@ void nb_layernorm_forward(int type, const void *x, const void *w, const void *b,
 NB_INLINE void layernorm_backward(int t, const void *x, const void *w, const void *dy, const float *mean,
                                   const float *rstd, void *dx, float *dw, float *db, long r0, long r1, long width) {
     for (long j = 0; j < width; ++j) dw[j] = db[j] = 0;
-    for (long r = r0; r < r1; ++r) {
-        const long at = r * width;
-        const float mu = mean[r], inverse = rstd[r];
-        float sumLanes[NB_LANES] = {0}, dotLanes[NB_LANES] = {0};
-        long j = 0;
-        for (; j + NB_LANES <= width; j += NB_LANES)
-            for (int l = 0; l < NB_LANES; ++l) {
-                const float g = nb_load(t, dy, at + j + l) * nb_load(t, w, j + l);
-                sumLanes[l] += g;
-                dotLanes[l] += g * (nb_load(t, x, at + j + l) - mu);
+    for (long r = r0; r < r1; r += NB_NORM_ROWS) {
+        const int count = r1 - r < NB_NORM_ROWS ? (int)(r1 - r) : NB_NORM_ROWS;
+        nb_norm_row rows[NB_NORM_ROWS];
+        for (int q = 0; q < count; ++q) {
+            const long at = (r + q) * width;
+            const float mu = mean[r + q], inverse = rstd[r + q];
+            float sumLanes[NB_LANES] = {0}, dotLanes[NB_LANES] = {0};
+            long j = 0;
+            for (; j + NB_LANES <= width; j += NB_LANES)
+                for (int l = 0; l < NB_LANES; ++l) {
+                    const float g = nb_load(t, dy, at + j + l) * nb_load(t, w, j + l);
+                    sumLanes[l] += g;
+                    dotLanes[l] += g * (nb_load(t, x, at + j + l) - mu);
+                }
+            float sum = 0, dot = 0;
+            for (; j < width; ++j) {
+                const float g = nb_load(t, dy, at + j) * nb_load(t, w, j);
+                sum += g;
+                dot += g * (nb_load(t, x, at + j) - mu);
             }
-        float sum = 0, dot = 0;
-        for (; j < width; ++j) {
-            const float g = nb_load(t, dy, at + j) * nb_load(t, w, j);
-            sum += g;
-            dot += g * (nb_load(t, x, at + j) - mu);
+            for (int l = 0; l < NB_LANES; ++l) {
+                sum += sumLanes[l];
+                dot += dotLanes[l];
+            }
+            rows[q] = (nb_norm_row){at, mu, inverse, sum / (float)width, dot * inverse / (float)width};
         }
-        for (int l = 0; l < NB_LANES; ++l) {
-            sum += sumLanes[l];
-            dot += dotLanes[l];
-        }
-        const float meanG = sum / (float)width, projection = dot * inverse / (float)width;
-        for (j = 0; j < width; ++j) {
-            const float xh = (nb_load(t, x, at + j) - mu) * inverse, d = nb_load(t, dy, at + j);
-            nb_store(t, dx, at + j, inverse * (d * nb_load(t, w, j) - meanG - xh * projection));
-            dw[j] += d * xh;
-            db[j] += d;
-        }
+        norm_backward_outputs(t, count, x, w, dy, dx, dw, db, rows, width);
     }
 }
 
