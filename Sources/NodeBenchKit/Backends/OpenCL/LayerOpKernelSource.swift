@@ -4,8 +4,8 @@
 /// each row a work-group of `LG` work-items, reduced in local memory: on a GPU many work-items of
 /// 4-wide vectors, on a CPU one work-item streaming its row in 16-wide vectors. A norm's backward
 /// gives each work-group a block of rows and keeps its share of the weight gradients in one row of
-/// `partial` (a work-item always owns the same columns, so no two touch one value); `column_sums`
-/// adds the blocks' rows. Elementwise ops take `VW` values per work-item.
+/// `partial` (a work-item always owns the same columns, so no two touch one value), four rows' share
+/// at a time; `column_sums` adds the blocks' rows. Elementwise ops take `VW` values per work-item.
 enum LayerOpKernelSource {
     static let text = OpenCLStorageTypes.text + "\n" + OpenCLRowKernels.text + "\n" + #"""
         /* --- norms ----------------------------------------------------------------------- */
@@ -25,6 +25,33 @@ enum LayerOpKernelSource {
             if (get_local_id(0) == 0) rstd[row] = inverse;
         }
 
+        /* A norm's backward, once a row's sums are known: dx = inverse·(dy·w - shift - xh·projection) with
+           xh = (x - mean)·inverse (RMSNorm: mean and shift 0); dw += dy·xh, db += dy. NORM_ROWS rows
+           run their output sweeps together, their weight gradients summed before dw and db are read and
+           written: once per group of rows, not once per row. Each row's terms are in `terms` as
+           (mean, inverse, shift, projection); with_bias is a constant. */
+        #define NORM_ROWS 4
+        #define NORM_OUTPUTS(T, LOAD, j, with_bias)                                               \
+            const T wj = LOAD(w, j);                                                              \
+            T weight = 0, bias = 0;                                                               \
+            for (int q = 0; q < count; ++q) {                                                     \
+                const size_t at = (size_t)(row + q) * width;                                      \
+                const float4 t = terms[q];                                                        \
+                const T xh = (LOAD(x, at + j) - t.x) * t.y, d = LOAD(dy, at + j);                 \
+                STORE_##T(dx, at + j, t.y * (d * wj - t.z - xh * t.w));                           \
+                weight = fma(d, xh, weight);                                                      \
+                bias += d;                                                                        \
+            }                                                                                     \
+            ADD_##T(dw, j, weight);                                                               \
+            if (with_bias) ADD_##T(db, j, bias);
+        #define STORE_floatv STOREV
+        #define STORE_float STORE1
+        #define ADD_floatv(p, j, v) STORE_ACCV((p) + (j), VLOAD(0, (p) + (j)) + (v))
+        #define ADD_float(p, j, v) ((p)[j] += (v))
+        #define NORM_BACKWARD_OUTPUTS(with_bias)                                                  \
+            FOR_VECTORS(j) { NORM_OUTPUTS(floatv, LOADV, j, with_bias) }                          \
+            FOR_TAIL(j) { NORM_OUTPUTS(float, LOAD1, j, with_bias) }
+
         /* dx = rstd * (g - xh * mean(g * xh)), g = dy * w, xh = x * rstd; this block's dw in partial. */
         __kernel __attribute__((reqd_work_group_size(LG, 1, 1)))
         void rmsnorm_backward(const int rows, const int width, const int rowsPerGroup, __global const storage_t *restrict x,
@@ -32,27 +59,22 @@ enum LayerOpKernelSource {
                               __global const float *restrict rstd, __global storage_t *restrict dx, __global float *restrict partial) {
             __local float scratch[LG];
             const int first = get_group_id(0) * rowsPerGroup, last = min(rows, first + rowsPerGroup);
-            __global float *dw = partial + (size_t)get_group_id(0) * width;
+            __global float *dw = partial + (size_t)get_group_id(0) * width, *db = 0;
             FOR_VECTORS(j) STORE_ACCV(dw + j, 0);
             FOR_TAIL(j) dw[j] = 0;
-            for (int row = first; row < last; ++row) {
-                const size_t at = (size_t)row * width;
-                const float inverse = rstd[row];
-                floatv dot4 = 0;
-                float tail = 0;
-                FOR_VECTORS(j) dot4 = fma(LOADV(dy, at + j) * LOADV(w, j), LOADV(x, at + j), dot4);
-                FOR_TAIL(j) tail = fma(LOAD1(dy, at + j) * LOAD1(w, j), LOAD1(x, at + j), tail);
-                const float projection = group_sum(vsum(dot4) + tail, scratch) * inverse * inverse / width;
-                FOR_VECTORS(j) {
-                    const floatv xv = LOADV(x, at + j), g = LOADV(dy, at + j);
-                    STOREV(dx, at + j, inverse * (g * LOADV(w, j) - xv * projection));
-                    STORE_ACCV(dw + j, VLOAD(0, dw + j) + g * xv * inverse);
+            for (int row = first; row < last; row += NORM_ROWS) {
+                const int count = min(NORM_ROWS, last - row);
+                float4 terms[NORM_ROWS];
+                for (int q = 0; q < count; ++q) {
+                    const size_t at = (size_t)(row + q) * width;
+                    const float inverse = rstd[row + q];
+                    floatv dot4 = 0;
+                    float tail = 0;
+                    FOR_VECTORS(j) dot4 = fma(LOADV(dy, at + j) * LOADV(w, j), LOADV(x, at + j), dot4);
+                    FOR_TAIL(j) tail = fma(LOAD1(dy, at + j) * LOAD1(w, j), LOAD1(x, at + j), tail);
+                    terms[q] = (float4)(0, inverse, 0, group_sum(vsum(dot4) + tail, scratch) * inverse / width);
                 }
-                FOR_TAIL(j) {
-                    const float xv = LOAD1(x, at + j), g = LOAD1(dy, at + j);
-                    STORE1(dx, at + j, inverse * (g * LOAD1(w, j) - xv * projection));
-                    dw[j] += g * xv * inverse;
-                }
+                NORM_BACKWARD_OUTPUTS(false)
             }
         }
 
@@ -89,35 +111,28 @@ enum LayerOpKernelSource {
             __global float *db = partial + ((size_t)get_num_groups(0) + get_group_id(0)) * width;
             FOR_VECTORS(j) { STORE_ACCV(dw + j, 0); STORE_ACCV(db + j, 0); }
             FOR_TAIL(j) { dw[j] = 0; db[j] = 0; }
-            for (int row = first; row < last; ++row) {
-                const size_t at = (size_t)row * width;
-                const float mu = mean[row], inverse = rstd[row];
-                floatv sum = 0, dot4 = 0;
-                float sumTail = 0, dotTail = 0;
-                FOR_VECTORS(j) {
-                    const floatv g = LOADV(dy, at + j) * LOADV(w, j);
-                    sum += g;
-                    dot4 = fma(g, LOADV(x, at + j) - mu, dot4);
+            for (int row = first; row < last; row += NORM_ROWS) {
+                const int count = min(NORM_ROWS, last - row);
+                float4 terms[NORM_ROWS];
+                for (int q = 0; q < count; ++q) {
+                    const size_t at = (size_t)(row + q) * width;
+                    const float mu = mean[row + q], inverse = rstd[row + q];
+                    floatv sum = 0, dot4 = 0;
+                    float sumTail = 0, dotTail = 0;
+                    FOR_VECTORS(j) {
+                        const floatv g = LOADV(dy, at + j) * LOADV(w, j);
+                        sum += g;
+                        dot4 = fma(g, LOADV(x, at + j) - mu, dot4);
+                    }
+                    FOR_TAIL(j) {
+                        const float g = LOAD1(dy, at + j) * LOAD1(w, j);
+                        sumTail += g;
+                        dotTail = fma(g, LOAD1(x, at + j) - mu, dotTail);
+                    }
+                    const float meanG = group_sum(vsum(sum) + sumTail, scratch) / width;
+                    terms[q] = (float4)(mu, inverse, meanG, group_sum(vsum(dot4) + dotTail, scratch) * inverse / width);
                 }
-                FOR_TAIL(j) {
-                    const float g = LOAD1(dy, at + j) * LOAD1(w, j);
-                    sumTail += g;
-                    dotTail = fma(g, LOAD1(x, at + j) - mu, dotTail);
-                }
-                const float meanG = group_sum(vsum(sum) + sumTail, scratch) / width;
-                const float projection = group_sum(vsum(dot4) + dotTail, scratch) * inverse / width;
-                FOR_VECTORS(j) {
-                    const floatv xh = (LOADV(x, at + j) - mu) * inverse, d = LOADV(dy, at + j);
-                    STOREV(dx, at + j, inverse * (d * LOADV(w, j) - meanG - xh * projection));
-                    STORE_ACCV(dw + j, VLOAD(0, dw + j) + d * xh);
-                    STORE_ACCV(db + j, VLOAD(0, db + j) + d);
-                }
-                FOR_TAIL(j) {
-                    const float xh = (LOAD1(x, at + j) - mu) * inverse, d = LOAD1(dy, at + j);
-                    STORE1(dx, at + j, inverse * (d * LOAD1(w, j) - meanG - xh * projection));
-                    dw[j] += d * xh;
-                    db[j] += d;
-                }
+                NORM_BACKWARD_OUTPUTS(true)
             }
         }
 
