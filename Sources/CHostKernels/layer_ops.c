@@ -113,8 +113,8 @@ typedef struct {
 // read and written, once per group of rows rather than once per row.
 #define NB_NORM_ROWS 4
 
-// The output sweep of `count` (at most NB_NORM_ROWS) rows, read again from cache. Each count is
-// its own loop (a constant in every call below), so the rows' terms stay in registers.
+// The output sweep of `count` (at most NB_NORM_ROWS) rows, read again from cache. Each count has
+// its own loop, in which the number of rows is a constant, so the rows' terms stay in registers.
 NB_INLINE void norm_backward_outputs(int t, int count, const void *restrict x, const void *restrict w,
                                      const void *restrict dy, void *restrict dx, float *restrict dw,
                                      float *restrict db, const nb_norm_row *rows, long width) {
