@@ -29,12 +29,14 @@ enum LayerOpKernelSource {
            xh = (x - mean)·inverse (RMSNorm: mean and shift 0); dw += dy·xh, db += dy. NORM_ROWS rows
            run their output sweeps together, their weight gradients summed before dw and db are read and
            written: once per group of rows, not once per row. Each row's terms are in `terms` as
-           (mean, inverse, shift, projection); with_bias is a constant. */
+           (mean, inverse, shift, projection); with_bias is a constant. The loops over a group's rows
+           run NORM_ROWS times, skipping rows past `count`, so that a compiler unrolls them and keeps
+           `terms` in registers (a GPU puts a private array indexed at run time in memory). */
         #define NORM_ROWS 4
         #define NORM_OUTPUTS(T, LOAD, j, with_bias)                                               \
             const T wj = LOAD(w, j);                                                              \
             T weight = 0, bias = 0;                                                               \
-            for (int q = 0; q < count; ++q) {                                                     \
+            for (int q = 0; q < NORM_ROWS; ++q) if (q < count) {                                  \
                 const size_t at = (size_t)(row + q) * width;                                      \
                 const float4 t = terms[q];                                                        \
                 const T xh = (LOAD(x, at + j) - t.x) * t.y, d = LOAD(dy, at + j);                 \
@@ -65,7 +67,7 @@ enum LayerOpKernelSource {
             for (int row = first; row < last; row += NORM_ROWS) {
                 const int count = min(NORM_ROWS, last - row);
                 float4 terms[NORM_ROWS];
-                for (int q = 0; q < count; ++q) {
+                for (int q = 0; q < NORM_ROWS; ++q) if (q < count) {
                     const size_t at = (size_t)(row + q) * width;
                     const float inverse = rstd[row + q];
                     floatv dot4 = 0;
@@ -114,7 +116,7 @@ enum LayerOpKernelSource {
             for (int row = first; row < last; row += NORM_ROWS) {
                 const int count = min(NORM_ROWS, last - row);
                 float4 terms[NORM_ROWS];
-                for (int q = 0; q < count; ++q) {
+                for (int q = 0; q < NORM_ROWS; ++q) if (q < count) {
                     const size_t at = (size_t)(row + q) * width;
                     const float mu = mean[row + q], inverse = rstd[row + q];
                     floatv sum = 0, dot4 = 0;
