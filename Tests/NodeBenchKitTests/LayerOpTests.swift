@@ -70,13 +70,15 @@ import Testing
         }
     }
 
-    /// A norm's backward over more rows than a device has blocks or threads, so its rows run their
-    /// output sweeps in groups of four and a remainder (37 rows: on PoCL's 8 blocks 5 rows each, 2 in
-    /// the last; on 2 threads 18 and 19).
+    /// A norm's backward over at least five rows per block (OpenCL: 4 blocks per compute unit) and
+    /// per thread (the host: one per core), so that each runs its rows' output sweeps in groups of four
+    /// and a remainder (2 compute units: 8 blocks of 6 rows, the last 5; 2 threads of 23 and 24).
     @Test(arguments: [DType.fp32, .bf16])
     func theNormsBackwardMatchesTheReferenceOnRowsInGroups(dtype: DType) throws {
+        let units = AttentionTests.inventory.devices.compactMap(\.computeUnits).max() ?? 1
+        let rows = 6 * 4 * max(units, ProcessInfo.processInfo.activeProcessorCount) - 1
         for op in [LayerOp.rmsnorm, .layernorm] {
-            try Self.expectEveryDeviceMatchesTheReference(LayerOpInputs(layerOp: try Self.layerOp(op, pass: .backward, dtype: dtype, rows: 37), seed: 5))
+            try Self.expectEveryDeviceMatchesTheReference(LayerOpInputs(layerOp: try Self.layerOp(op, pass: .backward, dtype: dtype, rows: rows), seed: 5))
         }
     }
 
