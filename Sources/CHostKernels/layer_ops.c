@@ -112,6 +112,7 @@ typedef struct {
 // Rows whose output sweeps run together: their weight gradients are summed before dw and db are
 // read and written, once per group of rows rather than once per row.
 #define NB_NORM_ROWS 4
+_Static_assert(NB_NORM_ROWS == 4, "norm_backward_outputs has a case for each count up to 4");
 
 // The output sweep of `count` (at most NB_NORM_ROWS) rows, read again from cache. Each count has
 // its own loop, in which the number of rows is a constant, so the rows' terms stay in registers.
