@@ -74,29 +74,34 @@ NB_INLINE void nb_store(int type, void *p, long i, float v) {
     default: body(NB_STORE_BF16, __VA_ARGS__); break;                                                        \
     }
 
-// Sums of a row's values and of their products with a second row, in independent lanes.
+// The norms' row sums run in NB_SUM_LANES independent lanes, four AVX-512 vectors (eight AVX2):
+// with one vector's 16 the latency of its chain of adds, not the loads, bound each sweep. The
+// softmax and the loss, bound by their exponentials, keep NB_LANES.
+#define NB_SUM_LANES 64
+
+// Sums of a row's values and of their squares, in independent lanes.
 NB_INLINE float nb_sum_squares(int type, const void *x, long at, long width) {
-    float lanes[NB_LANES] = {0};
+    float lanes[NB_SUM_LANES] = {0};
     long j = 0;
-    for (; j + NB_LANES <= width; j += NB_LANES)
-        for (int l = 0; l < NB_LANES; ++l) {
+    for (; j + NB_SUM_LANES <= width; j += NB_SUM_LANES)
+        for (int l = 0; l < NB_SUM_LANES; ++l) {
             const float v = nb_load(type, x, at + j + l);
             lanes[l] += v * v;
         }
     float sum = 0;
     for (; j < width; ++j) sum += nb_load(type, x, at + j) * nb_load(type, x, at + j);
-    for (int l = 0; l < NB_LANES; ++l) sum += lanes[l];
+    for (int l = 0; l < NB_SUM_LANES; ++l) sum += lanes[l];
     return sum;
 }
 
 NB_INLINE float nb_sum(int type, const void *x, long at, long width) {
-    float lanes[NB_LANES] = {0};
+    float lanes[NB_SUM_LANES] = {0};
     long j = 0;
-    for (; j + NB_LANES <= width; j += NB_LANES)
-        for (int l = 0; l < NB_LANES; ++l) lanes[l] += nb_load(type, x, at + j + l);
+    for (; j + NB_SUM_LANES <= width; j += NB_SUM_LANES)
+        for (int l = 0; l < NB_SUM_LANES; ++l) lanes[l] += nb_load(type, x, at + j + l);
     float sum = 0;
     for (; j < width; ++j) sum += nb_load(type, x, at + j);
-    for (int l = 0; l < NB_LANES; ++l) sum += lanes[l];
+    for (int l = 0; l < NB_SUM_LANES; ++l) sum += lanes[l];
     return sum;
 }
 
@@ -170,14 +175,14 @@ NB_INLINE void rmsnorm_backward(int t, const void *x, const void *w, const void 
         for (int q = 0; q < count; ++q) {
             const long at = (r + q) * width;
             const float inverse = rstd[r + q];
-            float lanes[NB_LANES] = {0};
+            float lanes[NB_SUM_LANES] = {0};
             long j = 0;
-            for (; j + NB_LANES <= width; j += NB_LANES)
-                for (int l = 0; l < NB_LANES; ++l)
+            for (; j + NB_SUM_LANES <= width; j += NB_SUM_LANES)
+                for (int l = 0; l < NB_SUM_LANES; ++l)
                     lanes[l] += nb_load(t, dy, at + j + l) * nb_load(t, w, j + l) * nb_load(t, x, at + j + l);
             float dot = 0;
             for (; j < width; ++j) dot += nb_load(t, dy, at + j) * nb_load(t, w, j) * nb_load(t, x, at + j);
-            for (int l = 0; l < NB_LANES; ++l) dot += lanes[l];
+            for (int l = 0; l < NB_SUM_LANES; ++l) dot += lanes[l];
             rows[q] = (nb_norm_row){at, 0, inverse, 0, dot * inverse / (float)width};
         }
         norm_backward_outputs(t, count, x, w, dy, dx, dw, NULL, rows, width);
@@ -195,16 +200,16 @@ NB_INLINE void layernorm_forward(int t, const void *x, const void *w, const void
     for (long r = r0; r < r1; ++r) {
         const long at = r * width;
         const float mu = nb_sum(t, x, at, width) / (float)width;
-        float lanes[NB_LANES] = {0};
+        float lanes[NB_SUM_LANES] = {0};
         long j = 0;
-        for (; j + NB_LANES <= width; j += NB_LANES)
-            for (int l = 0; l < NB_LANES; ++l) {
+        for (; j + NB_SUM_LANES <= width; j += NB_SUM_LANES)
+            for (int l = 0; l < NB_SUM_LANES; ++l) {
                 const float d = nb_load(t, x, at + j + l) - mu;
                 lanes[l] += d * d;
             }
         float variance = 0;
         for (; j < width; ++j) variance += (nb_load(t, x, at + j) - mu) * (nb_load(t, x, at + j) - mu);
-        for (int l = 0; l < NB_LANES; ++l) variance += lanes[l];
+        for (int l = 0; l < NB_SUM_LANES; ++l) variance += lanes[l];
         const float inverse = 1.0f / sqrtf(variance / (float)width + eps);
         for (j = 0; j < width; ++j)
             nb_store(t, y, at + j, (nb_load(t, x, at + j) - mu) * inverse * nb_load(t, w, j) + nb_load(t, b, j));
@@ -229,10 +234,10 @@ NB_INLINE void layernorm_backward(int t, const void *x, const void *w, const voi
         for (int q = 0; q < count; ++q) {
             const long at = (r + q) * width;
             const float mu = mean[r + q], inverse = rstd[r + q];
-            float sumLanes[NB_LANES] = {0}, dotLanes[NB_LANES] = {0};
+            float sumLanes[NB_SUM_LANES] = {0}, dotLanes[NB_SUM_LANES] = {0};
             long j = 0;
-            for (; j + NB_LANES <= width; j += NB_LANES)
-                for (int l = 0; l < NB_LANES; ++l) {
+            for (; j + NB_SUM_LANES <= width; j += NB_SUM_LANES)
+                for (int l = 0; l < NB_SUM_LANES; ++l) {
                     const float g = nb_load(t, dy, at + j + l) * nb_load(t, w, j + l);
                     sumLanes[l] += g;
                     dotLanes[l] += g * (nb_load(t, x, at + j + l) - mu);
@@ -243,7 +248,7 @@ NB_INLINE void layernorm_backward(int t, const void *x, const void *w, const voi
                 sum += g;
                 dot += g * (nb_load(t, x, at + j) - mu);
             }
-            for (int l = 0; l < NB_LANES; ++l) {
+            for (int l = 0; l < NB_SUM_LANES; ++l) {
                 sum += sumLanes[l];
                 dot += dotLanes[l];
             }

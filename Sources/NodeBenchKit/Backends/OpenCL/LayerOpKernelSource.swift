@@ -15,11 +15,11 @@ enum LayerOpKernelSource {
                              __global const storage_t *restrict w, __global storage_t *restrict y, __global float *restrict rstd) {
             __local float partial[LG];
             const size_t row = get_group_id(0), at = row * width;
-            floatv squares = 0;
+            floatv squares[SUM_CHAINS] = {0};
             float tail = 0;
-            FOR_VECTORS(j) { const floatv v = LOADV(x, at + j); squares = fma(v, v, squares); }
+            FOR_CHAINED_VECTORS(j, c, const floatv v = LOADV(x, at + j); squares[c] = fma(v, v, squares[c]);)
             FOR_TAIL(j) { const float v = LOAD1(x, at + j); tail = fma(v, v, tail); }
-            const float inverse = rsqrt(group_sum(vsum(squares) + tail, partial) / width + eps);
+            const float inverse = rsqrt(group_sum(chains_sum(squares) + tail, partial) / width + eps);
             FOR_VECTORS(j) STOREV(y, at + j, LOADV(x, at + j) * inverse * LOADV(w, j));
             FOR_TAIL(j) STORE1(y, at + j, LOAD1(x, at + j) * inverse * LOAD1(w, j));
             if (get_local_id(0) == 0) rstd[row] = inverse;
@@ -70,11 +70,11 @@ enum LayerOpKernelSource {
                 for (int q = 0; q < NORM_ROWS; ++q) if (q < count) {
                     const size_t at = (size_t)(row + q) * width;
                     const float inverse = rstd[row + q];
-                    floatv dot4 = 0;
+                    floatv dot[SUM_CHAINS] = {0};
                     float tail = 0;
-                    FOR_VECTORS(j) dot4 = fma(LOADV(dy, at + j) * LOADV(w, j), LOADV(x, at + j), dot4);
+                    FOR_CHAINED_VECTORS(j, c, dot[c] = fma(LOADV(dy, at + j) * LOADV(w, j), LOADV(x, at + j), dot[c]);)
                     FOR_TAIL(j) tail = fma(LOAD1(dy, at + j) * LOAD1(w, j), LOAD1(x, at + j), tail);
-                    terms[q] = (float4)(0, inverse, 0, group_sum(vsum(dot4) + tail, scratch) * inverse / width);
+                    terms[q] = (float4)(0, inverse, 0, group_sum(chains_sum(dot) + tail, scratch) * inverse / width);
                 }
                 NORM_BACKWARD_OUTPUTS(false)
             }
@@ -86,16 +86,16 @@ enum LayerOpKernelSource {
                                __global float *restrict mean, __global float *restrict rstd) {
             __local float partial[LG];
             const size_t row = get_group_id(0), at = row * width;
-            floatv sum = 0;
+            floatv sum[SUM_CHAINS] = {0};
             float tail = 0;
-            FOR_VECTORS(j) sum += LOADV(x, at + j);
+            FOR_CHAINED_VECTORS(j, c, sum[c] += LOADV(x, at + j);)
             FOR_TAIL(j) tail += LOAD1(x, at + j);
-            const float mu = group_sum(vsum(sum) + tail, partial) / width;
-            floatv squares = 0;
+            const float mu = group_sum(chains_sum(sum) + tail, partial) / width;
+            floatv squares[SUM_CHAINS] = {0};
             tail = 0;
-            FOR_VECTORS(j) { const floatv d = LOADV(x, at + j) - mu; squares = fma(d, d, squares); }
+            FOR_CHAINED_VECTORS(j, c, const floatv d = LOADV(x, at + j) - mu; squares[c] = fma(d, d, squares[c]);)
             FOR_TAIL(j) { const float d = LOAD1(x, at + j) - mu; tail = fma(d, d, tail); }
-            const float inverse = rsqrt(group_sum(vsum(squares) + tail, partial) / width + eps);
+            const float inverse = rsqrt(group_sum(chains_sum(squares) + tail, partial) / width + eps);
             FOR_VECTORS(j) STOREV(y, at + j, (LOADV(x, at + j) - mu) * inverse * LOADV(w, j) + LOADV(b, j));
             FOR_TAIL(j) STORE1(y, at + j, (LOAD1(x, at + j) - mu) * inverse * LOAD1(w, j) + LOAD1(b, j));
             if (get_local_id(0) == 0) { mean[row] = mu; rstd[row] = inverse; }
@@ -119,20 +119,20 @@ enum LayerOpKernelSource {
                 for (int q = 0; q < NORM_ROWS; ++q) if (q < count) {
                     const size_t at = (size_t)(row + q) * width;
                     const float mu = mean[row + q], inverse = rstd[row + q];
-                    floatv sum = 0, dot4 = 0;
+                    floatv sum[SUM_CHAINS] = {0}, dot[SUM_CHAINS] = {0};
                     float sumTail = 0, dotTail = 0;
-                    FOR_VECTORS(j) {
+                    FOR_CHAINED_VECTORS(j, c,
                         const floatv g = LOADV(dy, at + j) * LOADV(w, j);
-                        sum += g;
-                        dot4 = fma(g, LOADV(x, at + j) - mu, dot4);
-                    }
+                        sum[c] += g;
+                        dot[c] = fma(g, LOADV(x, at + j) - mu, dot[c]);
+                    )
                     FOR_TAIL(j) {
                         const float g = LOAD1(dy, at + j) * LOAD1(w, j);
                         sumTail += g;
                         dotTail = fma(g, LOAD1(x, at + j) - mu, dotTail);
                     }
-                    const float meanG = group_sum(vsum(sum) + sumTail, scratch) / width;
-                    terms[q] = (float4)(mu, inverse, meanG, group_sum(vsum(dot4) + dotTail, scratch) * inverse / width);
+                    const float meanG = group_sum(chains_sum(sum) + sumTail, scratch) / width;
+                    terms[q] = (float4)(mu, inverse, meanG, group_sum(chains_sum(dot) + dotTail, scratch) * inverse / width);
                 }
                 NORM_BACKWARD_OUTPUTS(true)
             }

@@ -96,6 +96,25 @@ enum OpenCLRowKernels {
         #define FOR_TAIL_OF(j, n) for (int j = (n) / VW * VW + (int)get_local_id(0); j < (n); j += LG)
         #define FOR_VECTORS(j) FOR_VECTORS_OF(j, width)
         #define FOR_TAIL(j) FOR_TAIL_OF(j, width)
+
+        /* FOR_VECTORS with each vector's term for one of four chains (accumulators) `c`: rounds of
+           four vectors, one per chain, then the vectors after the last whole round on chain 0. On a
+           CPU one work-item streams the row, and one accumulator's chain of adds, not the loads,
+           would bound the sweep. The rounds are written out so that `c` is a constant: with a loop
+           over the chains PoCL ran no faster than with one chain. The body is the last argument. */
+        #define SUM_CHAINS 4
+        #define FOR_CHAINED_VECTORS(j, c, ...) {                                                  \
+            int j##Round = (int)get_local_id(0) * VW;                                             \
+            for (; j##Round + 3 * LG * VW + VW <= width; j##Round += 4 * LG * VW) {               \
+                { const int c = 0, j = j##Round; __VA_ARGS__ }                                    \
+                { const int c = 1, j = j##Round + LG * VW; __VA_ARGS__ }                          \
+                { const int c = 2, j = j##Round + 2 * LG * VW; __VA_ARGS__ }                      \
+                { const int c = 3, j = j##Round + 3 * LG * VW; __VA_ARGS__ }                      \
+            }                                                                                     \
+            for (; j##Round + VW <= width; j##Round += LG * VW) { const int c = 0, j = j##Round; __VA_ARGS__ } \
+        }
+
+        inline float chains_sum(const floatv chains[SUM_CHAINS]) { return vsum((chains[0] + chains[1]) + (chains[2] + chains[3])); }
         """#
 }
 
