@@ -59,11 +59,12 @@ import Testing
             let backend = try #require(try factory.make(device.isHost ? .openblas : .nodebench, for: device) as? GEMMBackend)
             let result = burnIn.run(on: backend)
             #expect(result.status == .ok, "\(result.summary)")
-            // An interval is lost only to an execution that outlasts it (a busy machine).
-            #expect(result.intervals.count >= 16 && result.intervals.count <= BurnIn.intervals, "\(result.intervals.count) intervals")
+            // An interval is lost only to an execution that outlasts it: on a machine stalled for seconds
+            // most are, so the count is bounded, not fixed, and the verdict needs 4 in each quarter.
+            #expect(!result.intervals.isEmpty && result.intervals.count <= BurnIn.intervals, "\(result.intervals.count) intervals")
             #expect(result.intervals.allSatisfy { $0.executions >= 1 && $0.gflops > 0 })
             #expect(result.outputChanges == 0)
-            #expect(result.fall != nil)
+            #expect((result.fall != nil) == (result.intervals.count >= 16))
             if device.type == .cpu { #expect(result.intervals.allSatisfy { $0.clockMHz ?? 0 > 0 } || HostCPU.currentClockMHz() == nil) }
         }
     }

@@ -29,9 +29,11 @@ enum OpenCLStorageTypes {
         typedef CAT(ACC, VW) accv_t;
         /* A vector type of element alignment, as libclc writes vstore: a store through it is one
            instruction on PoCL, whose vstore writes a vector in pieces (three for float16, sixteen
-           for ushort16). For global memory only. */
+           for ushort16), and a load one instruction, where PoCL's compiler multiplied two vloads
+           in 2-wide pieces. For global memory only. */
         typedef accv_t __attribute__((aligned(sizeof(ACC)))) accv_unaligned;
         #define STORE_ACCV(p, v) (*(__global accv_unaligned *)(p) = (v))
+        #define LOAD_ACCV(p) (*(__global const accv_unaligned *)(p))
         #endif
 
         /* Loads widen to the accumulation type; stores narrow, rounding to nearest even. */
@@ -40,6 +42,7 @@ enum OpenCLStorageTypes {
         #define STORE1(p, i, v) vstore_half_rte((v), (i), (p))
         #define LOADN(p, i, n) CAT(vload_half, n)(0, (p) + (i))
         #define STOREV(p, i, v) CAT(CAT(vstore_half, VW), _rte)((v), 0, (p) + (i))
+        #define LOADV(p, i) LOADN(p, i, VW)
         #elif defined(NB_BF16)
         #define LOAD1(p, i) as_float((uint)(p)[i] << 16)
         inline ushort bf16_round(float v) {
@@ -57,14 +60,15 @@ enum OpenCLStorageTypes {
         }
         typedef CAT(ushort, VW) __attribute__((aligned(2))) bf16v_unaligned; /* as accv_unaligned */
         #define STOREV(p, i, v) (*(__global bf16v_unaligned *)((p) + (i)) = bf16_round_v(v))
+        #define LOADV(p, i) CAT(as_float, VW)(CAT(convert_uint, VW)(*(__global const bf16v_unaligned *)((p) + (i))) << 16)
         #endif
         #else
         #define LOAD1(p, i) ((p)[i])
         #define STORE1(p, i, v) ((p)[i] = (v))
         #define LOADN(p, i, n) CAT(vload, n)(0, (p) + (i))
         #define STOREV(p, i, v) STORE_ACCV((p) + (i), v)
+        #define LOADV(p, i) LOAD_ACCV((p) + (i))
         #endif
-        #define LOADV(p, i) LOADN(p, i, VW)
 
         """#
 }
