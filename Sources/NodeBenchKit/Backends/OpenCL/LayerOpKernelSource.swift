@@ -48,7 +48,7 @@ enum LayerOpKernelSource {
             if (with_bias) ADD_##T(db, j, bias);
         #define STORE_floatv STOREV
         #define STORE_float STORE1
-        #define ADD_floatv(p, j, v) STORE_ACCV((p) + (j), VLOAD(0, (p) + (j)) + (v))
+        #define ADD_floatv(p, j, v) STORE_ACCV((p) + (j), LOAD_FLOATV((p) + (j)) + (v))
         #define ADD_float(p, j, v) ((p)[j] += (v))
         #define NORM_BACKWARD_OUTPUTS(with_bias)                                                  \
             FOR_VECTORS(j) { NORM_OUTPUTS(floatv, LOADV, j, with_bias) }                          \
@@ -215,7 +215,7 @@ enum LayerOpKernelSource {
             __global const float *c = cosines + rowHead / heads * pairs, *s = sines + rowHead / heads * pairs;
             int i = 0;
             for (; i + VW <= pairs; i += VW) {
-                const floatv low = LOADV(x, at + i), high = LOADV(x, at + pairs + i), cv = VLOAD(0, c + i), sv = direction * VLOAD(0, s + i);
+                const floatv low = LOADV(x, at + i), high = LOADV(x, at + pairs + i), cv = LOAD_FLOATV(c + i), sv = direction * LOAD_FLOATV(s + i);
                 STOREV(y, at + i, low * cv - high * sv);
                 STOREV(y, at + pairs + i, high * cv + low * sv);
             }

@@ -46,8 +46,10 @@ enum OpenCLRowKernels {
         }
 
         typedef CAT(float, VW) floatv;
-        #define VLOAD CAT(vload, VW)
         #define VSTORE CAT(vstore, VW)
+        /* A global fp32 vector in one load, through a type of element alignment (as LOADV). */
+        typedef floatv __attribute__((aligned(sizeof(float)))) floatv_unaligned;
+        #define LOAD_FLOATV(p) (*(__global const floatv_unaligned *)(p))
 
         /* exp(x) for x <= 0 to about 2 ulp, flushed to 0 below -87: x = n·ln2 + r, exp(r) by a
            degree-6 polynomial, 2^n built in the exponent (the host's `nb_exp_nonpositive`); the

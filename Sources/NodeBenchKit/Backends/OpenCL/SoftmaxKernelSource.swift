@@ -31,13 +31,13 @@ enum SoftmaxKernelSource {
             __global float *values = scores + row * S;
             floatv maxima = -INFINITY;
             float tailMax = -INFINITY;
-            FOR_VECTORS_OF(j, keys) maxima = fmax(maxima, VLOAD(0, values + j));
+            FOR_VECTORS_OF(j, keys) maxima = fmax(maxima, LOAD_FLOATV(values + j));
             FOR_TAIL_OF(j, keys) tailMax = fmax(tailMax, values[j]);
             const float m = group_max(fmax(vmax(maxima), tailMax), partial);
             floatv sums = 0;
             float tail = 0;
             FOR_VECTORS_OF(j, keys) {
-                const floatv e = exp_nonpositive(VLOAD(0, values + j) - m);
+                const floatv e = exp_nonpositive(LOAD_FLOATV(values + j) - m);
                 STORE_ACCV(values + j, e);
                 sums += e;
             }
@@ -46,7 +46,7 @@ enum SoftmaxKernelSource {
                 tail += values[j];
             }
             const float sum = group_sum(vsum(sums) + tail, partial), inverse = 1.0f / sum;
-            FOR_VECTORS_OF(j, keys) STORE_ACCV(values + j, VLOAD(0, values + j) * inverse);
+            FOR_VECTORS_OF(j, keys) STORE_ACCV(values + j, LOAD_FLOATV(values + j) * inverse);
             FOR_TAIL_OF(j, keys) values[j] *= inverse;
             zero_masked(S, keys, values);
             if (get_local_id(0) == 0) lse[row] = m + log(sum);
@@ -63,10 +63,10 @@ enum SoftmaxKernelSource {
             __global float *g = gradient + row * S;
             floatv dots = 0;
             float tail = 0;
-            FOR_VECTORS_OF(j, keys) dots = fma(VLOAD(0, p + j), VLOAD(0, g + j), dots);
+            FOR_VECTORS_OF(j, keys) dots = fma(LOAD_FLOATV(p + j), LOAD_FLOATV(g + j), dots);
             FOR_TAIL_OF(j, keys) tail = fma(p[j], g[j], tail);
             const float dot = group_sum(vsum(dots) + tail, partial);
-            FOR_VECTORS_OF(j, keys) STORE_ACCV(g + j, VLOAD(0, p + j) * (VLOAD(0, g + j) - dot));
+            FOR_VECTORS_OF(j, keys) STORE_ACCV(g + j, LOAD_FLOATV(p + j) * (LOAD_FLOATV(g + j) - dot));
             FOR_TAIL_OF(j, keys) g[j] = p[j] * (g[j] - dot);
             zero_masked(S, keys, g);
         }
