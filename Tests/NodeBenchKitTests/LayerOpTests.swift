@@ -7,8 +7,8 @@ import Testing
 /// forward, and every device's kernels against the reference on sizes that are no multiple of any
 /// vector or work-group, in every storage type.
 @Suite struct LayerOpTests {
-    /// Small odd cases of every op: 7 rows of 150 values, a partial round of the sums' chains on a CPU
-    /// (rotary: 2 heads of 6; cross-entropy: 1001 classes).
+    /// Small odd cases of every op: 7 rows of 150 values, so that a CPU's sums run whole rounds of their
+    /// chains and then single vectors (rotary: 2 heads of 6; cross-entropy: 1001 classes).
     static func layerOp(_ op: LayerOp, pass: Pass, dtype: DType = .fp32, rows: Int = 7) throws -> LayerOpCase {
         switch op {
         case .rotary: try LayerOpCase(op, pass: pass, rows: rows, width: 12, headDim: 6, dtype: dtype)

@@ -104,7 +104,7 @@ enum OpenCLRowKernels {
            CPU one work-item streams the row, and one accumulator's chain of adds, not the loads,
            would bound the sweep. The rounds are written out so that `c` is a constant: with a loop
            over the chains PoCL ran no faster than with one chain. The body is the last argument. */
-        #define SUM_CHAINS 4
+        #define SUM_CHAINS 4 /* FOR_CHAINED_VECTORS and chains_sum are written out for four */
         #define FOR_CHAINED_VECTORS(j, c, ...) {                                                  \
             int j##Round = (int)get_local_id(0) * VW;                                             \
             for (; j##Round + 3 * LG * VW + VW <= width; j##Round += 4 * LG * VW) {               \
