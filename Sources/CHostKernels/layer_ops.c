@@ -79,17 +79,18 @@ NB_INLINE void nb_store(int type, void *p, long i, float v) {
 // softmax and the loss, bound by their exponentials, keep NB_LANES.
 #define NB_SUM_LANES 64
 
-// Sums of a row's values and of their squares, in independent lanes.
-NB_INLINE float nb_sum_squares(int type, const void *x, long at, long width) {
+// Sums of a row's values and of their squared distances from `center` (RMSNorm: 0; LayerNorm's
+// variance: the mean), in independent lanes.
+NB_INLINE float nb_sum_squares(int type, const void *x, long at, long width, float center) {
     float lanes[NB_SUM_LANES] = {0};
     long j = 0;
     for (; j + NB_SUM_LANES <= width; j += NB_SUM_LANES)
         for (int l = 0; l < NB_SUM_LANES; ++l) {
-            const float v = nb_load(type, x, at + j + l);
-            lanes[l] += v * v;
+            const float d = nb_load(type, x, at + j + l) - center;
+            lanes[l] += d * d;
         }
     float sum = 0;
-    for (; j < width; ++j) sum += nb_load(type, x, at + j) * nb_load(type, x, at + j);
+    for (; j < width; ++j) sum += (nb_load(type, x, at + j) - center) * (nb_load(type, x, at + j) - center);
     for (int l = 0; l < NB_SUM_LANES; ++l) sum += lanes[l];
     return sum;
 }
@@ -153,7 +154,7 @@ NB_INLINE void rmsnorm_forward(int t, const void *x, const void *w, void *y, flo
                                float eps) {
     for (long r = r0; r < r1; ++r) {
         const long at = r * width;
-        const float inverse = 1.0f / sqrtf(nb_sum_squares(t, x, at, width) / (float)width + eps);
+        const float inverse = 1.0f / sqrtf(nb_sum_squares(t, x, at, width, 0) / (float)width + eps);
         for (long j = 0; j < width; ++j) nb_store(t, y, at + j, nb_load(t, x, at + j) * inverse * nb_load(t, w, j));
         rstd[r] = inverse;
     }
@@ -200,18 +201,8 @@ NB_INLINE void layernorm_forward(int t, const void *x, const void *w, const void
     for (long r = r0; r < r1; ++r) {
         const long at = r * width;
         const float mu = nb_sum(t, x, at, width) / (float)width;
-        float lanes[NB_SUM_LANES] = {0};
-        long j = 0;
-        for (; j + NB_SUM_LANES <= width; j += NB_SUM_LANES)
-            for (int l = 0; l < NB_SUM_LANES; ++l) {
-                const float d = nb_load(t, x, at + j + l) - mu;
-                lanes[l] += d * d;
-            }
-        float variance = 0;
-        for (; j < width; ++j) variance += (nb_load(t, x, at + j) - mu) * (nb_load(t, x, at + j) - mu);
-        for (int l = 0; l < NB_SUM_LANES; ++l) variance += lanes[l];
-        const float inverse = 1.0f / sqrtf(variance / (float)width + eps);
-        for (j = 0; j < width; ++j)
+        const float inverse = 1.0f / sqrtf(nb_sum_squares(t, x, at, width, mu) / (float)width + eps);
+        for (long j = 0; j < width; ++j)
             nb_store(t, y, at + j, (nb_load(t, x, at + j) - mu) * inverse * nb_load(t, w, j) + nb_load(t, b, j));
         mean[r] = mu;
         rstd[r] = inverse;
