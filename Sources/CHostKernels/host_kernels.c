@@ -111,3 +111,6 @@ void nb_softmax_backward_rows(float *gradient, const float *probabilities, int r
         for (j = 0; j < cols; ++j) row[j] = p[j] * (row[j] - dot) * scale;
     }
 }
+
+NB_CLONES
+float nb_clone_multiply_add(float a, float b, float c) { return a * b + c; }

@@ -7,7 +7,10 @@
 #include <stdint.h>
 #include <string.h>
 
-#define NB_CLONES __attribute__((target_clones("avx512f", "arch=haswell", "default")))
+// The AVX2 clone is picked by features (x86-64-v3: AVX2, FMA, BMI), not by name: the resolver of
+// an "arch=haswell" clone compares the CPU's model, so AMD and newer Intel CPUs without AVX-512
+// would run the baseline clone's SSE2.
+#define NB_CLONES __attribute__((target_clones("avx512f", "arch=x86-64-v3", "default")))
 // A helper of a cloned kernel must be inlined into each clone: called, it runs as compiled for the
 // baseline instruction set.
 #define NB_INLINE static inline __attribute__((always_inline))

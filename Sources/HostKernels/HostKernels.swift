@@ -14,6 +14,17 @@ public struct HostISA: Sendable, Equatable {
     public var name: String { String(cString: nb_isa_name(raw)) }
 }
 
+/// The host kernels are compiled once per instruction set (AVX-512, AVX2 with FMA, baseline) and the
+/// clone for this CPU is picked when the program loads.
+public enum HostKernelClone {
+    /// Whether the picked clone fuses multiply-adds, as the AVX2 and AVX-512 clones do: a·a with
+    /// a = 1 + 2^-12 is 1 + 2^-11 + 2^-24, whose last term only a fused multiply-add keeps.
+    public static var fusesMultiplyAdd: Bool {
+        let a: Float = 1 + 0x1p-12
+        return nb_clone_multiply_add(a, a, -(1 + 0x1p-11)) != 0
+    }
+}
+
 /// Compute, clock and memory-bandwidth probe loops, one thread each.
 public enum ProbeKernels {
     /// `iterations` rounds of independent fp32 fused multiply-add chains, starting near `start`

@@ -1,4 +1,5 @@
 import Foundation
+import HostKernels
 import Testing
 
 @testable import NodeBenchKit
@@ -102,6 +103,12 @@ import Testing
         #expect(HostCPU.isaLevel(ofBLASCore: "Haswell") == 2)
         #expect(HostCPU.isaLevel(ofBLASCore: "SKYLAKEX") == 3)
         #expect(HostCPU.isaLevel(ofBLASCore: "Unknowncore") == nil)
+    }
+
+    /// The host kernels run their fused multiply-add clone on every CPU that has one.
+    @Test func theHostKernelsRunTheCloneForThisCPU() {
+        let flags = HostCPU.current().flags
+        #expect(HostKernelClone.fusesMultiplyAdd == (flags.contains("fma") && flags.contains("avx2")))
     }
 
     @Test func thisHostsCPUIsRead() {

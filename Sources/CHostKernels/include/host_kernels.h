@@ -27,4 +27,8 @@ void nb_score_gradient_block(float *gradient, const float *probabilities, int ro
 /// P * (dP - sum_j P[r][j] * dP[r][j]) * scale, with P in `probabilities`; `rows` x `cols`, row stride `ld`.
 void nb_softmax_backward_rows(float *gradient, const float *probabilities, int rows, int cols, int ld, float scale);
 
+/// a·b + c as the clone of the host kernels picked for this CPU computes it: rounded once where the
+/// clone has fused multiply-add (AVX2, AVX-512), twice in the baseline clone. Tells which runs.
+float nb_clone_multiply_add(float a, float b, float c);
+
 #endif
