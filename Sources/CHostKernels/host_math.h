@@ -15,22 +15,23 @@
 // baseline instruction set.
 #define NB_INLINE static inline __attribute__((always_inline))
 
-// exp(x) for x <= 0 (a score minus its row's maximum, or minus a magnitude), to about 2 ulp:
-// x = n*ln2 + r with |r| <= ln2/2, exp(r) by a degree-6 polynomial, 2^n by building the exponent.
-// Below -87 the result flushes to 0, as exp underflows there anyway.
+// exp(x) for x <= 0 (a score minus its row's maximum, or minus a magnitude), within about 2 ulp:
+// x = n*ln2 + r with |r| <= ln2/2, exp(r) by a degree-5 minimax polynomial, 2^n built in the
+// exponent. Below -87 the result flushes to 0, as exp underflows there anyway.
 NB_INLINE float nb_exp_nonpositive(float x) {
     x = x < -87.0f ? -87.0f : x;
-    // Adding and subtracting 1.5 * 2^23 rounds to the nearest integer without a libm call.
-    const float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
+    // Adding 1.5 * 2^23 rounds to an integer held in the low bits of the mantissa.
+    const float shifted = x * 1.44269504088896341f + 12582912.0f, n = shifted - 12582912.0f;
     const float r = (x - n * 0.693145751953125f) - n * 1.42860682030941723212e-6f;
-    float p = 1.0f / 720;
-    p = p * r + 1.0f / 120;
-    p = p * r + 1.0f / 24;
-    p = p * r + 1.0f / 6;
-    p = p * r + 0.5f;
+    float p = 8.290315047e-3f;
+    p = p * r + 4.189793020e-2f;
+    p = p * r + 1.666763574e-1f;
+    p = p * r + 4.999915063e-1f;
+    p = p * r + 9.999997020e-1f;
     p = p * r + 1.0f;
-    p = p * r + 1.0f;
-    int32_t bits = ((int32_t)n + 127) << 23;
+    int32_t bits;
+    memcpy(&bits, &shifted, sizeof bits);
+    bits = (bits - 0x4B400000 + 127) << 23;
     float scale;
     memcpy(&scale, &bits, sizeof scale);
     return p * scale;

@@ -51,8 +51,8 @@ enum OpenCLRowKernels {
         typedef floatv __attribute__((aligned(sizeof(float)))) floatv_unaligned;
         #define LOAD_FLOATV(p) (*(__global const floatv_unaligned *)(p))
 
-        /* exp(x) for x <= 0 to about 2 ulp, flushed to 0 below -87: x = n·ln2 + r, exp(r) by a
-           degree-6 polynomial, 2^n built in the exponent (the host's `nb_exp_nonpositive`); the
+        /* exp(x) for x <= 0 within about 2 ulp, flushed to 0 below -87: x = n·ln2 + r, exp(r) by a
+           degree-5 minimax polynomial, 2^n built in the exponent (the host's `nb_exp_nonpositive`); the
            logistic function from it, exact in form. A CPU compiler's exp and tanh are library
            routines slow enough to make these ops bound by arithmetic. One definition per type. */
         #define EXP_FAMILY(T, AS_T, AS_INT_T)                                                     \
@@ -61,11 +61,10 @@ enum OpenCLRowKernels {
                 /* Adding 1.5·2^23 rounds to an integer held in the low bits of the mantissa. */  \
                 const T shifted = x * 1.44269504088896341f + 12582912.0f, n = shifted - 12582912.0f; \
                 const T r = (x - n * 0.693145751953125f) - n * 1.42860682030941723212e-6f;        \
-                T p = r * (1.0f / 720) + 1.0f / 120;                                              \
-                p = p * r + 1.0f / 24;                                                            \
-                p = p * r + 1.0f / 6;                                                             \
-                p = p * r + 0.5f;                                                                 \
-                p = p * r + 1.0f;                                                                 \
+                T p = r * 8.290315047e-3f + 4.189793020e-2f;                                      \
+                p = p * r + 1.666763574e-1f;                                                      \
+                p = p * r + 4.999915063e-1f;                                                      \
+                p = p * r + 9.999997020e-1f;                                                      \
                 p = p * r + 1.0f;                                                                 \
                 return p * AS_T((AS_INT_T(shifted) - 0x4B400000 + 127) << 23);                    \
             }                                                                                     \
