@@ -42,6 +42,9 @@ import Testing
         #expect(FlashKernelParameters.defaults(isCPU: true, nativeFloats: 8, headDim: 64).tileRows == 4)
         #expect(FlashKernelParameters.defaults(isCPU: true, nativeFloats: 16, headDim: 64).tileRows == 8)
         #expect(FlashKernelParameters.defaults(isCPU: true, nativeFloats: 16, headDim: 128).tileRows == 4)
+        // Vectors of the CPU's own width: AVX2's 8 floats, AVX-512's 16.
+        #expect(FlashKernelParameters.defaults(isCPU: true, nativeFloats: 8, headDim: 64).vectorWidth == 8)
+        #expect(FlashKernelParameters.defaults(isCPU: true, nativeFloats: 16, headDim: 64).vectorWidth == 16)
         // Whatever its rows per work-item, a CPU work-group holds 64 query rows: each block of K and V
         // it reads from memory serves all of them.
         for (floats, headDim) in [(8, 64), (8, 128), (16, 64), (16, 128)] {

@@ -241,14 +241,17 @@ public struct GEMMKernelParameters: Codable, Sendable, Hashable, CustomStringCon
     /// from the core's cache (on a 2-core EPYC, 4096^3 ran at 0.97x the 2048^3 rate, against 0.74x
     /// with 2 x 2 groups, and smaller shapes as fast). CPUs with 16-float vectors (AVX-512, 32
     /// registers) hold a 12 x 32 tile: 24 accumulators, each A element loaded feeding two FMAs
-    /// (on that EPYC 1.10x the 8 x 16 tile at 2048^3). GPUs want many work-items with small tiles.
+    /// (on that EPYC 1.10x the 8 x 16 tile at 2048^3). AVX2's 16 registers hold a 6 x 16 tile: 12
+    /// accumulators, two B vectors and A's broadcast (on a 2-core Zen 3 EPYC the tuner measured it at
+    /// 182-187 GFLOP/s, the 8 x 16 tile, whose 16 accumulators spill, at 87). GPUs want many
+    /// work-items with small tiles.
     static func defaults(isCPU: Bool, nativeFloats: Int, dtype: DType) -> GEMMKernelParameters {
         let lanes = dtype == .fp64 ? 8 : 16
         if isCPU && nativeFloats >= 16 {
             return GEMMKernelParameters(tileRows: 12, vectorWidth: lanes, columnVectors: 2, groupColumns: 1, groupRows: 8)
         }
         if isCPU {
-            return GEMMKernelParameters(tileRows: 8, vectorWidth: lanes, groupColumns: 1, groupRows: 8)
+            return GEMMKernelParameters(tileRows: 6, vectorWidth: lanes, groupColumns: 1, groupRows: 8)
         }
         return GEMMKernelParameters(tileRows: 4, vectorWidth: 4, groupColumns: 16, groupRows: 16)
     }
