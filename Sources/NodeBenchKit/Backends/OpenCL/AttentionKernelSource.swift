@@ -559,8 +559,7 @@ public struct FlashKernelParameters: Codable, Sendable, Hashable, CustomStringCo
     /// rows for D <= 64 ran the backward 1.26x faster than 4 on a 2-core EPYC, ahead of the unfused
     /// backward. Vectors are the CPU's own width, 16 floats or 8 (AVX2: on a 2-core Zen 3 EPYC the
     /// tuner measured 4 rows of 8-wide vectors at up to 89 GFLOP/s, of 16-wide ones, two registers
-    /// each, at 51-65). A CPU
-    /// work-group holds `cpuGroupRows` query rows. GPUs: many work-items of one or
+    /// each, at 51-65). A CPU work-group holds `cpuGroupRows` query rows. GPUs: many work-items of one or
     /// two rows, 16-key panels, work-groups of 32: what the tuner found best on an H100 (1.3x to 3.8x
     /// the former 2 rows, 8 keys, 64 work-items).
     static func defaults(isCPU: Bool, nativeFloats: Int, headDim: Int) -> FlashKernelParameters {

@@ -243,8 +243,8 @@ public struct GEMMKernelParameters: Codable, Sendable, Hashable, CustomStringCon
     /// registers) hold a 12 x 32 tile: 24 accumulators, each A element loaded feeding two FMAs
     /// (on that EPYC 1.10x the 8 x 16 tile at 2048^3). AVX2's 16 registers hold a 6 x 16 tile: 12
     /// accumulators, two B vectors and A's broadcast (on a 2-core Zen 3 EPYC the tuner measured it at
-    /// 182-187 GFLOP/s, the 8 x 16 tile, whose 16 accumulators spill, at 87). GPUs want many
-    /// work-items with small tiles.
+    /// 182-187 GFLOP/s on 2047x2049x1024, the 8 x 16 tile, whose accumulators alone fill the 16
+    /// registers, at 87). GPUs want many work-items with small tiles.
     static func defaults(isCPU: Bool, nativeFloats: Int, dtype: DType) -> GEMMKernelParameters {
         let lanes = dtype == .fp64 ? 8 : 16
         if isCPU && nativeFloats >= 16 {
