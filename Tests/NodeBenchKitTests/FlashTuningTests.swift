@@ -38,8 +38,10 @@ import Testing
         #expect(
             FlashTuner.searchSpace(isCPU: true, nativeFloats: 8, headDim: 128, maxWorkGroupSize: 4096).first
                 == .defaults(isCPU: true, nativeFloats: 8, headDim: 128))
-        // Twice the rows where vectors hold 16 floats: the accumulator still fits the register file.
+        // Twice the rows at D=64 where vectors hold 16 floats (twice the registers); with AVX2's 16
+        // registers 4 rows at either head size.
         #expect(FlashKernelParameters.defaults(isCPU: true, nativeFloats: 8, headDim: 64).tileRows == 4)
+        #expect(FlashKernelParameters.defaults(isCPU: true, nativeFloats: 8, headDim: 128).tileRows == 4)
         #expect(FlashKernelParameters.defaults(isCPU: true, nativeFloats: 16, headDim: 64).tileRows == 8)
         #expect(FlashKernelParameters.defaults(isCPU: true, nativeFloats: 16, headDim: 128).tileRows == 4)
         // Vectors of the CPU's own width: AVX2's 8 floats, AVX-512's 16.
@@ -51,9 +53,11 @@ import Testing
             let cpu = FlashKernelParameters.defaults(isCPU: true, nativeFloats: floats, headDim: headDim)
             #expect(cpu.tileRows * cpu.groupSize == FlashKernelParameters.cpuGroupRows && cpu.groupSize > 1)
         }
-        // A CPU's scores take enough partial sums for 8 FMA chains (every candidate above runs them); a GPU's one.
-        #expect([1, 2, 4, 8, 16].map { FlashKernelParameters(tileRows: $0, vectorWidth: 16, groupSize: 1).scoreSums(isCPU: true) } == [8, 4, 2, 1, 1])
-        #expect(FlashKernelParameters(tileRows: 1, vectorWidth: 16, groupSize: 32).scoreSums(isCPU: false) == 1)
+        // A CPU's scores take enough partial sums for 8 FMA chains (every candidate above runs them)
+        // within half its registers: AVX2's 16 hold half as many as AVX-512's 32. A GPU's one.
+        #expect([1, 2, 4, 8, 16].map { FlashKernelParameters(tileRows: $0, vectorWidth: 16, groupSize: 1).scoreSums(isCPU: true, nativeFloats: 16) } == [8, 4, 2, 1, 1])
+        #expect([1, 2, 4, 8, 16].map { FlashKernelParameters(tileRows: $0, vectorWidth: 8, groupSize: 1).scoreSums(isCPU: true, nativeFloats: 8) } == [4, 2, 1, 1, 1])
+        #expect(FlashKernelParameters(tileRows: 1, vectorWidth: 16, groupSize: 32).scoreSums(isCPU: false, nativeFloats: 1) == 1)
         // A CPU's forward steps over two key panels at a time (every CPU candidate above runs so), a GPU's one.
         #expect(FlashKernelParameters.defaults(isCPU: true, nativeFloats: 16, headDim: 64).scorePanels(isCPU: true) == 2)
         #expect(FlashKernelParameters.defaults(isCPU: false, nativeFloats: 1, headDim: 64).scorePanels(isCPU: false) == 1)

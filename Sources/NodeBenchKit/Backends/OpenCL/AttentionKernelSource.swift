@@ -553,18 +553,18 @@ public struct FlashKernelParameters: Codable, Sendable, Hashable, CustomStringCo
         return nil
     }
 
-    /// CPUs (PoCL): few work-items, wide vectors, several rows per work-item; the accumulator
-    /// (`TM` x head dim floats) must stay in vector registers, so larger heads take fewer rows,
-    /// and CPUs with 16-float vectors (AVX-512: twice the register file of AVX2) twice as many: 8
-    /// rows for D <= 64 ran the backward 1.26x faster than 4 on a 2-core EPYC, ahead of the unfused
-    /// backward. Vectors are the CPU's own width, 16 floats or 8 (AVX2: on a 2-core Zen 3 EPYC the
-    /// tuner measured 4 rows of 8-wide vectors at up to 89 GFLOP/s, of 16-wide ones, two registers
-    /// each, at 51-65). A CPU work-group holds `cpuGroupRows` query rows. GPUs: many work-items of one or
+    /// CPUs (PoCL): few work-items, wide vectors, several rows per work-item. With 16-float vectors
+    /// (AVX-512, 32 registers) 8 rows for D <= 64 ran the backward 1.26x faster than 4 on a 2-core
+    /// EPYC, ahead of the unfused backward, and larger heads take 4. With AVX2's 16 registers 4 rows
+    /// at either head size: 8 spill the scores, and at D=128 2 rows ran at 89 GFLOP/s on the tuning
+    /// case of a 2-core Zen 3 EPYC, 4 at 110. Vectors are the CPU's own width, 16 floats or 8 (AVX2:
+    /// the tuner measured 4 rows of 8-wide vectors at up to 89 GFLOP/s, of 16-wide ones, two
+    /// registers each, at 51-65). A CPU work-group holds `cpuGroupRows` query rows. GPUs: many work-items of one or
     /// two rows, 16-key panels, work-groups of 32: what the tuner found best on an H100 (1.3x to 3.8x
     /// the former 2 rows, 8 keys, 64 work-items).
     static func defaults(isCPU: Bool, nativeFloats: Int, headDim: Int) -> FlashKernelParameters {
         if isCPU {
-            let rows = (headDim <= 64 ? 4 : 2) * (nativeFloats >= 16 ? 2 : 1)
+            let rows = nativeFloats >= 16 && headDim <= 64 ? 8 : 4
             return FlashKernelParameters(tileRows: rows, vectorWidth: nativeFloats >= 16 ? 16 : 8, groupSize: max(1, cpuGroupRows / rows))
         }
         return FlashKernelParameters(tileRows: headDim <= 64 ? 2 : 1, vectorWidth: 16, groupSize: 32)
@@ -587,8 +587,16 @@ public struct FlashKernelParameters: Codable, Sendable, Hashable, CustomStringCo
     /// Partial sums per score in the forward (`SCORE_SUMS`, dividing 8 and so every padded head
     /// dimension): a CPU core needs about 8 independent FMA chains to keep its FMA units busy, and
     /// fewer rows than 8 give fewer (D=128 at 4 rows: S=2048 274 -> 288, S=32768 193 -> 214 GFLOP/s on a
-    /// 2-core EPYC). A GPU hides the latency with other warps and would only spend registers.
-    func scoreSums(isCPU: Bool) -> Int { isCPU ? max(1, 8 / tileRows) : 1 }
+    /// 2-core AVX-512 EPYC). The sums of a step's scores take at most half the vector registers (32
+    /// with 16-float vectors, 16 with AVX2's 8), the rest holding K's vectors and Q's broadcasts: on a
+    /// 2-core AVX2 EPYC two sums for each of 4 rows x 2 panels took all 16 and spilled (D=64: 106 ->
+    /// 129 GFLOP/s with one). A GPU hides the latency with other warps and would only spend registers.
+    func scoreSums(isCPU: Bool, nativeFloats: Int) -> Int {
+        guard isCPU else { return 1 }
+        let registers = nativeFloats >= 16 ? 32 : 16
+        let sumRegisters = tileRows * scorePanels(isCPU: true) * max(1, vectorWidth / nativeFloats)
+        return max(1, min(8 / tileRows, registers / 2 / sumRegisters))
+    }
 
     /// Key panels per step of the forward (`SCORE_PANELS`). A CPU core loads at most two vectors per
     /// cycle: with one panel each broadcast of Q fed one FMA and the loads bound the score loop; with
