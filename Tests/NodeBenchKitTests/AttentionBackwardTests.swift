@@ -98,22 +98,25 @@ import Testing
     }
 
     /// Both ways to dQ on the PoCL device, whichever its type would take: one sweep over the keys
-    /// adding into per-work-item partials (four of them here, summed), and a second sweep over the
-    /// queries; CPU-sized and GPU-sized tiles. A second execution gives the same gradients: the
-    /// partials start from zero each time.
+    /// adding into per-work-item partials (four of them here, summed), in query blocks of one or
+    /// two panels (dK and dV carried from block to block, causal blocks before a key's first query
+    /// skipped), and a second sweep over the queries; CPU-sized and GPU-sized tiles. A second
+    /// execution gives the same gradients: the partials and carried sums start from zero each time.
     @Test(arguments: [1, 2])
     func bothWaysToDQMatchTheReference(sweeps: Int) throws {
         let device = try #require(AttentionTests.inventory.devices.first { $0.backend == .opencl }, "scripts/setup installs PoCL")
         let openCL = try AttentionTests.inventory.openCL(device).device
         for (tileRows, width) in [(8, 16), (2, 8)] {
-            let parameters = FlashKernelParameters(tileRows: tileRows, vectorWidth: width, groupSize: 2, backwardSweeps: sweeps)
+            let parameters = FlashKernelParameters(
+                tileRows: tileRows, vectorWidth: width, groupSize: 2, backwardSweeps: sweeps, queryBlock: width == 16 ? 1 : 2)
             let entry = TunedParameters.FlashEntry(
                 device: openCL.name, driver: openCL.driverVersion, dtype: .bf16, headDim: 24, parameters: parameters, gflops: 1, tunedAt: "test")
             let backend = try FlashTuningTests.backend(tuned: TunedParameters(flash: [entry]))
             for causal in [true, false] {
                 let inputs = try Self.inputs(1, 4, 2, 37, 24, causal: causal, dtype: .bf16)
                 let kernel = try backend.prepare(inputs)
-                #expect(kernel.notes.joined().contains(sweeps == 1 ? "one sweep over the keys" : "query rows per work-item for dQ"), "\(kernel.notes)")
+                let plan = sweeps == 1 ? "one sweep over the keys, \(tileRows) key rows at a time against blocks of 16 query rows" : "query rows per work-item for dQ"
+                #expect(kernel.notes.joined().contains(plan), "\(kernel.notes)")
                 _ = try kernel.execute()
                 let first = try kernel.result()
                 let check = AttentionGradientReference(inputs).verify(first)
@@ -170,6 +173,11 @@ import Testing
         #expect(cpu.backwardChunks(seq: 2048, keyValueHeads: 2, computeUnits: 2, isCPU: true) == 4)
         #expect(cpu.backwardChunks(seq: 2048, keyValueHeads: 1, computeUnits: 64, isCPU: true) == 8)
         #expect(cpu.backwardChunks(seq: 20, keyValueHeads: 1, computeUnits: 64, isCPU: true) == 3)
+        // Query blocks of the one sweep: about 256 KiB of Q, dO and dQ rows (20 bytes per element), or as set.
+        #expect(FlashKernelParameters.defaults(isCPU: true, nativeFloats: 8, headDim: 128).backwardQueryBlockPanels(128) == 12)
+        #expect(cpu.backwardQueryBlockPanels(64) == 12 && cpu.backwardQueryBlockPanels(4096) == 1)
+        #expect(FlashKernelParameters(tileRows: 4, vectorWidth: 8, groupSize: 1, queryBlock: 3).backwardQueryBlockPanels(128) == 3)
+        #expect(FlashKernelParameters(tileRows: 4, vectorWidth: 8, groupSize: 1, queryBlock: 0).violation(maxWorkGroupSize: 64) == "query block 0 is not a positive number of panels")
         // Padding: whole panels, query blocks and key blocks, not their product.
         #expect(FlashKernelParameters(tileRows: 12, vectorWidth: 16, groupSize: 1).backwardPaddedRows(50, isCPU: true) == 96)
         #expect(FlashKernelParameters(tileRows: 2, vectorWidth: 16, groupSize: 1, backwardSweeps: 3).violation(maxWorkGroupSize: 64) == "backward sweeps 3 is not 1 or 2")

@@ -118,15 +118,18 @@ private struct FlashBackwardOperands {
         let (k, v) = (try packer.rowsOnly(stored.k, heads: keyHeads), try packer.rowsOnly(stored.v, heads: keyHeads))
         let chunks = parameters.backwardChunks(seq: shape.seq, keyValueHeads: keyHeads, computeUnits: device.computeUnits, isCPU: device.isCPU)
         let partials = try packer.context.makeBuffer(byteCount: chunks * queryHeads * packer.rows * packer.headDim * 4)
+        // The running fp32 dK and dV of every key row, carried from one query block to the next.
+        let running = try packer.context.makeBuffer(byteCount: keyHeads * packer.rows * 2 * packer.headDim * 4)
         let sweep = try program.makeKernel(named: "bwd_sweep", arguments: sizes + [
             .int(Int32(chunks)), .float(Float(scale)), .buffer(q.rows), .buffer(q.panels), .buffer(k.rows), .buffer(v.rows),
-            .buffer(gradOutput.rows), .buffer(gradOutput.panels), .buffer(delta), .buffer(logsumexp2), .buffer(partials), .buffer(gradients.k),
-            .buffer(gradients.v),
+            .buffer(gradOutput.rows), .buffer(gradOutput.panels), .buffer(delta), .buffer(logsumexp2), .buffer(running), .buffer(partials),
+            .buffer(gradients.k), .buffer(gradients.v),
         ])
         let sum = try program.makeKernel(named: "bwd_dq_sum", arguments: [
             .int(Int32(shape.seq)), .int(Int32(packer.rows)), .int(Int32(chunks)), .buffer(partials), .buffer(gradients.q),
         ])
         let keyRows = parameters.backwardKeyRows(isCPU: device.isCPU)
+        let queryRows = parameters.backwardQueryBlockPanels(shape.headDim) * parameters.vectorWidth
         return FlashBackwardPlan(
             packing: [k.launch, v.launch],
             stages: [
@@ -137,7 +140,7 @@ private struct FlashBackwardOperands {
                     .init(kernel: sum, global: [shape.headDim, shape.seq, queryHeads], local: nil),
                 ]),
             ],
-            note: "then one sweep over the keys, \(keyRows) key rows at a time, gives dK, dV and dQ (scores and dP computed once; "
+            note: "then one sweep over the keys, \(keyRows) key rows at a time against blocks of \(queryRows) query rows, gives dK, dV and dQ (scores and dP computed once; "
                 + "dQ added into \(chunks) fp32 partial\(chunks == 1 ? "" : "s") per head and summed)")
     }
 
