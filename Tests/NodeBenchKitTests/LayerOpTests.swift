@@ -8,10 +8,11 @@ import Testing
 /// vector or work-group, in every storage type.
 @Suite struct LayerOpTests {
     /// Small odd cases of every op: 7 rows of 150 values, so that a CPU's sums run whole rounds of their
-    /// chains and then single vectors (rotary: 2 heads of 6; cross-entropy: 1001 classes).
+    /// chains and then single vectors (rotary: 2 heads of 19 pairs, a whole vector and a tail on
+    /// every vector width; cross-entropy: 1001 classes).
     static func layerOp(_ op: LayerOp, pass: Pass, dtype: DType = .fp32, rows: Int = 7) throws -> LayerOpCase {
         switch op {
-        case .rotary: try LayerOpCase(op, pass: pass, rows: rows, width: 12, headDim: 6, dtype: dtype)
+        case .rotary: try LayerOpCase(op, pass: pass, rows: rows, width: 76, headDim: 38, dtype: dtype)
         case .crossEntropy: try LayerOpCase(op, pass: pass, rows: rows, width: 1001, dtype: dtype)
         default: try LayerOpCase(op, pass: pass, rows: rows, width: 150, dtype: dtype)
         }

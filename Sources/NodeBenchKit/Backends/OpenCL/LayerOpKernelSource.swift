@@ -207,19 +207,22 @@ enum LayerOpKernelSource {
 
         /* --- rotary embedding ------------------------------------------------------------- */
 
-        /* One work-item per head of a row, its pairs VW at a time. Grid: (rows * heads); direction -1 rotates back. */
+        /* Work-item i takes VW pairs of one head, the head's last work-item fewer, so that adjacent
+           work-items read adjacent values (a GPU then loads a warp's values in whole cache lines; with a
+           head per work-item its loads were a head apart). Grid: (rows * heads * ceil(pairs / VW));
+           direction -1 rotates back. */
         __kernel void rotary(const int headDim, const int heads, const float direction, __global const storage_t *restrict x,
                              __global const float *restrict cosines, __global const float *restrict sines, __global storage_t *restrict y) {
-            const int pairs = headDim / 2;
-            const size_t rowHead = get_global_id(0), at = rowHead * headDim;
+            const int pairs = headDim / 2, vectors = (pairs + VW - 1) / VW;
+            const size_t rowHead = get_global_id(0) / vectors, at = rowHead * headDim;
+            const int first = get_global_id(0) % vectors * VW;
             __global const float *c = cosines + rowHead / heads * pairs, *s = sines + rowHead / heads * pairs;
-            int i = 0;
-            for (; i + VW <= pairs; i += VW) {
-                const floatv low = LOADV(x, at + i), high = LOADV(x, at + pairs + i), cv = LOAD_FLOATV(c + i), sv = direction * LOAD_FLOATV(s + i);
-                STOREV(y, at + i, low * cv - high * sv);
-                STOREV(y, at + pairs + i, high * cv + low * sv);
-            }
-            for (; i < pairs; ++i) {
+            if (first + VW <= pairs) {
+                const floatv low = LOADV(x, at + first), high = LOADV(x, at + pairs + first);
+                const floatv cv = LOAD_FLOATV(c + first), sv = direction * LOAD_FLOATV(s + first);
+                STOREV(y, at + first, low * cv - high * sv);
+                STOREV(y, at + pairs + first, high * cv + low * sv);
+            } else for (int i = first; i < pairs; ++i) {
                 const float low = LOAD1(x, at + i), high = LOAD1(x, at + pairs + i), sine = direction * s[i];
                 STORE1(y, at + i, low * c[i] - high * sine);
                 STORE1(y, at + pairs + i, high * c[i] + low * sine);

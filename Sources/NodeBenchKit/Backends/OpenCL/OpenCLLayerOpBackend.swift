@@ -175,7 +175,8 @@ final class OpenCLPreparedLayerOp: PreparedKernel {
                 .int(Int32(headDim)), .int(Int32(width / headDim)), .float(pass == .backward ? -1 : 1), .buffer(source),
                 .buffer(try queue.upload(inputs.cos)), .buffer(try queue.upload(inputs.sin)), .buffer(y),
             ])
-            launches = [.init(kernel: kernel, global: [rows * width / headDim], local: nil)]
+            let pairVectors = (headDim / 2 + vectorWidth - 1) / vectorWidth
+            launches = [.init(kernel: kernel, global: [rows * width / headDim * pairVectors], local: nil)]
         case (.crossEntropy, .forward):
             let loss = try floats(rows)
             outputs = [(loss, rows, .fp32)]
@@ -199,7 +200,7 @@ final class OpenCLPreparedLayerOp: PreparedKernel {
         case .crossEntropy:
             layerOp.pass == .forward ? "a work-group of \(groupSize) per row, one read: blocks of maxima, then their exponentials" : "\(vectorWidth) logits per work-item"
         case .gelu, .swiglu, .residual: "\(vectorWidth) elements per work-item"
-        case .rotary: "one work-item per head"
+        case .rotary: "\(vectorWidth) pairs of a head per work-item"
         }
         notes = ["NodeBench layer-op kernel: \(shape), \(vectorWidth)-wide vectors; fp32 arithmetic on the stored tensors"]
     }
