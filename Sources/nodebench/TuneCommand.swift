@@ -89,7 +89,7 @@ struct TuneCommand: ParsableCommand {
         let targets = dtypes.flatMap { dtype in headDims.map { (dtype, $0) } }
         var table = TextTable([("dtype", .left), ("head dim", .right), ("parameters", .left), ("GFLOP/s", .right), ("tuning case", .left)])
         for (dtype, headDim) in targets {
-            let shape = try FlashTuner.tuningShape(headDim: headDim)
+            let shape = try tuner.timedShape(headDim: headDim)
             Console.note("[tune] \(chosen.id) flash attention \(dtype.rawValue) on \(shape)")
             let entry = try tuner.tune(dtype: dtype, headDim: headDim, budgetSeconds: budget / Double(targets.count)) { report($0) }
             guard let entry else {

@@ -89,6 +89,18 @@ import Testing
         #expect(after64.map(\.groupSize) == [4, 32, 32, 4, 32, 4, 32, 4, 32, 4])
     }
 
+    /// Shapes are timed on a case that fills the device: 64 heads on a 132-unit GPU (with 8 its
+    /// SMs sat idle and a worse shape won), 8 on a 2-core CPU as before, 32 on a 64-core one.
+    @Test func theShapesTuningCaseFillsTheDevice() throws {
+        let gpu = FlashTuner.searchSpace(isCPU: false, nativeFloats: 4, headDim: 64, maxWorkGroupSize: 1024)
+        #expect(FlashTuner.tuningHeads(computeUnits: 132, space: gpu) == 64)
+        let cpu = FlashTuner.searchSpace(isCPU: true, nativeFloats: 16, headDim: 64, maxWorkGroupSize: 4096)
+        #expect(FlashTuner.tuningHeads(computeUnits: 2, space: cpu) == 8)
+        #expect(FlashTuner.tuningHeads(computeUnits: 64, space: cpu) == 32)
+        let shape = try FlashTuner.tuningShape(headDim: 128, heads: 64)
+        #expect(shape.heads == 64 && shape.kvHeads == 64 && shape.seq == 1024 && shape.causal)
+    }
+
     @Test func keyBlockShapesGiveEveryComputeUnitWork() throws {
         let gpu = FlashKernelParameters(tileRows: 2, vectorWidth: 16, groupSize: 32)
         // 132 units x 4 groups x 64 rows: 17 heads of 2048 rows, 5 of 8192, 2 of 32768.

@@ -1,8 +1,9 @@
 import Foundation
 
 /// Searches the flash attention kernel's shape on one OpenCL device: every candidate that fits the
-/// device is first verified on an odd causal case with grouped-query heads, then timed on
-/// b1 h8 s1024 causal at the head dimension being tuned; the fastest correct one wins. Then its
+/// device is first verified on an odd causal case with grouped-query heads, then timed on s1024
+/// causal at the head dimension being tuned, with heads enough to fill the device
+/// (`tuningHeads`); the fastest correct one wins. Then its
 /// key block (how many keys a work-group shares between barriers) and, on a CPU, its work-group size
 /// are searched the same way at each of `keyBlockLengths`, and `run` takes the blocks tuned at the
 /// length nearest its own.
@@ -61,8 +62,29 @@ public final class FlashTuner {
 
     public typealias Progress = TuningProgress<FlashKernelParameters>
 
-    public static func tuningShape(headDim: Int) throws(UsageError) -> AttentionShape {
-        try AttentionShape(batch: 1, heads: 8, kvHeads: 8, seq: 1024, headDim: headDim, causal: true)
+    public static func tuningShape(headDim: Int, heads: Int = 8) throws(UsageError) -> AttentionShape {
+        try AttentionShape(batch: 1, heads: heads, kvHeads: heads, seq: 1024, headDim: headDim, causal: true)
+    }
+
+    /// Heads of the case shapes are timed on: enough that every compute unit gets about four
+    /// work-groups of the space's largest candidate, at least 8 and at most 64. With 8 heads a
+    /// 132-SM GPU ran the 2-row, 32-item default in 128 work-groups, SMs idle, and the tuner chose
+    /// 1 row, which ran the runs it served at 0.6x the default.
+    static func tuningHeads(computeUnits: Int, space: [FlashKernelParameters]) -> Int {
+        let rowsPerGroup = space.map { $0.tileRows * $0.groupSize }.max() ?? 1
+        return min(64, max(8, (4 * computeUnits * rowsPerGroup + 1023) / 1024))
+    }
+
+    private func searchSpace(headDim: Int) -> [FlashKernelParameters] {
+        let device = backend.openCLDevice
+        return Self.searchSpace(
+            isCPU: device.isCPU, nativeFloats: device.nativeFloatVectorWidth, headDim: headDim, maxWorkGroupSize: device.maxWorkGroupSize)
+    }
+
+    /// The case this device's candidate shapes are timed on, at one head dimension.
+    public func timedShape(headDim: Int) throws(UsageError) -> AttentionShape {
+        try Self.tuningShape(
+            headDim: headDim, heads: Self.tuningHeads(computeUnits: backend.openCLDevice.computeUnits, space: searchSpace(headDim: headDim)))
     }
 
     /// The sequence lengths whose key block is tuned: the block decides how often K and V come from
@@ -83,12 +105,11 @@ public final class FlashTuner {
         let checkCase = AttentionCase(shape: try AttentionShape(batch: 1, heads: 2, kvHeads: 1, seq: 67, headDim: headDim, causal: true), dtype: dtype)
         let checkInputs = AttentionInputs(attention: checkCase, seed: seed)
         let checkReference = AttentionReference(checkInputs)
-        let timedCase = AttentionCase(shape: try Self.tuningShape(headDim: headDim), dtype: dtype)
+        let timedCase = AttentionCase(shape: try timedShape(headDim: headDim), dtype: dtype)
         if backend.unsupportedReason(timedCase) != nil { return nil }
         let timedInputs = AttentionInputs(attention: timedCase, seed: seed)
         let device = backend.openCLDevice
-        let space = Self.searchSpace(
-            isCPU: device.isCPU, nativeFloats: device.nativeFloatVectorWidth, headDim: headDim, maxWorkGroupSize: device.maxWorkGroupSize)
+        let space = searchSpace(headDim: headDim)
         // Half the budget for the shape, the rest for its blocks at each length in turn, each
         // length getting an even share of what is left when it starts.
         let shapeDeadline = MonotonicClock.now() + budgetSeconds * 0.5
