@@ -77,6 +77,26 @@ public final class CommandQueue: @unchecked Sendable {
         try check(status, "clEnqueueReadBuffer")
     }
 
+    /// Overwrites the start of `values` with `count` values of `buffer` from value `offset` on: one piece
+    /// of a read of `total` values made in pieces (a planned bit flip lands where one whole read of
+    /// the `total` would put it), waiting for the copy (no allocation).
+    public func read<T: BitwiseCopyable>(
+        into values: inout [T], count: Int, from buffer: Buffer, at offset: Int, ofTotal total: Int
+    ) throws(OpenCLError) {
+        let stride = MemoryLayout<T>.stride
+        precondition(count <= values.count && (offset + count) * stride <= buffer.byteCount && offset + count <= total,
+                      "read of \(count) values at \(offset) of \(total) from a \(buffer.byteCount)-byte buffer into \(values.count)")
+        let status = values.withUnsafeMutableBytes { raw in
+            let status = clEnqueueReadBuffer(handle, buffer.handle, cl_bool(CL_TRUE), offset * stride, count * stride, raw.baseAddress, 0, nil, nil)
+            let middle = total / 2 - offset
+            if middle >= 0 && middle < count {
+                FaultInjection.flipBitIfPlanned(UnsafeMutableRawBufferPointer(rebasing: raw[(middle * stride)..<((middle + 1) * stride)]), stride: stride)
+            }
+            return status
+        }
+        try check(status, "clEnqueueReadBuffer")
+    }
+
     /// Reads `count` values of type `T` from the start of `buffer`, waiting for the copy.
     public func read<T: BitwiseCopyable>(_: T.Type, count: Int, from buffer: Buffer) throws(OpenCLError) -> [T] {
         let bytes = count * MemoryLayout<T>.stride

@@ -92,6 +92,23 @@ import Testing
         }
     }
 
+    /// A device output's fingerprint, taken in pieces after each repetition, is the checksum of the
+    /// output read whole, in every stored type, for parts of odd lengths and pieces that split them.
+    @Test(arguments: DType.allCases)
+    func aDeviceOutputsFingerprintInPiecesIsItsChecksum(dtype: DType) throws {
+        let openCL = try #require(Self.inventory.devices.first { $0.backend == .opencl })
+        let queue = try Self.inventory.openCL(openCL).queue()
+        let parts = try [13, 1, 30].enumerated().map { index, count -> DeviceOutputs.Part in
+            let values = (0..<count).map { Double($0 * 7 + index) * 0.37 - 3 }
+            return (try upload(StoredElements(values, as: dtype), queue), count, dtype)
+        }
+        let outputs = DeviceOutputs(parts: parts, queue: queue)
+        let checksum = Repeatability.checksum(try outputs.read())
+        for piece in [1, 4, 5, 64] {
+            #expect(try outputs.fingerprint(pieceElements: piece) == checksum, "pieces of \(piece)")
+        }
+    }
+
     @Test func anOpenCLDeviceRefusesWhatItCannotHold() throws {
         let backend = try Self.backends()[1]
         let huge = GEMMCase(shape: GEMMShape(m: 1 << 20, n: 1 << 20, k: 16), layout: .nn, dtype: .fp32)

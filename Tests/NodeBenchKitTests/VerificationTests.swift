@@ -135,5 +135,13 @@ import Testing
         #expect(Repeatability.checksum(swapped) != checksum)
         #expect(Repeatability.checksum([0.0]) != Repeatability.checksum([-0.0]))
         #expect(Repeatability.checksum([]) != Repeatability.checksum([0.0]))
+        for cut in 0...output.count {
+            var inPieces = Repeatability.Fingerprint()
+            output.withUnsafeBufferPointer { whole in
+                inPieces.add(UnsafeBufferPointer(rebasing: whole[..<cut]))
+                inPieces.add(UnsafeBufferPointer(rebasing: whole[cut...]))
+            }
+            #expect(inPieces.hex == checksum, "cut at \(cut)")
+        }
     }
 }

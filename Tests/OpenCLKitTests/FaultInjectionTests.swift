@@ -65,6 +65,27 @@ import Testing
         #expect(try queue.read(Float.self, count: 1000, from: buffer) == expected, "outside the scope nothing flips")
     }
 
+    /// A read made in pieces gives the whole read's values, and a stuck bit lands on the element a
+    /// whole read flips (the middle of all the pieces), in whichever piece holds it.
+    @Test func aReadInPiecesFlipsWhereAWholeReadDoes() throws {
+        let (queue, _, buffer) = try Self.setUp()
+        func readInPieces() throws -> [Float] {
+            var piece = [Float](repeating: 0, count: 300), values: [Float] = []
+            for offset in stride(from: 0, to: 1000, by: 300) {
+                let count = min(300, 1000 - offset)
+                try queue.read(into: &piece, count: count, from: buffer, at: offset, ofTotal: 1000)
+                values += piece[..<count]
+            }
+            return values
+        }
+        let expected = (0..<1000).map(Float.init)
+        #expect(try readInPieces() == expected)
+        let (whole, pieces) = try FaultInjection.$active.withValue(FaultInjection(.stuckbit)) {
+            (try queue.read(Float.self, count: 1000, from: buffer), try readInPieces())
+        }
+        #expect(pieces == whole && pieces.indices.filter { pieces[$0] != expected[$0] } == [500])
+    }
+
     @Test func buildAllocationAndEnqueueFaultsThrowTheirStatusesInScopeOnly() throws {
         let (queue, kernel, _) = try Self.setUp()
         let context = queue.context

@@ -21,12 +21,15 @@ public protocol PreparedKernel: AnyObject {
     func execute() throws -> SampleTime
     /// The output as computed by the last execution, widened to Double.
     func result() throws -> [Double]
+    /// `Repeatability.checksum(result())`, taken after each timed repetition.
+    func outputFingerprint() throws -> String
     /// A multi-kernel path's parts, timed over the executions so far; empty for one kernel.
     var stages: [CaseResult.Stage] { get }
 }
 
 extension PreparedKernel {
     public var stages: [CaseResult.Stage] { [] }
+    public func outputFingerprint() throws -> String { Repeatability.checksum(try result()) }
 }
 
 /// Matrix elements as a device stores them: the case's element type, bit for bit.

@@ -52,4 +52,6 @@ private final class SlowedKernel: PreparedKernel {
     }
 
     func result() throws -> [Double] { try inner.result() }
+
+    func outputFingerprint() throws -> String { try inner.outputFingerprint() }
 }

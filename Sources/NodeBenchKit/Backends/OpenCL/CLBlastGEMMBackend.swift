@@ -37,7 +37,7 @@ final class CLBlastGEMMBackend: GEMMBackend {
     }
 }
 
-private final class CLBlastPreparedGEMM: PreparedKernel {
+private final class CLBlastPreparedGEMM: DeviceOutputKernel {
     let notes = [
         "CLBlast xGEMM with its own tuning database, row-major",
         "timed on the host clock, submission to completion: CLBlast's helper kernels return no events",
@@ -71,7 +71,5 @@ private final class CLBlastPreparedGEMM: PreparedKernel {
         return SampleTime(kernelSeconds: seconds, wallSeconds: seconds)
     }
 
-    func result() throws -> [Double] {
-        try readResult(c, count: gemm.shape.m * gemm.shape.n, dtype: gemm.dtype, queue: queue)
-    }
+    var deviceOutputs: DeviceOutputs { DeviceOutputs(parts: [(c, gemm.shape.m * gemm.shape.n, gemm.dtype)], queue: queue) }
 }

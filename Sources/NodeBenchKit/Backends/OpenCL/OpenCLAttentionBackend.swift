@@ -132,7 +132,7 @@ final class OpenCLAttentionBackend: AttentionBackend {
     }
 }
 
-final class OpenCLPreparedAttention: PreparedKernel {
+final class OpenCLPreparedAttention: DeviceOutputKernel {
     let notes: [String]
     private let launches: KernelLaunches
     let queue: CommandQueue
@@ -197,9 +197,7 @@ final class OpenCLPreparedAttention: PreparedKernel {
 
     var stages: [CaseResult.Stage] { launches.stageTimes?.summaries ?? [] }
 
-    func result() throws -> [Double] {
-        try readResult(output, count: shape.queryElements, dtype: dtype, queue: queue)
-    }
+    var deviceOutputs: DeviceOutputs { DeviceOutputs(parts: [(output, shape.queryElements, dtype)], queue: queue) }
 
     /// The logsumexp of every query row, as the last execution stored it for a backward pass.
     func logsumexp() throws -> [Double] {

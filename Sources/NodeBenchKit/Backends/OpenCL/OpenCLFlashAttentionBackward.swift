@@ -4,7 +4,7 @@ import OpenCLKit
 /// one untimed flash forward on the same device (whose program holds the backward kernels too).
 /// Q and dO are packed and D = rowsum(dO * O) computed first; then one sweep over the keys (CPUs)
 /// or two (GPUs), as `FlashKernelParameters.backwardSweeps` chooses.
-final class OpenCLPreparedAttentionBackward: PreparedKernel {
+final class OpenCLPreparedAttentionBackward: DeviceOutputKernel {
     let notes: [String]
     private let launches: KernelLaunches
     private let queue: CommandQueue
@@ -44,9 +44,7 @@ final class OpenCLPreparedAttentionBackward: PreparedKernel {
 
     var stages: [CaseResult.Stage] { launches.stageTimes?.summaries ?? [] }
 
-    func result() throws -> [Double] {
-        try readGradients(gradients, of: attention, queue: queue)
-    }
+    var deviceOutputs: DeviceOutputs { DeviceOutputs(gradients: gradients, of: attention, queue: queue) }
 }
 
 /// What both backward plans read, on the device: Q and dO as fp32 rows and scaled panels, D and the

@@ -68,7 +68,7 @@ struct KernelParameterError: Error, CustomStringConvertible {
     let description: String
 }
 
-private final class OpenCLPreparedGEMM: PreparedKernel {
+private final class OpenCLPreparedGEMM: DeviceOutputKernel {
     let notes: [String]
     /// Pack A, pack B, multiply: run in this order every execution, timed together.
     private let launches: KernelLaunches
@@ -111,9 +111,7 @@ private final class OpenCLPreparedGEMM: PreparedKernel {
         try launches.execute()
     }
 
-    func result() throws -> [Double] {
-        try readResult(c, count: cCount, dtype: dtype, queue: queue)
-    }
+    var deviceOutputs: DeviceOutputs { DeviceOutputs(parts: [(c, cCount, dtype)], queue: queue) }
 }
 
 /// One GEMM kernel launch plan for `batches` products of one shape stored one after another: pack

@@ -76,7 +76,7 @@ final class OpenCLMemoryCopy: MemoryCopy {
     func result() throws -> [Double] { [] }
 }
 
-final class OpenCLPreparedLayerOp: PreparedKernel {
+final class OpenCLPreparedLayerOp: DeviceOutputKernel {
     let notes: [String]
     private let launches: KernelLaunches
     private let queue: CommandQueue
@@ -207,7 +207,5 @@ final class OpenCLPreparedLayerOp: PreparedKernel {
 
     func execute() throws -> SampleTime { try launches.execute() }
 
-    func result() throws -> [Double] {
-        try outputs.flatMap { output in try readResult(output.buffer, count: output.count, dtype: output.dtype, queue: queue) }
-    }
+    var deviceOutputs: DeviceOutputs { DeviceOutputs(parts: outputs, queue: queue) }
 }

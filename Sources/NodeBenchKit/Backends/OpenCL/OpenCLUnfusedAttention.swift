@@ -82,7 +82,7 @@ struct UnfusedAttentionPlan {
 }
 
 /// The unfused forward's buffers and launches.
-final class OpenCLUnfusedAttention: PreparedKernel {
+final class OpenCLUnfusedAttention: DeviceOutputKernel {
     let notes: [String]
     private let launches: KernelLaunches
     let queue: CommandQueue
@@ -125,13 +125,11 @@ final class OpenCLUnfusedAttention: PreparedKernel {
 
     var stages: [CaseResult.Stage] { launches.stageTimes?.summaries ?? [] }
 
-    func result() throws -> [Double] {
-        try readResult(output, count: attention.shape.queryElements, dtype: attention.dtype, queue: queue)
-    }
+    var deviceOutputs: DeviceOutputs { DeviceOutputs(parts: [(output, attention.shape.queryElements, attention.dtype)], queue: queue) }
 }
 
 /// The unfused backward: dQ, dK and dV from dO and the P of one untimed unfused forward.
-final class OpenCLUnfusedAttentionBackward: PreparedKernel {
+final class OpenCLUnfusedAttentionBackward: DeviceOutputKernel {
     let notes: [String]
     private let launches: KernelLaunches
     private let queue: CommandQueue
@@ -182,9 +180,7 @@ final class OpenCLUnfusedAttentionBackward: PreparedKernel {
 
     var stages: [CaseResult.Stage] { launches.stageTimes?.summaries ?? [] }
 
-    func result() throws -> [Double] {
-        try readGradients(gradients, of: attention, queue: queue)
-    }
+    var deviceOutputs: DeviceOutputs { DeviceOutputs(gradients: gradients, of: attention, queue: queue) }
 }
 
 /// The programs of the unfused path: one per GEMM variant, and the row kernels.
