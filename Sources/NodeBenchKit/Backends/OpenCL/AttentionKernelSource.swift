@@ -367,34 +367,59 @@ enum AttentionKernelSource {
                         pv[t] = e;
                         dsv[t] = e * (dp[t] - d) * scale;
                     }
-                    /* One accumulator column at a time, as in the forward's P·V. */
+                    /* dV += P·dO and dK += dS·Q two accumulator columns at a time, each product in its own
+                       loop: a broadcast of P or dS then feeds two FMAs (a CPU without embedded broadcasts
+                       loads each one), and the accumulators of one pass fit 16 registers. */
                     __global const float *gi = dOr + (bh * P + query0) * HDP, *qi = Qr + (bh * P + query0) * HDP;
                     #pragma unroll
-                    for (int c = 0; c < HDP / VW; ++c) {
+                    for (int c = 0; c < HDP / VW; c += 2) {
+                        const int c1 = min(c + 1, HDP / VW - 1);
                         for (int i = 0; i < VW; ++i) {
-                            const floatv gc = VLOAD(c, gi + (size_t)i * HDP), qc = VLOAD(c, qi + (size_t)i * HDP);
+                            const floatv g0 = VLOAD(c, gi + (size_t)i * HDP), g1 = VLOAD(c1, gi + (size_t)i * HDP);
                             #pragma unroll
                             for (int t = 0; t < TK; ++t) {
-                                dv[t][c] = fma((floatv)p[t * VW + i], gc, dv[t][c]);
-                                dk[t][c] = fma((floatv)ds[t * VW + i], qc, dk[t][c]);
+                                const floatv pb = (floatv)p[t * VW + i];
+                                dv[t][c] = fma(pb, g0, dv[t][c]);
+                                if (c1 != c) dv[t][c1] = fma(pb, g1, dv[t][c1]);
+                            }
+                        }
+                        for (int i = 0; i < VW; ++i) {
+                            const floatv q0 = VLOAD(c, qi + (size_t)i * HDP), q1 = VLOAD(c1, qi + (size_t)i * HDP);
+                            #pragma unroll
+                            for (int t = 0; t < TK; ++t) {
+                                const floatv db = (floatv)ds[t * VW + i];
+                                dk[t][c] = fma(db, q0, dk[t][c]);
+                                if (c1 != c) dk[t][c1] = fma(db, q1, dk[t][c1]);
                             }
                         }
                     }
                     if (dq) {
-                        /* The panel's dQ rows += dS.K, one column of the VW rows at a time (VW chains). */
+                        /* The panel's dQ rows += dS.K, four rows by two columns at a time (8 chains): a key
+                           row's two vectors and four broadcasts of dS feed eight FMAs. */
                         __global float *dqi = dq + (bh * P + query0) * HDP;
                         #pragma unroll
-                        for (int c = 0; c < HDP / VW; ++c) {
-                            floatv sum[VW];
-                            #pragma unroll
-                            for (int i = 0; i < VW; ++i) sum[i] = VLOAD(c, dqi + (size_t)i * HDP);
-                            for (int t = 0; t < TK; ++t) {
-                                const floatv kc = VLOAD(c, k + (size_t)t * HDP);
+                        for (int c = 0; c < HDP / VW; c += 2) {
+                            const int c1 = min(c + 1, HDP / VW - 1);
+                            for (int i0 = 0; i0 < VW; i0 += 4) {
+                                __global float *rows = dqi + (size_t)i0 * HDP;
+                                floatv sum0[4], sum1[4];
                                 #pragma unroll
-                                for (int i = 0; i < VW; ++i) sum[i] = fma((floatv)ds[t * VW + i], kc, sum[i]);
+                                for (int i = 0; i < 4; ++i) { sum0[i] = VLOAD(c, rows + i * HDP); sum1[i] = VLOAD(c1, rows + i * HDP); }
+                                for (int t = 0; t < TK; ++t) {
+                                    const floatv k0 = VLOAD(c, k + (size_t)t * HDP), k1 = VLOAD(c1, k + (size_t)t * HDP);
+                                    #pragma unroll
+                                    for (int i = 0; i < 4; ++i) {
+                                        const floatv db = (floatv)ds[t * VW + i0 + i];
+                                        sum0[i] = fma(db, k0, sum0[i]);
+                                        sum1[i] = fma(db, k1, sum1[i]);
+                                    }
+                                }
+                                #pragma unroll
+                                for (int i = 0; i < 4; ++i) {
+                                    VSTORE(sum0[i], c, rows + i * HDP);
+                                    if (c1 != c) VSTORE(sum1[i], c1, rows + i * HDP);
+                                }
                             }
-                            #pragma unroll
-                            for (int i = 0; i < VW; ++i) VSTORE(sum[i], c, dqi + (size_t)i * HDP);
                         }
                     }
                 }
