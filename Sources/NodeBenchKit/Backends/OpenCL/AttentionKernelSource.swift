@@ -306,6 +306,24 @@ enum AttentionKernelSource {
             lse2[(size_t)bh * P + i] = i < S ? lse[(size_t)bh * S + i] * M_LOG2E_F : INFINITY;
         }
 
+        /* acc[t][c..c+1] += Σ_i weights[t·VW + i] · rows[i][c..c+1] over a panel's VW rows: two accumulator
+           columns at a time, so that each broadcast weight (a load of its own on a CPU without embedded
+           broadcasts) feeds two FMAs and the accumulators of one pass fit 16 registers. c + 1 past the
+           last column repeats c and is not added. */
+        inline __attribute__((always_inline)) void add_outer_products(floatv acc[TK][HDP / VW], const float *weights,
+                                                                     __global const float *rows, const int c) {
+            const int c1 = min(c + 1, HDP / VW - 1);
+            for (int i = 0; i < VW; ++i) {
+                const floatv r0 = VLOAD(c, rows + (size_t)i * HDP), r1 = VLOAD(c1, rows + (size_t)i * HDP);
+                #pragma unroll
+                for (int t = 0; t < TK; ++t) {
+                    const floatv w = (floatv)weights[t * VW + i];
+                    acc[t][c] = fma(w, r0, acc[t][c]);
+                    if (c1 != c) acc[t][c1] = fma(w, r1, acc[t][c1]);
+                }
+            }
+        }
+
         /* The TK key rows from key0 of one key/value head against the query panels [panelBegin,
            panelEnd): their dK and dV, and with dq (the caller's own fp32 dQ partial, [B*H][P][HDP])
            their share of dQ = dS.K, so the scores and dP are computed once for all three gradients.
@@ -367,31 +385,12 @@ enum AttentionKernelSource {
                         pv[t] = e;
                         dsv[t] = e * (dp[t] - d) * scale;
                     }
-                    /* dV += P·dO and dK += dS·Q two accumulator columns at a time, each product in its own
-                       loop: a broadcast of P or dS then feeds two FMAs (a CPU without embedded broadcasts
-                       loads each one), and the accumulators of one pass fit 16 registers. */
+                    /* dV += P·dO and dK += dS·Q, each product in a loop of its own. */
                     __global const float *gi = dOr + (bh * P + query0) * HDP, *qi = Qr + (bh * P + query0) * HDP;
                     #pragma unroll
                     for (int c = 0; c < HDP / VW; c += 2) {
-                        const int c1 = min(c + 1, HDP / VW - 1);
-                        for (int i = 0; i < VW; ++i) {
-                            const floatv g0 = VLOAD(c, gi + (size_t)i * HDP), g1 = VLOAD(c1, gi + (size_t)i * HDP);
-                            #pragma unroll
-                            for (int t = 0; t < TK; ++t) {
-                                const floatv pb = (floatv)p[t * VW + i];
-                                dv[t][c] = fma(pb, g0, dv[t][c]);
-                                if (c1 != c) dv[t][c1] = fma(pb, g1, dv[t][c1]);
-                            }
-                        }
-                        for (int i = 0; i < VW; ++i) {
-                            const floatv q0 = VLOAD(c, qi + (size_t)i * HDP), q1 = VLOAD(c1, qi + (size_t)i * HDP);
-                            #pragma unroll
-                            for (int t = 0; t < TK; ++t) {
-                                const floatv db = (floatv)ds[t * VW + i];
-                                dk[t][c] = fma(db, q0, dk[t][c]);
-                                if (c1 != c) dk[t][c1] = fma(db, q1, dk[t][c1]);
-                            }
-                        }
+                        add_outer_products(dv, p, gi, c);
+                        add_outer_products(dk, ds, qi, c);
                     }
                     if (dq) {
                         /* The panel's dQ rows += dS.K, four rows by two columns at a time (8 chains): a key
