@@ -2,6 +2,7 @@ import Foundation
 #if canImport(FoundationXML)
 import FoundationXML
 #endif
+import HostKernels
 import Testing
 
 @testable import NodeBenchKit
@@ -54,6 +55,26 @@ import Testing
         #expect(finding.summary == "host BLAS uses AVX2+FMA kernels on a AVX-512 CPU")
         #expect(finding.evidence.contains("best host sgemm 150.0 GFLOP/s = 79% of the measured fp32 peak (190.0 GFLOP/s)"))
         #expect(finding.action.contains("OPENBLAS_CORETYPE=Cooperlake"))
+    }
+
+    @Test func theHostKernelsBaselineBuildOnAnAVX2CPU() throws {
+        var document = Self.healthyDocument()
+        document.node.cpu.flags = ["avx", "avx2", "fma"]
+        document.node.cpu.kernelsFuseMultiplyAdd = false
+        let finding = try #require(Diagnosis(document).findings.first)
+        #expect(finding.id == "host-kernels-baseline-build")
+        #expect(finding.summary == "host kernels run their baseline SSE2 build on a AVX2+FMA CPU")
+        #expect(finding.evidence.contains("lists avx2, fma"))
+        #expect(document.node.cpu.kernelBuild == "baseline SSE2 build")
+        // The fused build, a file from before the field, and a CPU without AVX2: nothing to report.
+        for (flags, fuses) in [(["avx", "avx2", "fma"], true), (["avx", "avx2", "fma"], nil), (["avx"], false)] as [([String], Bool?)] {
+            document.node.cpu.flags = flags
+            document.node.cpu.kernelsFuseMultiplyAdd = fuses
+            #expect(Self.ids(document) == [])
+        }
+        document.node.cpu.flags = ["avx2", "avx512f", "fma"]
+        document.node.cpu.kernelsFuseMultiplyAdd = true
+        #expect(document.node.cpu.kernelBuild == "AVX-512 build")
     }
 
     @Test func olderKernelsForcedByTheEnvironmentSaySo() throws {
@@ -168,6 +189,14 @@ import Testing
 }
 
 @Suite struct DevicesReportTests {
+    @Test func theCPULineNamesTheBuildOfTheHostKernelsThatRuns() throws {
+        let node = NodeDescription(NodeInventory.discover(), environment: [:])
+        #expect(node.cpu.kernelsFuseMultiplyAdd == HostKernelClone.fusesMultiplyAdd)
+        let build = try #require(node.cpu.kernelBuild)
+        let cpuLine = DevicesReport.text(node).split(separator: "\n").first { $0.hasPrefix("CPU ") }
+        #expect(cpuLine?.hasSuffix("; host kernels: \(build)") == true)
+    }
+
     @Test func memorySaysBothFiguresWhenHwlocAndTheKernelDisagree() throws {
         var topology = try #require(NodeInventory.discover().topology)
         topology.numaNodes = [topology.numaNodes[0]]

@@ -1,7 +1,8 @@
 import Foundation
+import HostKernels
 
 /// What the host CPU says of itself in /proc/cpuinfo: the facts a theoretical peak and the BLAS
-/// kernel check need.
+/// kernel check need; and which build of NodeBench's host kernels runs on it.
 public struct HostCPU: Codable, Sendable, Equatable {
     public var vendor: String
     public var family: Int?
@@ -11,6 +12,10 @@ public struct HostCPU: Codable, Sendable, Equatable {
     /// Clock in MHz and where it was read.
     public var clockMHz: Double?
     public var clockSource: String?
+    /// Whether the build of the host's C kernels picked for this CPU fuses multiply-adds (their
+    /// AVX2 and AVX-512 builds do, the baseline SSE2 one does not); nil in files written before
+    /// it was recorded.
+    public var kernelsFuseMultiplyAdd: Bool?
 
     public static func current() -> HostCPU {
         let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
@@ -34,7 +39,7 @@ public struct HostCPU: Codable, Sendable, Equatable {
         return HostCPU(
             vendor: fields["vendor_id"] ?? "unknown", family: fields["cpu family"].flatMap { Int($0) },
             modelName: fields["model name"] ?? "unknown", flags: (fields["flags"] ?? "").split(separator: " ").map(String.init).sorted(),
-            clockMHz: clock, clockSource: clockSource)
+            clockMHz: clock, clockSource: clockSource, kernelsFuseMultiplyAdd: HostKernelClone.fusesMultiplyAdd)
     }
 
     /// The mean current clock over the CPUs, in MHz: the kernel's cpufreq where it has one, else
@@ -59,6 +64,12 @@ public struct HostCPU: Codable, Sendable, Equatable {
         if flags.contains("avx2") && flags.contains("fma") { return 2 }
         if flags.contains("avx") { return 1 }
         return 0
+    }
+
+    /// The build of the host's C kernels that runs: the clone for the CPU's widest ISA when a fused
+    /// multiply-add shows it is not the baseline (the loader picks by the same flags); nil unknown.
+    public var kernelBuild: String? {
+        kernelsFuseMultiplyAdd.map { $0 ? "\(HostCPU.isaName(level: max(isaLevel, 2))) build" : "baseline SSE2 build" }
     }
 
     /// fp32 FLOP per cycle per core with fused multiply-add, and why.

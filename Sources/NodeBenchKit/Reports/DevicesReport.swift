@@ -10,7 +10,7 @@ public enum DevicesReport {
         if let topology = node.topology {
             lines.append(
                 "CPU       \(topology.cpuModel ?? "unknown model"): \(topology.packages) package(s), \(topology.cores) cores, "
-                    + "\(topology.processingUnits) hardware threads")
+                    + "\(topology.processingUnits) hardware threads" + (node.cpu.kernelBuild.map { "; host kernels: \($0)" } ?? ""))
             let caches = topology.caches.map { "L\($0.level)\($0.kind == "instruction" ? "i" : "") \(formatBytes(Double($0.sizeBytes))) x\($0.instances)" }
             lines.append("Caches    \(caches.joined(separator: ", "))")
             lines.append("Memory    \(memoryLine(topology, kernelBytes: host.physicalMemoryBytes))")
