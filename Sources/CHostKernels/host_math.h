@@ -17,7 +17,7 @@
 
 // exp(x) for x <= 0 (a score minus its row's maximum, or minus a magnitude), within about 2 ulp:
 // x = n*ln2 + r with |r| <= ln2/2, exp(r) by a degree-5 minimax polynomial, 2^n built in the
-// exponent. Below -87 the result flushes to 0, as exp underflows there anyway.
+// exponent. Below -87 it returns exp(-87), about 1.6e-38: nothing beside any sum it joins.
 NB_INLINE float nb_exp_nonpositive(float x) {
     x = x < -87.0f ? -87.0f : x;
     // Adding 1.5 * 2^23 rounds to an integer held in the low bits of the mantissa.

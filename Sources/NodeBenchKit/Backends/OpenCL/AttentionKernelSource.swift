@@ -1,7 +1,9 @@
 /// OpenCL flash-attention kernels: Q `[B][H][S][HD]`, K and V `[B][HKV][S][HD]`, O like Q, all in
 /// the storage type; scores, softmax and sums in fp32. Compile-time: `HD` (head dimension),
 /// `CAUSAL`, `TM`, `VW`, `WG` and `HDP` (HD padded to whole vectors), with `KBP`, `SCORE_SUMS` and
-/// `SCORE_PANELS` from `FlashKernelParameters`. (The unfused path's softmax: `SoftmaxKernelSource`.)
+/// `SCORE_PANELS` from `FlashKernelParameters`, and `POLY_EXP2` (1 on a CPU: the polynomial of
+/// `OpenCLExponentials` in place of the library's exp2). (The unfused path's softmax:
+/// `SoftmaxKernelSource`.)
 ///
 /// `flash`: FlashAttention-2's loop order in one kernel. Packing first widens Q (scaled by
 /// log2(e)/√HD, so the softmax can use exp2), K (in panels of `VW` keys, each panel contiguous
@@ -16,7 +18,7 @@
 /// (`TK`: key rows per work-item of the sweep over the keys; `QBP`: query panels per block of the
 /// one-sweep backward).
 enum AttentionKernelSource {
-    static let text = OpenCLStorageTypes.text + "\n" + #"""
+    static let text = OpenCLStorageTypes.text + "\n" + OpenCLExponentials.text + "\n" + #"""
         #ifndef CAUSAL
         #define CAUSAL 0
         #endif
@@ -34,6 +36,14 @@ enum AttentionKernelSource {
         #endif
         #ifndef SCORE_PANELS
         #define SCORE_PANELS 1
+        #endif
+        /* A CPU's exp2 is a library routine; a GPU's, one instruction. */
+        #if POLY_EXP2
+        EXP_FAMILY(float, as_float, as_int)
+        EXP_FAMILY(floatv, CAT(as_float, VW), CAT(as_int, VW))
+        #define EXP2 exp2_polynomial
+        #else
+        #define EXP2 exp2
         #endif
         __constant int laneIndex[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
 
@@ -202,7 +212,7 @@ enum AttentionKernelSource {
                             for (int sp = 1; sp < SCORE_PANELS; ++sp) top = fmax(top, s[sp][r]);
                             if (!any_lane(top > m[r] + 8.0f)) continue;
                             const float mNew = reduce_max(top);
-                            const float correction = exp2(m[r] - mNew);
+                            const float correction = EXP2(m[r] - mNew);
                             l[r] *= correction;
                             #pragma unroll
                             for (int c = 0; c < HDP / VW; ++c) acc[r][c] *= correction;
@@ -218,7 +228,7 @@ enum AttentionKernelSource {
                         #pragma unroll
                         for (int sp = 0; sp < SCORE_PANELS; ++sp) {
                             /* A row whose keys are all masked so far keeps its zero state. */
-                            const floatv e = m[r] == -INFINITY ? (floatv)0 : exp2(s[sp][r] - m[r]);
+                            const floatv e = m[r] == -INFINITY ? (floatv)0 : EXP2(s[sp][r] - m[r]);
                             l[r] += e;
                             pv[r][sp] = e;
                         }
@@ -378,7 +388,7 @@ enum AttentionKernelSource {
                     const float *p = (const float *)pv, *ds = (const float *)dsv;
                     #pragma unroll
                     for (int t = 0; t < TK; ++t) {
-                        floatv e = exp2(fmin(s[t] - l, (floatv)0));
+                        floatv e = EXP2(fmin(s[t] - l, (floatv)0));
                         #if CAUSAL
                         e = select(e, (floatv)0, query0 + lane < key0 + t);
                         #endif
@@ -536,7 +546,7 @@ enum AttentionKernelSource {
                     #if CAUSAL
                     masked |= key0 + lane > row0 + r;
                     #endif
-                    const floatv e = select(exp2(fmin(s[r] - l[r], (floatv)0)), (floatv)0, masked);
+                    const floatv e = select(EXP2(fmin(s[r] - l[r], (floatv)0)), (floatv)0, masked);
                     dsv[r] = e * (dp[r] - d[r]) * scale;
                 }
                 __global const float *k = Kr + ((size_t)bkv * P + key0) * HDP;

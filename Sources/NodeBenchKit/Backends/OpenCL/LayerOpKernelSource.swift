@@ -258,7 +258,7 @@ enum LayerOpKernelSource {
             FOR_TAIL(j) tailMax = max(tailMax, LOAD1(logits, at + j));
             FOR_TAIL(j) tail += exp_nonpositive(LOAD1(logits, at + j) - tailMax);
             const float rowMax = group_max(max(vmax(runningMax), tailMax), partial);
-            /* A lane that saw no value keeps -inf and a zero sum: exp_nonpositive(-inf) is 0 without NaN. */
+            /* A lane that saw no value keeps -inf and a zero sum: exp_nonpositive(-inf) is finite (exp(-87)), so no NaN. */
             const float mine = vsum(sum * exp_nonpositive(runningMax - rowMax)) + tail * exp_nonpositive(tailMax - rowMax);
             const float total = group_sum(mine, partial);
             if (get_local_id(0) == 0) {

@@ -127,6 +127,7 @@ final class OpenCLAttentionBackend: AttentionBackend {
             + " -D HDP=\(parameters.paddedHeadDim(shape.headDim)) -D TK=\(parameters.backwardKeyRows(isCPU: openCLDevice.isCPU))"
             + " -D KBP=\(parameters.keyBlockPanels(shape.headDim)) -D SCORE_SUMS=\(parameters.scoreSums(isCPU: openCLDevice.isCPU, nativeFloats: openCLDevice.nativeFloatVectorWidth))"
             + " -D SCORE_PANELS=\(parameters.scorePanels(isCPU: openCLDevice.isCPU)) -D QBP=\(parameters.backwardQueryBlockPanels(shape.headDim))"
+            + " -D POLY_EXP2=\(openCLDevice.isCPU ? 1 : 0)"
         let program = try runtime.program(source: AttentionKernelSource.text, options: options, disk: programCache)
         return try OpenCLPreparedAttention(inputs, program: program, queue: queue, flash: parameters, parameterSource: parameterSource)
     }

@@ -3,8 +3,7 @@ import OpenCLKit
 /// The OpenCL C that row kernels share (the layer ops, the unfused attention's softmax): a row is
 /// a work-group of `LG` work-items, each taking `VW` adjacent fp32 values at a time (explicit
 /// vectors: CPU compilers do not vectorize strided loops across work-items), reduced in local
-/// memory; and a polynomial exponential, since a CPU compiler's `exp` is a library call slow
-/// enough to bound these kernels by arithmetic. Needs `VW`; a source includes it after
+/// memory; and `OpenCLExponentials` for float and `floatv`. Needs `VW`; a source includes it after
 /// `OpenCLStorageTypes`.
 enum OpenCLRowKernels {
     /// Work-items per row and values per vector: on a GPU many work-items, enough to cover memory
@@ -14,7 +13,7 @@ enum OpenCLRowKernels {
         device.isCPU ? (1, 16) : (min(256, device.maxWorkGroupSize.nonzeroPowerOfTwoFloor), 4)
     }
 
-    static let text = #"""
+    static let text = OpenCLExponentials.text + "\n" + #"""
         #ifndef LG
         #define LG 64
         #endif
@@ -51,27 +50,6 @@ enum OpenCLRowKernels {
         typedef floatv __attribute__((aligned(sizeof(float)))) floatv_unaligned;
         #define LOAD_FLOATV(p) (*(__global const floatv_unaligned *)(p))
 
-        /* exp(x) for x <= 0 within about 2 ulp, flushed to 0 below -87: x = n·ln2 + r, exp(r) by a
-           degree-5 minimax polynomial, 2^n built in the exponent (the host's `nb_exp_nonpositive`); the
-           logistic function from it, exact in form. A CPU compiler's exp and tanh are library
-           routines slow enough to make these ops bound by arithmetic. One definition per type. */
-        #define EXP_FAMILY(T, AS_T, AS_INT_T)                                                     \
-            __attribute__((overloadable)) inline T exp_nonpositive(T x) {                         \
-                x = select(x, (T)-87.0f, isless(x, -87.0f)); /* NaN stays NaN */                \
-                /* Adding 1.5·2^23 rounds to an integer held in the low bits of the mantissa. */  \
-                const T shifted = x * 1.44269504088896341f + 12582912.0f, n = shifted - 12582912.0f; \
-                const T r = (x - n * 0.693145751953125f) - n * 1.42860682030941723212e-6f;        \
-                T p = r * 8.290315047e-3f + 4.189793020e-2f;                                      \
-                p = p * r + 1.666763574e-1f;                                                      \
-                p = p * r + 4.999915063e-1f;                                                      \
-                p = p * r + 9.999997020e-1f;                                                      \
-                p = p * r + 1.0f;                                                                 \
-                return p * AS_T((AS_INT_T(shifted) - 0x4B400000 + 127) << 23);                    \
-            }                                                                                     \
-            __attribute__((overloadable)) inline T sigmoid(T z) {                                 \
-                const T e = exp_nonpositive(-fabs(z));                                            \
-                return select(e, (T)1.0f, isgreaterequal(z, 0.0f)) / (1.0f + e);                  \
-            }
         EXP_FAMILY(float, as_float, as_int)
         EXP_FAMILY(floatv, CAT(as_float, VW), CAT(as_int, VW))
 
