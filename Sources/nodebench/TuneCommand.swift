@@ -98,6 +98,10 @@ struct TuneCommand: ParsableCommand {
             }
             try store.record { $0.record(entry) }
             table.add([dtype.rawValue, String(headDim), entry.parameters.description, String(format: "%.1f", entry.gflops), shape.description])
+            if let backward = entry.backwardGFLOPs {
+                let rows = entry.parameters.keyRows.map { "TK=\($0)" } ?? "default"
+                table.add(["", "", "  backward key rows \(rows)", String(format: "%.1f", backward), "\(shape) backward"])
+            }
             for block in entry.keyBlocks {
                 let group = block.groupSize.map { ", WG=\($0)" } ?? ""
                 table.add(["", "", "  key block \(block.keyBlock.map(String.init) ?? "cache rule")\(group)", String(format: "%.1f", block.gflops), "s\(block.seq) causal"])

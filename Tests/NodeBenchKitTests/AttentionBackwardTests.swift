@@ -106,16 +106,19 @@ import Testing
     func bothWaysToDQMatchTheReference(sweeps: Int) throws {
         let device = try #require(AttentionTests.inventory.devices.first { $0.backend == .opencl }, "scripts/setup installs PoCL")
         let openCL = try AttentionTests.inventory.openCL(device).device
-        for (tileRows, width) in [(8, 16), (2, 8)] {
+        // The last takes 3 key rows, as a tuning file may set them apart from the query rows.
+        for (tileRows, width, keyRows) in [(8, 16, nil), (2, 8, nil), (2, 8, 3)] as [(Int, Int, Int?)] {
             let parameters = FlashKernelParameters(
-                tileRows: tileRows, vectorWidth: width, groupSize: 2, backwardSweeps: sweeps, queryBlock: width == 16 ? 1 : 2)
+                tileRows: tileRows, vectorWidth: width, groupSize: 2, backwardSweeps: sweeps, queryBlock: width == 16 ? 1 : 2, keyRows: keyRows)
             let entry = TunedParameters.FlashEntry(
                 device: openCL.name, driver: openCL.driverVersion, dtype: .bf16, headDim: 24, parameters: parameters, gflops: 1, tunedAt: "test")
             let backend = try FlashTuningTests.backend(tuned: TunedParameters(flash: [entry]))
             for causal in [true, false] {
                 let inputs = try Self.inputs(1, 4, 2, 37, 24, causal: causal, dtype: .bf16)
                 let kernel = try backend.prepare(inputs)
-                let plan = sweeps == 1 ? "one sweep over the keys, \(tileRows) key rows at a time against blocks of 16 query rows" : "query rows per work-item for dQ"
+                let plan = sweeps == 1
+                    ? "one sweep over the keys, \(keyRows ?? tileRows) key rows at a time against blocks of 16 query rows"
+                    : "\(keyRows ?? tileRows) key rows per work-item for dK and dV, \(tileRows) query rows per work-item for dQ"
                 #expect(kernel.notes.joined().contains(plan), "\(kernel.notes)")
                 _ = try kernel.execute()
                 let first = try kernel.result()
@@ -168,6 +171,10 @@ import Testing
         #expect(cpu.backwardSweeps(isCPU: true) == 1 && gpu.backwardSweeps(isCPU: false) == 2)
         #expect(FlashKernelParameters(tileRows: 2, vectorWidth: 16, groupSize: 32, backwardSweeps: 1).backwardSweeps(isCPU: false) == 1)
         #expect(cpu.backwardKeyRows(isCPU: true) == cpu.tileRows && gpu.backwardKeyRows(isCPU: false) == 1)
+        // Key rows set apart (by `tune`) hold on either device type; outside 1...16 they are refused.
+        let apart = FlashKernelParameters(tileRows: 4, vectorWidth: 8, groupSize: 1, keyRows: 2)
+        #expect(apart.backwardKeyRows(isCPU: true) == 2 && apart.backwardKeyRows(isCPU: false) == 2)
+        #expect(FlashKernelParameters(tileRows: 4, vectorWidth: 8, groupSize: 1, keyRows: 17).violation(maxWorkGroupSize: 64) == "key rows 17 outside 1...16")
         // About four work-items per compute unit, at most eight partials, at most one per key block.
         #expect(cpu.backwardChunks(seq: 2048, keyValueHeads: 8, computeUnits: 2, isCPU: true) == 1)
         #expect(cpu.backwardChunks(seq: 2048, keyValueHeads: 2, computeUnits: 2, isCPU: true) == 4)

@@ -89,6 +89,16 @@ import Testing
         #expect(after64.map(\.groupSize) == [4, 32, 32, 4, 32, 4, 32, 4, 32, 4])
     }
 
+    /// The backward's key rows are tried apart from the forward's rows: the type's default first,
+    /// then each other count once.
+    @Test func keyRowsAreSearchedForTheChosenShape() {
+        let cpu = FlashTuner.keyRowsSpace(FlashKernelParameters(tileRows: 4, vectorWidth: 8, groupSize: 16, keyRows: 8), isCPU: true)
+        #expect(cpu.map(\.keyRows) == [nil, 1, 2, 8], "the default (4, as the forward's rows) once, as nil")
+        #expect(cpu.allSatisfy { $0.tileRows == 4 && $0.vectorWidth == 8 && $0.groupSize == 16 })
+        let gpu = FlashTuner.keyRowsSpace(FlashKernelParameters(tileRows: 2, vectorWidth: 16, groupSize: 32), isCPU: false)
+        #expect(gpu.map(\.keyRows) == [nil, 2, 4, 8], "a GPU's default is half the forward's rows: 1")
+    }
+
     /// Shapes are timed on a case that fills the device: 64 heads on a 132-unit GPU (with 8 its
     /// SMs sat idle and a worse shape won), 8 on a 2-core CPU as before, 32 on a 64-core one.
     @Test func theShapesTuningCaseFillsTheDevice() throws {
@@ -147,6 +157,14 @@ import Testing
                 $0.timedOn.contains("s\(block.seq) ") && $0.parameters.keyBlock == block.keyBlock && $0.parameters.groupSize == block.groupSize
             })
         }
+        // The backward's key rows, if the budget reached them, are a candidate that ran the backward.
+        if let backward = entry.backwardGFLOPs {
+            #expect(steps.contains { step in
+                if case .success(let gflops) = step.outcome {
+                    step.timedOn.hasSuffix(" backward") && step.parameters.keyRows == entry.parameters.keyRows && gflops == backward
+                } else { false }
+            })
+        }
         var tuned = TunedParameters()
         tuned.record(entry)
         // Another storage type of the same head dimension uses it too; another head dimension does not.
@@ -161,9 +179,10 @@ import Testing
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("flash-tuned-\(UUID()).json")
         defer { try? FileManager.default.removeItem(at: url) }
         let entry = TunedParameters.FlashEntry(
-            device: "d", driver: "1", dtype: .fp16, headDim: 128, parameters: FlashKernelParameters(tileRows: 2, vectorWidth: 16, groupSize: 4),
+            device: "d", driver: "1", dtype: .fp16, headDim: 128,
+            parameters: FlashKernelParameters(tileRows: 2, vectorWidth: 16, groupSize: 4, keyRows: 4),
             gflops: 10, tunedAt: "2026-01-01T00:00:00Z",
-            keyBlocks: [.init(seq: 2048, keyBlock: nil, gflops: 9), .init(seq: 8192, keyBlock: 4, groupSize: 8, gflops: 8)])
+            keyBlocks: [.init(seq: 2048, keyBlock: nil, gflops: 9), .init(seq: 8192, keyBlock: 4, groupSize: 8, gflops: 8)], backwardGFLOPs: 7)
         try TunedParameters(flash: [entry]).save(to: url)
         #expect(try TunedParameters.load(from: url).flash == [entry])
         try Data(#"{"schemaVersion": 1, "entries": []}"#.utf8).write(to: url)
@@ -172,6 +191,7 @@ import Testing
         let older = #"{"device": "d", "driver": "1", "dtype": "fp32", "headDim": 64, "gflops": 1, "tunedAt": "t", "parameters": {"tileRows": 2, "vectorWidth": 8, "groupSize": 4, "keyBlock": 1}}"#
         try Data(#"{"schemaVersion": 1, "entries": [], "flash": [\#(older)]}"#.utf8).write(to: url)
         #expect(try TunedParameters.load(from: url).flash.map(\.keyBlocks) == [[]])
+        #expect(try TunedParameters.load(from: url).flash.map { $0.backwardGFLOPs == nil && $0.parameters.keyRows == nil } == [true])
         // One written before the work-group was tuned per length keeps the entry's work-group.
         let blocksOnly = older.dropLast() + #", "keyBlocks": [{"seq": 2048, "keyBlock": 16, "gflops": 1}]}"#
         try Data(#"{"schemaVersion": 1, "entries": [], "flash": [\#(blocksOnly)]}"#.utf8).write(to: url)

@@ -3,7 +3,8 @@ import Foundation
 /// Searches the flash attention kernel's shape on one OpenCL device: every candidate that fits the
 /// device is first verified on an odd causal case with grouped-query heads, then timed on s1024
 /// causal at the head dimension being tuned, with heads enough to fill the device
-/// (`tuningHeads`); the fastest correct one wins. Then its
+/// (`tuningHeads`); the fastest correct one wins. Then the backward's key rows per work-item are
+/// timed on the backward of the same case (`keyRowsSpace`), and its
 /// key block (how many keys a work-group shares between barriers) and, on a CPU, its work-group size
 /// are searched the same way at each of `keyBlockLengths`, and `run` takes the blocks tuned at the
 /// length nearest its own.
@@ -58,6 +59,19 @@ public final class FlashTuner {
             }
         }
         return space
+    }
+
+    /// The chosen shape with each number of backward key rows: the device type's default first
+    /// (`keyRows` nil), then 1, 2, 4 and 8 rows where they differ from it.
+    static func keyRowsSpace(_ parameters: FlashKernelParameters, isCPU: Bool) -> [FlashKernelParameters] {
+        var byDefault = parameters
+        byDefault.keyRows = nil
+        let defaultRows = byDefault.backwardKeyRows(isCPU: isCPU)
+        return [byDefault] + [1, 2, 4, 8].filter { $0 != defaultRows }.map { rows in
+            var candidate = byDefault
+            candidate.keyRows = rows
+            return candidate
+        }
     }
 
     public typealias Progress = TuningProgress<FlashKernelParameters>
@@ -117,7 +131,11 @@ public final class FlashTuner {
             space, timedOn: timedCase.shape.description, deadline: shapeDeadline, flops: timedCase.shape.flops, verify: checkReference.verify,
             check: { try backend.prepare(checkInputs, flashParameters: $0, parameterSource: "candidate") },
             timed: { try backend.prepare(timedInputs, flashParameters: $0, parameterSource: "candidate") }, progress: progress)
-        guard let (parameters, gflops) = best else { return nil }
+        guard let (shape, gflops) = best else { return nil }
+        // A third of what is left for the backward's key rows, the rest for the blocks.
+        let (parameters, backwardGFLOPs) = keyRows(
+            for: shape, checkShape: checkCase.shape, timedShape: timedCase.shape, dtype: dtype,
+            deadline: MonotonicClock.now() + (deadline - MonotonicClock.now()) / 3, progress: progress)
         var keyBlocks: [TunedParameters.SequenceBlocks] = []
         for (index, seq) in Self.keyBlockLengths.enumerated() {
             let now = MonotonicClock.now()
@@ -139,6 +157,25 @@ public final class FlashTuner {
         }
         return TunedParameters.FlashEntry(
             device: device.name, driver: device.driverVersion, dtype: dtype, headDim: headDim, parameters: parameters,
-            gflops: gflops, tunedAt: Timestamp.now(), keyBlocks: keyBlocks)
+            gflops: gflops, tunedAt: Timestamp.now(), keyBlocks: keyBlocks, backwardGFLOPs: backwardGFLOPs)
+    }
+
+    /// The shape with the backward key rows that ran its backward fastest, verified on the odd
+    /// check case against fp64 gradients, and that GFLOP/s; the shape as it was, and nil, where the
+    /// device cannot hold the backward or no candidate passed in time.
+    private func keyRows(
+        for shape: FlashKernelParameters, checkShape: AttentionShape, timedShape: AttentionShape, dtype: DType, deadline: Double,
+        progress: (Progress) -> Void
+    ) -> (FlashKernelParameters, Double?) {
+        let timedCase = AttentionCase(shape: timedShape, dtype: dtype, pass: .backward)
+        guard backend.unsupportedReason(timedCase) == nil else { return (shape, nil) }
+        let checkInputs = AttentionInputs(attention: AttentionCase(shape: checkShape, dtype: dtype, pass: .backward), seed: seed)
+        let timedInputs = AttentionInputs(attention: timedCase, seed: seed)
+        let best = fastestCandidate(
+            Self.keyRowsSpace(shape, isCPU: backend.openCLDevice.isCPU), timedOn: "\(timedShape) backward", deadline: deadline,
+            flops: timedCase.flops, verify: AttentionGradientReference(checkInputs).verify,
+            check: { try backend.prepare(checkInputs, flashParameters: $0, parameterSource: "candidate") },
+            timed: { try backend.prepare(timedInputs, flashParameters: $0, parameterSource: "candidate") }, progress: progress)
+        return best.map { ($0.0, $0.1) } ?? (shape, nil)
     }
 }

@@ -41,6 +41,9 @@ public struct TunedParameters: Codable, Sendable, Equatable {
         public var tunedAt: String
         /// The blocks tuned at each sequence length, shortest first (absent from older files).
         public var keyBlocks: [SequenceBlocks] = []
+        /// What the tuner measured on the tuning case's backward with the chosen key rows; nil where
+        /// the backward was not tuned (older files, or no budget left).
+        public var backwardGFLOPs: Double? = nil
 
         /// The parameters for a sequence of `seq` keys: a key block set in `parameters` holds for
         /// every length; otherwise the blocks tuned at the nearest length (by ratio) are used.
@@ -204,5 +207,6 @@ extension TunedParameters.FlashEntry {
         gflops = try container.decode(Double.self, forKey: .gflops)
         tunedAt = try container.decode(String.self, forKey: .tunedAt)
         keyBlocks = try container.decodeIfPresent([TunedParameters.SequenceBlocks].self, forKey: .keyBlocks) ?? []
+        backwardGFLOPs = try container.decodeIfPresent(Double.self, forKey: .backwardGFLOPs)
     }
 }

@@ -591,9 +591,13 @@ public struct FlashKernelParameters: Codable, Sendable, Hashable, CustomStringCo
     /// Query panels per block of the one-sweep backward; nil: as many as make about 256 KiB of
     /// the rows it reads and writes (`backwardQueryBlockPanels`).
     public var queryBlock: Int?
+    /// Key rows per work-item of the backward's sweep over the keys; nil: the device type's default
+    /// (`backwardKeyRows`). `tune` chooses it by timing the backward.
+    public var keyRows: Int?
 
     public init(
-        tileRows: Int, vectorWidth: Int, groupSize: Int, keyBlock: Int? = nil, backwardSweeps: Int? = nil, queryBlock: Int? = nil
+        tileRows: Int, vectorWidth: Int, groupSize: Int, keyBlock: Int? = nil, backwardSweeps: Int? = nil, queryBlock: Int? = nil,
+        keyRows: Int? = nil
     ) {
         self.tileRows = tileRows
         self.vectorWidth = vectorWidth
@@ -601,11 +605,12 @@ public struct FlashKernelParameters: Codable, Sendable, Hashable, CustomStringCo
         self.keyBlock = keyBlock
         self.backwardSweeps = backwardSweeps
         self.queryBlock = queryBlock
+        self.keyRows = keyRows
     }
 
     public var description: String {
         "TM=\(tileRows) VW=\(vectorWidth) WG=\(groupSize)" + (keyBlock.map { " KB=\($0)" } ?? "") + (backwardSweeps.map { " BS=\($0)" } ?? "")
-            + (queryBlock.map { " QB=\($0)" } ?? "")
+            + (queryBlock.map { " QB=\($0)" } ?? "") + (keyRows.map { " TK=\($0)" } ?? "")
     }
 
     /// Why these parameters cannot run on a device with this work-group limit, or nil.
@@ -616,6 +621,7 @@ public struct FlashKernelParameters: Codable, Sendable, Hashable, CustomStringCo
         if let keyBlock, keyBlock < 1 { return "key block \(keyBlock) is not a positive number of panels" }
         if let backwardSweeps, ![1, 2].contains(backwardSweeps) { return "backward sweeps \(backwardSweeps) is not 1 or 2" }
         if let queryBlock, queryBlock < 1 { return "query block \(queryBlock) is not a positive number of panels" }
+        if let keyRows, !(1...16).contains(keyRows) { return "key rows \(keyRows) outside 1...16" }
         return nil
     }
 
@@ -675,7 +681,8 @@ public struct FlashKernelParameters: Codable, Sendable, Hashable, CustomStringCo
     /// the forward holds one: a GPU keeps them in registers, so it takes half the forward's rows; a
     /// CPU walks them one vector column at a time from cache, so it takes as many rows as the
     /// forward (8 where 4 were: backward 208 -> 251 GFLOP/s at S=2048 D=64 on a 2-core EPYC).
-    func backwardKeyRows(isCPU: Bool) -> Int { isCPU ? tileRows : max(1, tileRows / 2) }
+    /// `keyRows`, when set (by `tune`), overrides both.
+    func backwardKeyRows(isCPU: Bool) -> Int { keyRows ?? (isCPU ? tileRows : max(1, tileRows / 2)) }
 
     /// A CPU's backward takes one sweep: its few work-items can each own a dQ partial, and the
     /// scores and dP are computed once (the FLOPs of five products, not seven). A GPU's thousands of

@@ -109,14 +109,18 @@ final class OpenCLAttentionBackend: AttentionBackend {
             return try OpenCLUnfusedAttentionBackward(inputs, forward: forward, plan: plan, runtime: runtime, programCache: programCache)
         }
         let (parameters, source) = parameters(for: inputs.attention)
-        let prepared = try prepare(inputs, flashParameters: parameters, parameterSource: source)
-        guard inputs.attention.pass == .backward else { return prepared }
-        return try OpenCLPreparedAttentionBackward(
-            inputs, forward: prepared, parameters: parameters, device: openCLDevice)
+        return try prepare(inputs, flashParameters: parameters, parameterSource: source)
     }
 
-    /// Prepares the flash kernels with explicit parameters (the tuner's candidates).
-    func prepare(_ inputs: AttentionInputs, flashParameters parameters: FlashKernelParameters, parameterSource: String) throws -> OpenCLPreparedAttention {
+    /// Prepares the flash kernels of the case's pass with explicit parameters (also the tuner's candidates).
+    func prepare(_ inputs: AttentionInputs, flashParameters parameters: FlashKernelParameters, parameterSource: String) throws -> PreparedKernel {
+        let forward = try prepareForward(inputs, flashParameters: parameters, parameterSource: parameterSource)
+        guard inputs.attention.pass == .backward else { return forward }
+        return try OpenCLPreparedAttentionBackward(inputs, forward: forward, parameters: parameters, device: openCLDevice)
+    }
+
+    /// The flash forward, which a backward runs once for its O and logsumexps.
+    private func prepareForward(_ inputs: AttentionInputs, flashParameters parameters: FlashKernelParameters, parameterSource: String) throws -> OpenCLPreparedAttention {
         let attention = inputs.attention
         let shape = attention.shape
         if let violation = parameters.violation(maxWorkGroupSize: openCLDevice.maxWorkGroupSize) {
