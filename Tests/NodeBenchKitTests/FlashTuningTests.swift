@@ -89,6 +89,27 @@ import Testing
         #expect(after64.map(\.groupSize) == [4, 32, 32, 4, 32, 4, 32, 4, 32, 4])
     }
 
+    /// A later candidate replaces the best so far only when more than 3% faster, so timing noise
+    /// does not move a tuner off the default it tries first.
+    @Test func aLaterCandidateMustBeatTheBestByTheMargin() {
+        final class Scripted: PreparedKernel {
+            let notes: [String] = []
+            let seconds: Double
+            init(gflops: Double) { seconds = 1 / gflops }
+            func execute() throws -> SampleTime { SampleTime(kernelSeconds: seconds, wallSeconds: seconds) }
+            func result() throws -> [Double] { [] }
+        }
+        // 102 is within 3% of the first's 100, 104 beyond it, 106 within 3% of 104.
+        let rates = [100.0, 102, 104, 106]
+        var reported: [Double?] = []
+        let best = fastestCandidate(
+            Array(rates.indices), timedOn: "scripted", deadline: .infinity, flops: 1e9,
+            verify: { ErrorTally().verification(method: "scripted", output: $0, toleranceModel: "none") },
+            check: { Scripted(gflops: rates[$0]) }, timed: { Scripted(gflops: rates[$0]) }, progress: { reported.append($0.best) })
+        #expect(best?.0 == 2)
+        #expect(reported.map { $0.map { $0.rounded() } } == [100, 100, 104, 104])
+    }
+
     /// The backward's key rows are tried apart from the forward's rows: the type's default first,
     /// then each other count once.
     @Test func keyRowsAreSearchedForTheChosenShape() {
