@@ -89,25 +89,51 @@ import Testing
         #expect(after64.map(\.groupSize) == [4, 32, 32, 4, 32, 4, 32, 4, 32, 4])
     }
 
-    /// A later candidate replaces the best so far only when more than 3% faster, so timing noise
-    /// does not move a tuner off the default it tries first.
-    @Test func aLaterCandidateMustBeatTheBestByTheMargin() {
-        final class Scripted: PreparedKernel {
-            let notes: [String] = []
-            let seconds: Double
-            init(gflops: Double) { seconds = 1 / gflops }
-            func execute() throws -> SampleTime { SampleTime(kernelSeconds: seconds, wallSeconds: seconds) }
-            func result() throws -> [Double] { [] }
+    /// A scripted candidate: `base` GFLOP/s on a 1-GFLOP case, times the machine's speed when it
+    /// executes (the check case's kernels run on no machine).
+    final class Scripted: PreparedKernel {
+        final class Machine { var executions = 0, slowExecutions = 0 }
+        let notes: [String] = []
+        let base: Double, machine: Machine?
+        init(_ base: Double, on machine: Machine? = nil) { (self.base, self.machine) = (base, machine) }
+        func execute() throws -> SampleTime {
+            var rate = base
+            if let machine {
+                machine.executions += 1
+                if machine.executions <= machine.slowExecutions { rate *= 0.7 }
+            }
+            return SampleTime(kernelSeconds: 1 / rate, wallSeconds: 1 / rate)
         }
-        // 102 is within 3% of the first's 100, 104 beyond it, 106 within 3% of 104.
-        let rates = [100.0, 102, 104, 106]
+        func result() throws -> [Double] { [] }
+    }
+
+    static func fastest(_ rates: [Double], slowExecutions: Int = 0) -> (index: Int, gflops: Double, reported: [Double?])? {
+        let machine = Scripted.Machine()
+        machine.slowExecutions = slowExecutions
         var reported: [Double?] = []
         let best = fastestCandidate(
             Array(rates.indices), timedOn: "scripted", deadline: .infinity, flops: 1e9,
             verify: { ErrorTally().verification(method: "scripted", output: $0, toleranceModel: "none") },
-            check: { Scripted(gflops: rates[$0]) }, timed: { Scripted(gflops: rates[$0]) }, progress: { reported.append($0.best) })
-        #expect(best?.0 == 2)
-        #expect(reported.map { $0.map { $0.rounded() } } == [100, 100, 104, 104])
+            check: { Scripted(rates[$0]) }, timed: { Scripted(rates[$0], on: machine) }, progress: { reported.append($0.best) })
+        return best.map { ($0.0, $0.1, reported) }
+    }
+
+    /// A later candidate replaces the best so far only when more than 3% faster, and a winner other
+    /// than the first (the default) keeps its place only if it wins again when the two are timed in
+    /// turn: neither timing noise nor the machine speeding up during the search moves a tuner off
+    /// its default.
+    @Test func aCandidateMustBeatTheDefaultByTheMarginTimedBesideIt() throws {
+        // 102 is within 3% of the first's 100, 104 beyond it, 106 within 3% of 104.
+        let steady = try #require(Self.fastest([100, 102, 104, 106]))
+        #expect(steady.index == 2 && abs(steady.gflops - 104) < 1e-6)
+        #expect(steady.reported.map { $0.map { $0.rounded() } } == [100, 100, 104, 104, 104], "the last report is the rerun")
+        // The machine runs at 0.7x while the default is timed: an equal candidate looks 1.43x faster,
+        // and timed in turn with the default is not.
+        let drifted = try #require(Self.fastest([100, 100], slowExecutions: 3))
+        #expect(drifted.index == 0 && abs(drifted.gflops - 100) < 1e-6)
+        // A candidate that is faster stays faster.
+        let faster = try #require(Self.fastest([100, 120], slowExecutions: 3))
+        #expect(faster.index == 1 && abs(faster.gflops - 120) < 1e-6)
     }
 
     /// The backward's key rows are tried apart from the forward's rows: the type's default first,

@@ -72,7 +72,9 @@ import Testing
         var steps: [GEMMTuner.Progress] = []
         let entry = try #require(tuner.tune(dtype: .fp32, layout: .nt, sizeClass: .small, budgetSeconds: 3) { steps.append($0) })
         #expect(!steps.isEmpty && steps.allSatisfy { $0.total == steps[0].total })
-        #expect(entry.gflops > 0 && entry.gflops == steps.compactMap { try? $0.outcome.get() }.max())
+        // What a reported step measured for the kept parameters (the last, when the fastest was timed
+        // again beside the default).
+        #expect(entry.gflops > 0 && steps.contains { (try? $0.outcome.get()) == entry.gflops && $0.parameters == entry.parameters })
         let deviceName = try inventory.openCL(device).device.name
         #expect(entry.layout == .nt && entry.sizeClass == .small && entry.device == deviceName)
     }
