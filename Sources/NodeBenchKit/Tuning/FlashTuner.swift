@@ -124,15 +124,14 @@ public final class FlashTuner {
         let timedInputs = AttentionInputs(attention: timedCase, seed: seed)
         let device = backend.openCLDevice
         let space = searchSpace(headDim: headDim)
-        // Half the budget for the shape, the rest for its blocks at each length in turn, each
-        // length getting an even share of what is left when it starts.
+        // Half the budget for the shape; of the rest a third for the backward's key rows, then the
+        // blocks at each length in turn, each length getting an even share of what is left when it starts.
         let shapeDeadline = MonotonicClock.now() + budgetSeconds * 0.5
         let best = fastestCandidate(
             space, timedOn: timedCase.shape.description, deadline: shapeDeadline, flops: timedCase.shape.flops, verify: checkReference.verify,
             check: { try backend.prepare(checkInputs, flashParameters: $0, parameterSource: "candidate") },
             timed: { try backend.prepare(timedInputs, flashParameters: $0, parameterSource: "candidate") }, progress: progress)
         guard let (shape, gflops) = best else { return nil }
-        // A third of what is left for the backward's key rows, the rest for the blocks.
         let (parameters, backwardGFLOPs) = keyRows(
             for: shape, checkShape: checkCase.shape, timedShape: timedCase.shape, dtype: dtype,
             deadline: MonotonicClock.now() + (deadline - MonotonicClock.now()) / 3, progress: progress)
@@ -176,6 +175,7 @@ public final class FlashTuner {
             flops: timedCase.flops, verify: AttentionGradientReference(checkInputs).verify,
             check: { try backend.prepare(checkInputs, flashParameters: $0, parameterSource: "candidate") },
             timed: { try backend.prepare(timedInputs, flashParameters: $0, parameterSource: "candidate") }, progress: progress)
-        return best.map { ($0.0, $0.1) } ?? (shape, nil)
+        guard let (tuned, gflops) = best else { return (shape, nil) }
+        return (tuned, gflops)
     }
 }
