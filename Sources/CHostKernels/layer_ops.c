@@ -369,8 +369,16 @@ void nb_rotary(int type, const void *x, const float *cos, const float *sin, void
 // Values per block of cross-entropy's forward: small enough to stay in L1 between its two loops.
 #define NB_CE_BLOCK 512
 
+// Asks for values [begin, end) of x to be brought into cache, one request per 64-byte line.
+NB_INLINE void nb_prefetch(int type, const void *x, long begin, long end) {
+    const long size = type == NB_STORE_FP32 ? 4 : 2;
+    for (long i = begin; i < end; i += 64 / size) __builtin_prefetch((const char *)x + i * size);
+}
+
 // One read of the row from memory: NB_CE_BLOCK values at a time, each lane's maximum over the block,
 // then (the block now in L1) its exponentials, a lane's running sum rescaled when its maximum rises.
+// The next block is requested first: its maximum's loop would otherwise wait on memory while the
+// arithmetic units idle, as the exponentials' loop leaves the memory idle.
 NB_INLINE void cross_entropy_forward(int t, const void *logits, const int *targets, float *loss, float *lse, long r0,
                                      long r1, long width) {
     const long vectorEnd = width / NB_LANES * NB_LANES;
@@ -381,6 +389,7 @@ NB_INLINE void cross_entropy_forward(int t, const void *logits, const int *targe
         long j = 0;
         while (j < vectorEnd) {
             const long end = j + NB_CE_BLOCK < vectorEnd ? j + NB_CE_BLOCK : vectorEnd;
+            nb_prefetch(t, logits, at + end, end + NB_CE_BLOCK < vectorEnd ? at + end + NB_CE_BLOCK : at + vectorEnd);
             float top[NB_LANES];
             for (int l = 0; l < NB_LANES; ++l) top[l] = maxima[l];
             for (long k = j; k < end; k += NB_LANES)
