@@ -238,21 +238,27 @@ enum LayerOpKernelSource {
         /* One read of the row from memory: each work-item takes its vectors CE_BLOCK at a time, their
            lanes' maxima, then (the block now in cache) their exponentials, rescaling a lane's running
            sum when its maximum rises; the lanes' and work-items' sums are then scaled to the row's
-           maximum and added. */
+           maximum and added. The next block's maxima are taken in this block's exponentials' loop, so
+           that its reads from memory overlap the arithmetic: on a CPU one work-item streams the row,
+           and taken apart each loop left the other's unit idle. */
         __kernel __attribute__((reqd_work_group_size(LG, 1, 1)))
         void cross_entropy_forward(const int width, __global const storage_t *restrict logits, __global const int *restrict targets,
                                    __global float *restrict loss, __global float *restrict lse) {
             __local float partial[LG];
             const size_t row = get_group_id(0), at = row * width;
-            const int stride = LG * VW;
-            floatv sum = 0, runningMax = -INFINITY;
-            for (int block = get_local_id(0) * VW; block + VW <= width; block += CE_BLOCK * stride) {
-                const int end = min(width - VW + 1, block + CE_BLOCK * stride);
-                floatv blockMax = runningMax;
-                for (int j = block; j < end; j += stride) blockMax = max(blockMax, LOADV(logits, at + j));
+            const int stride = LG * VW, step = CE_BLOCK * stride, first = get_local_id(0) * VW, last = width - VW;
+            floatv sum = 0, runningMax = -INFINITY, blockMax = -INFINITY;
+            for (int j = first; j < first + step && j <= last; j += stride) blockMax = max(blockMax, LOADV(logits, at + j));
+            for (int block = first; block <= last; block += step) {
+                blockMax = max(blockMax, runningMax);
                 sum *= exp_nonpositive(runningMax - blockMax);
-                for (int j = block; j < end; j += stride) sum += exp_nonpositive(LOADV(logits, at + j) - blockMax);
+                floatv nextMax = -INFINITY;
+                for (int j = block; j < block + step && j <= last; j += stride) {
+                    sum += exp_nonpositive(LOADV(logits, at + j) - blockMax);
+                    if (j + step <= last) nextMax = max(nextMax, LOADV(logits, at + j + step));
+                }
                 runningMax = blockMax;
+                blockMax = nextMax;
             }
             float tailMax = -INFINITY, tail = 0;
             FOR_TAIL(j) tailMax = max(tailMax, LOAD1(logits, at + j));
