@@ -97,6 +97,18 @@ NB_INLINE void nb_narrow_block(int type, void *y, long from, const float *result
         for (long k = 0; k < count; ++k) nb_store(type, y, from + k, results[k]);
 }
 
+// y[i] = value for every i in [begin, end), `value` an expression of i, through the blocks above.
+#define NB_STORE_EACH(t, y, begin, end, i, value)                                                            \
+    do {                                                                                                     \
+        float nb_buffer[NB_NARROW_BLOCK];                                                                    \
+        for (long from = (begin), to = (end), count; from < to; from += count) {                             \
+            count = nb_block_count(t, from, to);                                                             \
+            float *out = nb_block_results(t, y, from, nb_buffer);                                            \
+            for (long i = from; i < from + count; ++i) out[i - from] = (value);                              \
+            nb_narrow_block(t, y, from, out, count);                                                         \
+        }                                                                                                    \
+    } while (0)
+
 // The norms' row sums run in NB_SUM_LANES independent lanes, four AVX-512 vectors (eight AVX2):
 // with one vector's 16 the latency of its chain of adds, not the loads, bound each sweep. The
 // softmax and the loss, bound by their exponentials, keep NB_LANES.
@@ -304,17 +316,17 @@ NB_INLINE float nb_sigmoid(float z) {
 
 // GELU's tanh approximation as 0.5·v·(1 + tanh z) = v·s with s = sigmoid(2z): one exponential and
 // one division, no cancellation in the negative tail; its slope is s + 2·v·s·(1 - s)·dz/dv.
+NB_INLINE float nb_gelu(float v) {
+    return v * nb_sigmoid(2.0f * NB_GELU_C * (v + NB_GELU_A * v * v * v));
+}
+
+NB_INLINE float nb_gelu_slope(float v) {
+    const float s = nb_sigmoid(2.0f * NB_GELU_C * (v + NB_GELU_A * v * v * v));
+    return s + 2.0f * v * s * (1.0f - s) * NB_GELU_C * (1.0f + 3.0f * NB_GELU_A * v * v);
+}
+
 NB_INLINE void gelu_forward(int t, const void *x, void *y, long begin, long end) {
-    float buffer[NB_NARROW_BLOCK];
-    for (long from = begin, count; from < end; from += count) {
-        count = nb_block_count(t, from, end);
-        float *out = nb_block_results(t, y, from, buffer);
-        for (long k = 0; k < count; ++k) {
-            const float v = nb_load(t, x, from + k);
-            out[k] = v * nb_sigmoid(2.0f * NB_GELU_C * (v + NB_GELU_A * v * v * v));
-        }
-        nb_narrow_block(t, y, from, out, count);
-    }
+    NB_STORE_EACH(t, y, begin, end, i, nb_gelu(nb_load(t, x, i)));
 }
 
 NB_CLONES
@@ -323,17 +335,7 @@ void nb_gelu_forward(int type, const void *x, void *y, long begin, long end) {
 }
 
 NB_INLINE void gelu_backward(int t, const void *x, const void *dy, void *dx, long begin, long end) {
-    float buffer[NB_NARROW_BLOCK];
-    for (long from = begin, count; from < end; from += count) {
-        count = nb_block_count(t, from, end);
-        float *out = nb_block_results(t, dx, from, buffer);
-        for (long k = 0; k < count; ++k) {
-            const float v = nb_load(t, x, from + k), s = nb_sigmoid(2.0f * NB_GELU_C * (v + NB_GELU_A * v * v * v));
-            const float slope = s + 2.0f * v * s * (1.0f - s) * NB_GELU_C * (1.0f + 3.0f * NB_GELU_A * v * v);
-            out[k] = nb_load(t, dy, from + k) * slope;
-        }
-        nb_narrow_block(t, dx, from, out, count);
-    }
+    NB_STORE_EACH(t, dx, begin, end, i, nb_load(t, dy, i) * nb_gelu_slope(nb_load(t, x, i)));
 }
 
 NB_CLONES
@@ -341,17 +343,12 @@ void nb_gelu_backward(int type, const void *x, const void *dy, void *dx, long be
     NB_BY_TYPE(type, gelu_backward, x, dy, dx, begin, end)
 }
 
+NB_INLINE float nb_silu(float g) {
+    return g * nb_sigmoid(g);
+}
+
 NB_INLINE void swiglu_forward(int t, const void *gate, const void *up, void *y, long begin, long end) {
-    float buffer[NB_NARROW_BLOCK];
-    for (long from = begin, count; from < end; from += count) {
-        count = nb_block_count(t, from, end);
-        float *out = nb_block_results(t, y, from, buffer);
-        for (long k = 0; k < count; ++k) {
-            const float g = nb_load(t, gate, from + k);
-            out[k] = g * nb_sigmoid(g) * nb_load(t, up, from + k);
-        }
-        nb_narrow_block(t, y, from, out, count);
-    }
+    NB_STORE_EACH(t, y, begin, end, i, nb_silu(nb_load(t, gate, i)) * nb_load(t, up, i));
 }
 
 NB_CLONES
@@ -473,15 +470,9 @@ void nb_cross_entropy_forward(int type, const void *logits, const int *targets, 
 
 NB_INLINE void cross_entropy_backward(int t, const void *logits, const int *targets, const float *lse, float scale,
                                       void *dlogits, long r0, long r1, long width) {
-    float buffer[NB_NARROW_BLOCK];
     for (long r = r0; r < r1; ++r) {
         const long at = r * width;
-        for (long from = at, count; from < at + width; from += count) {
-            count = nb_block_count(t, from, at + width);
-            float *out = nb_block_results(t, dlogits, from, buffer);
-            for (long k = 0; k < count; ++k) out[k] = nb_exp_nonpositive(nb_load(t, logits, from + k) - lse[r]) * scale;
-            nb_narrow_block(t, dlogits, from, out, count);
-        }
+        NB_STORE_EACH(t, dlogits, at, at + width, j, nb_exp_nonpositive(nb_load(t, logits, j) - lse[r]) * scale);
         const long target = at + targets[r];
         nb_store(t, dlogits, target, (nb_exp_nonpositive(nb_load(t, logits, target) - lse[r]) - 1.0f) * scale);
     }
