@@ -157,31 +157,39 @@ _Static_assert(NB_NORM_ROWS == 4, "norm_backward_outputs has a case for each cou
 
 // The output sweep of `count` (at most NB_NORM_ROWS) rows, read again from cache. Each count has
 // its own loop, in which the number of rows is a constant, so the rows' terms stay in registers.
+// 16-bit dx is computed a block of columns at a time into fp32 and narrowed after (NB_STORE_EACH).
 NB_INLINE void norm_backward_outputs(int t, int count, const void *restrict x, const void *restrict w,
                                      const void *restrict dy, void *restrict dx, float *restrict dw,
                                      float *restrict db, const nb_norm_row *rows, long width) {
-    switch (count) {
+    float blocks[NB_NORM_ROWS][NB_NARROW_BLOCK];
+    for (long from = 0, columns; from < width; from += columns) {
+        columns = nb_block_count(t, from, width);
+        switch (count) {
 #define NB_NORM_OUTPUTS(n)                                                                                   \
-    case n:                                                                                                  \
-        for (long j = 0; j < width; ++j) {                                                                   \
-            const float wj = nb_load(t, w, j);                                                               \
-            float weight = 0, bias = 0;                                                                      \
-            for (int q = 0; q < n; ++q) {                                                                    \
-                const nb_norm_row row = rows[q];                                                             \
-                const float d = nb_load(t, dy, row.at + j), xh = (nb_load(t, x, row.at + j) - row.mean) * row.inverse; \
-                nb_store(t, dx, row.at + j, row.inverse * (d * wj - row.shift - xh * row.projection));      \
-                weight += d * xh;                                                                            \
-                bias += d;                                                                                   \
+        case n:                                                                                              \
+            for (long j = from; j < from + columns; ++j) {                                                   \
+                const float wj = nb_load(t, w, j);                                                           \
+                float weight = 0, bias = 0;                                                                  \
+                for (int q = 0; q < n; ++q) {                                                                \
+                    const nb_norm_row row = rows[q];                                                         \
+                    const float d = nb_load(t, dy, row.at + j), xh = (nb_load(t, x, row.at + j) - row.mean) * row.inverse; \
+                    const float value = row.inverse * (d * wj - row.shift - xh * row.projection);           \
+                    if (t == NB_STORE_FP32) nb_store(t, dx, row.at + j, value);                              \
+                    else blocks[q][j - from] = value;                                                        \
+                    weight += d * xh;                                                                        \
+                    bias += d;                                                                               \
+                }                                                                                            \
+                dw[j] += weight;                                                                             \
+                if (db) db[j] += bias;                                                                       \
             }                                                                                                \
-            dw[j] += weight;                                                                                 \
-            if (db) db[j] += bias;                                                                           \
-        }                                                                                                    \
-        break;
-        NB_NORM_OUTPUTS(1)
-        NB_NORM_OUTPUTS(2)
-        NB_NORM_OUTPUTS(3)
-        default: NB_NORM_OUTPUTS(NB_NORM_ROWS)
+            break;
+            NB_NORM_OUTPUTS(1)
+            NB_NORM_OUTPUTS(2)
+            NB_NORM_OUTPUTS(3)
+            default: NB_NORM_OUTPUTS(NB_NORM_ROWS)
 #undef NB_NORM_OUTPUTS
+        }
+        for (int q = 0; q < count; ++q) nb_narrow_block(t, dx, rows[q].at + from, blocks[q], columns);
     }
 }
 
