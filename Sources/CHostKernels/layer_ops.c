@@ -157,7 +157,8 @@ _Static_assert(NB_NORM_ROWS == 4, "norm_backward_outputs has a case for each cou
 
 // The output sweep of `count` (at most NB_NORM_ROWS) rows, read again from cache. Each count has
 // its own loop, in which the number of rows is a constant, so the rows' terms stay in registers.
-// 16-bit dx is computed a block of columns at a time into fp32 and narrowed after (NB_STORE_EACH).
+// A 16-bit dx is computed a block of columns at a time into fp32 and narrowed after, as NB_STORE_EACH
+// does: narrowed in the loop, four rows' conversions pushed the rows' terms out of registers.
 NB_INLINE void norm_backward_outputs(int t, int count, const void *restrict x, const void *restrict w,
                                      const void *restrict dy, void *restrict dx, float *restrict dw,
                                      float *restrict db, const nb_norm_row *rows, long width) {
