@@ -5,7 +5,8 @@
 /// 4-wide vectors, on a CPU one work-item streaming its row in 16-wide vectors. A norm's backward
 /// gives each work-group a block of rows and keeps its share of the weight gradients in one row of
 /// `partial` (a work-item always owns the same columns, so no two touch one value), four rows' share
-/// at a time; `column_sums` adds the blocks' rows. Elementwise ops take `VW` values per work-item.
+/// at a time; `column_sums` adds the blocks' rows. Elementwise ops (and the loss's backward) take
+/// `NV` vectors of `VW` values per work-item (`NV` > 1 on a CPU with 16-bit storage).
 enum LayerOpKernelSource {
     static let text = OpenCLStorageTypes.text + "\n" + OpenCLRowKernels.text + "\n" + #"""
         /* --- norms ----------------------------------------------------------------------- */
@@ -152,11 +153,25 @@ enum LayerOpKernelSource {
         #define GELU_C 0.7978845608028654f
         #define GELU_A 0.044715f
 
-        /* Elementwise: work-item i takes values [i·VW, i·VW + VW), the last one fewer. */
-        #define ELEMENTWISE(body)                                                                 \
-            const size_t first = get_global_id(0) * VW;                                           \
-            if (first + VW <= (size_t)n) { const size_t i = first; body(floatv, LOADV, STOREV) }  \
-            else for (size_t i = first; i < (size_t)n; ++i) { body(float, LOAD1, STORE1) }
+        /* Elementwise: a work-item takes the NV vectors of values from first, those at end or past it
+           one by one. With NV > 1 (16-bit storage on a CPU) it computes them into fp32 first and
+           narrows them in a loop of their own: one loop from load to rounded store outgrows a core's
+           out-of-order window. `outputs(each)` applies each to the kernel's output pointers. */
+        #ifndef NV
+        #define NV 1
+        #endif
+        #define KEEP_IN_BLOCK(p, i, v) (CAT(p, _block)[vector] = (v))
+        #define DECLARE_BLOCK(p) floatv CAT(p, _block)[NV];
+        #define NARROW_BLOCK(p) for (int vector = 0; vector < NV; ++vector) STOREV(p, first + vector * VW, CAT(p, _block)[vector]);
+        #define ELEMENTWISE_TO(end, body, outputs)                                                \
+            if (first + VW * NV <= (end)) {                                                       \
+                outputs(DECLARE_BLOCK)                                                            \
+                for (int vector = 0; vector < NV; ++vector) { const size_t i = first + vector * VW; body(floatv, LOADV, KEEP_IN_BLOCK) } \
+                outputs(NARROW_BLOCK)                                                             \
+            } else for (size_t i = first; i < min((size_t)(end), first + VW * NV); ++i) { body(float, LOAD1, STORE1) }
+        /* Work-item i takes the values from i·VW·NV. */
+        #define ELEMENTWISE(body, outputs) const size_t first = get_global_id(0) * VW * NV; ELEMENTWISE_TO((size_t)n, body, outputs)
+        #define OUTPUT_Y(each) each(y)
 
         /* GELU's tanh approximation as 0.5·v·(1 + tanh z) = v·s with s = sigmoid(2z): one exponential,
            no cancellation in the negative tail; its slope is s + 2·v·s·(1 - s)·dz/dv. */
@@ -165,7 +180,7 @@ enum LayerOpKernelSource {
             STORE(y, i, v * sigmoid(2.0f * GELU_C * fma(GELU_A * v, v * v, v)));
 
         __kernel void gelu_forward(const int n, __global const storage_t *restrict x, __global storage_t *restrict y) {
-            ELEMENTWISE(GELU)
+            ELEMENTWISE(GELU, OUTPUT_Y)
         }
 
         #define GELU_BACKWARD(T, LOAD, STORE)                                                     \
@@ -173,9 +188,10 @@ enum LayerOpKernelSource {
             const T slope = s + 2.0f * v * s * (1.0f - s) * GELU_C * (1.0f + 3.0f * GELU_A * v * v); \
             STORE(dx, i, LOAD(dy, i) * slope);
 
+        #define OUTPUT_DX(each) each(dx)
         __kernel void gelu_backward(const int n, __global const storage_t *restrict x, __global const storage_t *restrict dy,
                                     __global storage_t *restrict dx) {
-            ELEMENTWISE(GELU_BACKWARD)
+            ELEMENTWISE(GELU_BACKWARD, OUTPUT_DX)
         }
 
         #define SWIGLU(T, LOAD, STORE)                                                            \
@@ -184,7 +200,7 @@ enum LayerOpKernelSource {
 
         __kernel void swiglu_forward(const int n, __global const storage_t *restrict gate, __global const storage_t *restrict up,
                                      __global storage_t *restrict y) {
-            ELEMENTWISE(SWIGLU)
+            ELEMENTWISE(SWIGLU, OUTPUT_Y)
         }
 
         #define SWIGLU_BACKWARD(T, LOAD, STORE)                                                   \
@@ -192,17 +208,18 @@ enum LayerOpKernelSource {
             STORE(dgate, i, d * u * s * (1.0f + g * (1.0f - s)));                                  \
             STORE(dup, i, d * g * s);
 
+        #define OUTPUTS_DGATE_DUP(each) each(dgate) each(dup)
         __kernel void swiglu_backward(const int n, __global const storage_t *restrict gate, __global const storage_t *restrict up,
                                       __global const storage_t *restrict dy, __global storage_t *restrict dgate,
                                       __global storage_t *restrict dup) {
-            ELEMENTWISE(SWIGLU_BACKWARD)
+            ELEMENTWISE(SWIGLU_BACKWARD, OUTPUTS_DGATE_DUP)
         }
 
         #define ADD(T, LOAD, STORE) STORE(y, i, LOAD(a, i) + LOAD(b, i));
 
         __kernel void add(const int n, __global const storage_t *restrict a, __global const storage_t *restrict b,
                           __global storage_t *restrict y) {
-            ELEMENTWISE(ADD)
+            ELEMENTWISE(ADD, OUTPUT_Y)
         }
 
         /* --- rotary embedding ------------------------------------------------------------- */
@@ -274,17 +291,17 @@ enum LayerOpKernelSource {
             }
         }
 
-        /* dlogits = (softmax - one_hot(target)) * scale, VW columns per work-item. Grid: (columns / VW, rows). */
+        /* dlogits = (softmax - one_hot(target)) * scale, VW·NV columns per work-item. Grid: (columns / (VW·NV), rows). */
+        #define CE_GRADIENT(T, LOAD, STORE) STORE(dlogits, i, exp_nonpositive(LOAD(logits, i) - shift) * scale);
+        #define OUTPUT_DLOGITS(each) each(dlogits)
         __kernel void cross_entropy_backward(const int width, const float scale, __global const storage_t *restrict logits,
                                              __global const int *restrict targets, __global const float *restrict lse,
                                              __global storage_t *restrict dlogits) {
-            const int first = get_global_id(0) * VW;
-            const size_t row = get_global_id(1), at = row * width;
+            const size_t row = get_global_id(1), at = row * width, first = at + get_global_id(0) * VW * NV;
             const float shift = lse[row];
-            if (first + VW <= width) STOREV(dlogits, at + first, exp_nonpositive(LOADV(logits, at + first) - shift) * scale);
-            else for (int j = first; j < width; ++j) STORE1(dlogits, at + j, exp_nonpositive(LOAD1(logits, at + j) - shift) * scale);
-            const int target = targets[row];
-            if (target >= first && target < first + VW) STORE1(dlogits, at + target, (exp_nonpositive(LOAD1(logits, at + target) - shift) - 1.0f) * scale);
+            ELEMENTWISE_TO(at + width, CE_GRADIENT, OUTPUT_DLOGITS)
+            const size_t target = at + targets[row];
+            if (target >= first && target < first + VW * NV) STORE1(dlogits, target, (exp_nonpositive(LOAD1(logits, target) - shift) - 1.0f) * scale);
         }
         """#
 }

@@ -18,6 +18,15 @@ final class OpenCLLayerOpBackend: LayerOpBackend {
     /// the blocks' partial weight gradients stay small beside the tensors.
     func backwardBlocks(_ layerOp: LayerOpCase) -> Int { min(layerOp.rows, 4 * max(1, runtime.device.computeUnits)) }
 
+    /// Vectors per work-item of the elementwise ops and the loss's backward (`NV`): 16 on a CPU with
+    /// 16-bit storage for the ops that take an exponential per value, which compute them in fp32 and
+    /// narrow them after; otherwise 1, a store after each vector: fp32 has nothing to narrow, the
+    /// residual (one addition a value) ran slower in blocks, and a GPU would spend registers and
+    /// lose its coalesced loads.
+    func elementwiseVectors(_ layerOp: LayerOpCase) -> Int {
+        runtime.device.isCPU && layerOp.dtype.storageBytes == 2 && layerOp.op != .residual ? 16 : 1
+    }
+
     /// Device bytes: the op's tensors as stored, row statistics, and the partial weight gradients.
     func deviceBytes(_ layerOp: LayerOpCase) -> (largest: Double, total: Double) {
         let tensor = Double(layerOp.elements * layerOp.dtype.storageBytes)
@@ -40,10 +49,12 @@ final class OpenCLLayerOpBackend: LayerOpBackend {
     func prepare(_ inputs: LayerOpInputs) throws -> PreparedKernel {
         if let reason = unsupportedReason(inputs.layerOp) { throw UsageError(reason) }
         let (groupSize, vectorWidth) = OpenCLRowKernels.shape(on: runtime.device)
-        let options = "\(inputs.layerOp.dtype.kernelTypeOption) -D VW=\(vectorWidth) -D LG=\(groupSize)"
+        let vectors = elementwiseVectors(inputs.layerOp)
+        let options = "\(inputs.layerOp.dtype.kernelTypeOption) -D VW=\(vectorWidth) -D LG=\(groupSize) -D NV=\(vectors)"
         let program = try runtime.program(source: LayerOpKernelSource.text, options: options, disk: programCache)
         return try OpenCLPreparedLayerOp(
-            inputs, program: program, queue: queue, groupSize: groupSize, vectorWidth: vectorWidth, blocks: backwardBlocks(inputs.layerOp))
+            inputs, program: program, queue: queue, groupSize: groupSize, vectorWidth: vectorWidth, elementwiseVectors: vectors,
+            blocks: backwardBlocks(inputs.layerOp))
     }
 
     func prepareCopy(bytesMoved: Double) throws -> MemoryCopy {
@@ -84,7 +95,9 @@ final class OpenCLPreparedLayerOp: DeviceOutputKernel {
     /// The outputs in result order, each with its element count and whether it is stored as fp32.
     private let outputs: [(buffer: Buffer, count: Int, dtype: DType)]
 
-    init(_ inputs: LayerOpInputs, program: Program, queue: CommandQueue, groupSize: Int, vectorWidth: Int, blocks: Int) throws {
+    init(
+        _ inputs: LayerOpInputs, program: Program, queue: CommandQueue, groupSize: Int, vectorWidth: Int, elementwiseVectors: Int, blocks: Int
+    ) throws {
         let layerOp = inputs.layerOp
         self.layerOp = layerOp
         self.queue = queue
@@ -96,7 +109,8 @@ final class OpenCLPreparedLayerOp: DeviceOutputKernel {
         let floats = { (elements: Int) throws -> Buffer in try context.makeBuffer(byteCount: max(1, elements) * 4) }
         let x = try stored(inputs.x), epsilon = Float(LayerOp.normEpsilon)
         let perRow = { (kernel: Kernel) in KernelLaunches.Launch(kernel: kernel, global: [rows * groupSize], local: [groupSize]) }
-        let perElement = { (kernel: Kernel) in KernelLaunches.Launch(kernel: kernel, global: [(n + vectorWidth - 1) / vectorWidth], local: nil) }
+        let elementsPerItem = vectorWidth * elementwiseVectors
+        let perElement = { (kernel: Kernel) in KernelLaunches.Launch(kernel: kernel, global: [(n + elementsPerItem - 1) / elementsPerItem], local: nil) }
         let rowsPerBlock = (rows + blocks - 1) / blocks
         /// A norm backward's blocks, then the column sums of their `gradients` partial rows into `into`.
         func blocked(_ kernel: Kernel, partial: Buffer, gradients: Int, into output: Buffer) throws -> [KernelLaunches.Launch] {
@@ -190,16 +204,18 @@ final class OpenCLPreparedLayerOp: DeviceOutputKernel {
                 .int(widthArgument), .float(1 / Float(rows)), .buffer(x), .buffer(try queue.upload(inputs.targets)),
                 .buffer(try queue.upload(inputs.logsumexp)), .buffer(gradLogits),
             ])
-            launches = [.init(kernel: kernel, global: [(width + vectorWidth - 1) / vectorWidth, rows], local: nil)]
+            launches = [.init(kernel: kernel, global: [(width + elementsPerItem - 1) / elementsPerItem, rows], local: nil)]
         }
         self.launches = KernelLaunches(queue: queue, launches: launches)
+        // An elementwise work-item's values: one vector, or a block computed in fp32 and then narrowed.
+        let perItem = elementwiseVectors > 1 ? "\(elementsPerItem) (computed in fp32, then narrowed)" : "\(vectorWidth)"
         let shape = switch layerOp.op {
         case .rmsnorm, .layernorm:
             layerOp.pass == .forward
                 ? "a work-group of \(groupSize) per row" : "\(blocks) blocks of \(rowsPerBlock) rows, then their weight gradients summed"
         case .crossEntropy:
-            layerOp.pass == .forward ? "a work-group of \(groupSize) per row, one read: blocks of maxima, then their exponentials" : "\(vectorWidth) logits per work-item"
-        case .gelu, .swiglu, .residual: "\(vectorWidth) elements per work-item"
+            layerOp.pass == .forward ? "a work-group of \(groupSize) per row, one read: blocks of maxima, then their exponentials" : "\(perItem) logits per work-item"
+        case .gelu, .swiglu, .residual: "\(perItem) elements per work-item"
         case .rotary: "\(vectorWidth) pairs of a head per work-item"
         }
         notes = ["NodeBench layer-op kernel: \(shape), \(vectorWidth)-wide vectors; fp32 arithmetic on the stored tensors"]
