@@ -6,9 +6,14 @@
 /// gives each work-group a block of rows and keeps its share of the weight gradients in one row of
 /// `partial` (a work-item always owns the same columns, so no two touch one value), four rows' share
 /// at a time; `column_sums` adds the blocks' rows. Elementwise ops (and the loss's backward) take
-/// `NV` vectors of `VW` values per work-item (`NV` > 1 on a CPU with 16-bit storage).
+/// `NV` vectors of `VW` values per work-item; `NV` > 1 (a CPU with 16-bit storage) also makes a norm's
+/// backward narrow dx a block of `NV` vectors at a time.
 enum LayerOpKernelSource {
     static let text = OpenCLStorageTypes.text + "\n" + OpenCLRowKernels.text + "\n" + #"""
+        #ifndef NV
+        #define NV 1
+        #endif
+
         /* --- norms ----------------------------------------------------------------------- */
 
         __kernel __attribute__((reqd_work_group_size(LG, 1, 1)))
@@ -34,26 +39,46 @@ enum LayerOpKernelSource {
            run NORM_ROWS times, skipping rows past `count`, so that a compiler unrolls them and keeps
            `terms` in registers (a GPU puts a private array indexed at run time in memory). */
         #define NORM_ROWS 4
-        #define NORM_OUTPUTS(T, LOAD, j, with_bias)                                               \
+        #define NORM_OUTPUTS(T, LOAD, STORE, j, with_bias)                                        \
             const T wj = LOAD(w, j);                                                              \
             T weight = 0, bias = 0;                                                               \
             for (int q = 0; q < NORM_ROWS; ++q) if (q < count) {                                  \
                 const size_t at = (size_t)(row + q) * width;                                      \
                 const float4 t = terms[q];                                                        \
                 const T xh = (LOAD(x, at + j) - t.x) * t.y, d = LOAD(dy, at + j);                 \
-                STORE_##T(dx, at + j, t.y * (d * wj - t.z - xh * t.w));                           \
+                STORE(dx, at + j, t.y * (d * wj - t.z - xh * t.w));                               \
                 weight = fma(d, xh, weight);                                                      \
                 bias += d;                                                                        \
             }                                                                                     \
             ADD_##T(dw, j, weight);                                                               \
             if (with_bias) ADD_##T(db, j, bias);
-        #define STORE_floatv STOREV
-        #define STORE_float STORE1
         #define ADD_floatv(p, j, v) STORE_ACCV((p) + (j), LOAD_FLOATV((p) + (j)) + (v))
         #define ADD_float(p, j, v) ((p)[j] += (v))
+        #if NV > 1
+        /* 16-bit dx on a CPU (one work-item a row): NV vectors of columns at a time, each row's dx
+           computed into fp32 first and narrowed in a loop of its own, as the elementwise ops do;
+           narrowed where it is computed, the rows' terms spilled. Then the vectors after the last
+           whole block, and the tail. */
+        #define KEEP_DX(p, i, v) (dxBlock[q][vector] = (v))
         #define NORM_BACKWARD_OUTPUTS(with_bias)                                                  \
-            FOR_VECTORS(j) { NORM_OUTPUTS(floatv, LOADV, j, with_bias) }                          \
-            FOR_TAIL(j) { NORM_OUTPUTS(float, LOAD1, j, with_bias) }
+            int blocksEnd = 0;                                                                    \
+            for (; blocksEnd + NV * VW <= width; blocksEnd += NV * VW) {                          \
+                floatv dxBlock[NORM_ROWS][NV];                                                    \
+                for (int vector = 0; vector < NV; ++vector) {                                     \
+                    const int j = blocksEnd + vector * VW;                                        \
+                    NORM_OUTPUTS(floatv, LOADV, KEEP_DX, j, with_bias)                            \
+                }                                                                                 \
+                for (int q = 0; q < NORM_ROWS; ++q) if (q < count)                                \
+                    for (int vector = 0; vector < NV; ++vector)                                   \
+                        STOREV(dx, (size_t)(row + q) * width + blocksEnd + vector * VW, dxBlock[q][vector]); \
+            }                                                                                     \
+            for (int j = blocksEnd; j + VW <= width; j += VW) { NORM_OUTPUTS(floatv, LOADV, STOREV, j, with_bias) } \
+            FOR_TAIL(j) { NORM_OUTPUTS(float, LOAD1, STORE1, j, with_bias) }
+        #else
+        #define NORM_BACKWARD_OUTPUTS(with_bias)                                                  \
+            FOR_VECTORS(j) { NORM_OUTPUTS(floatv, LOADV, STOREV, j, with_bias) }                  \
+            FOR_TAIL(j) { NORM_OUTPUTS(float, LOAD1, STORE1, j, with_bias) }
+        #endif
 
         /* dx = rstd * (g - xh * mean(g * xh)), g = dy * w, xh = x * rstd; this block's dw in partial. */
         __kernel __attribute__((reqd_work_group_size(LG, 1, 1)))
@@ -157,9 +182,6 @@ enum LayerOpKernelSource {
            one by one. With NV > 1 (16-bit storage on a CPU) it computes them into fp32 first and
            narrows them in a loop of their own: one loop from load to rounded store outgrows a core's
            out-of-order window. `outputs(each)` applies each to the kernel's output pointers. */
-        #ifndef NV
-        #define NV 1
-        #endif
         #define KEEP_IN_BLOCK(p, i, v) (CAT(p, _block)[vector] = (v))
         #define DECLARE_BLOCK(p) floatv CAT(p, _block)[NV];
         #define NARROW_BLOCK(p) for (int vector = 0; vector < NV; ++vector) STOREV(p, first + vector * VW, CAT(p, _block)[vector]);

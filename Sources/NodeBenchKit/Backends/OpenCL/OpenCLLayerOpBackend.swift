@@ -18,12 +18,12 @@ final class OpenCLLayerOpBackend: LayerOpBackend {
     /// the blocks' partial weight gradients stay small beside the tensors.
     func backwardBlocks(_ layerOp: LayerOpCase) -> Int { min(layerOp.rows, 4 * max(1, runtime.device.computeUnits)) }
 
-    /// Vectors per work-item of the elementwise ops and the loss's backward (`NV`): 16 on a CPU with
-    /// 16-bit storage for the ops that take an exponential per value, which compute them in fp32 and
-    /// narrow them after; otherwise 1, a store after each vector: fp32 has nothing to narrow, the
-    /// residual (one addition a value) ran slower in blocks, and a GPU would spend registers and
-    /// lose its coalesced loads.
-    func elementwiseVectors(_ layerOp: LayerOpCase) -> Int {
+    /// Vectors a CPU computes into fp32 before it narrows them to 16-bit storage (`NV`): per work-item
+    /// of the elementwise ops and the loss's backward, per block of columns of the norms' backward.
+    /// 16 for the ops that take an exponential or a row's terms per value; otherwise 1, a store after
+    /// each vector: fp32 has nothing to narrow, the residual (one addition a value) ran slower in
+    /// blocks, and a GPU would spend registers and lose its coalesced loads.
+    func narrowingVectors(_ layerOp: LayerOpCase) -> Int {
         runtime.device.isCPU && layerOp.dtype.storageBytes == 2 && layerOp.op != .residual ? 16 : 1
     }
 
@@ -49,11 +49,11 @@ final class OpenCLLayerOpBackend: LayerOpBackend {
     func prepare(_ inputs: LayerOpInputs) throws -> PreparedKernel {
         if let reason = unsupportedReason(inputs.layerOp) { throw UsageError(reason) }
         let (groupSize, vectorWidth) = OpenCLRowKernels.shape(on: runtime.device)
-        let vectors = elementwiseVectors(inputs.layerOp)
+        let vectors = narrowingVectors(inputs.layerOp)
         let options = "\(inputs.layerOp.dtype.kernelTypeOption) -D VW=\(vectorWidth) -D LG=\(groupSize) -D NV=\(vectors)"
         let program = try runtime.program(source: LayerOpKernelSource.text, options: options, disk: programCache)
         return try OpenCLPreparedLayerOp(
-            inputs, program: program, queue: queue, groupSize: groupSize, vectorWidth: vectorWidth, elementwiseVectors: vectors,
+            inputs, program: program, queue: queue, groupSize: groupSize, vectorWidth: vectorWidth, narrowingVectors: vectors,
             blocks: backwardBlocks(inputs.layerOp))
     }
 
@@ -96,7 +96,7 @@ final class OpenCLPreparedLayerOp: DeviceOutputKernel {
     private let outputs: [(buffer: Buffer, count: Int, dtype: DType)]
 
     init(
-        _ inputs: LayerOpInputs, program: Program, queue: CommandQueue, groupSize: Int, vectorWidth: Int, elementwiseVectors: Int, blocks: Int
+        _ inputs: LayerOpInputs, program: Program, queue: CommandQueue, groupSize: Int, vectorWidth: Int, narrowingVectors: Int, blocks: Int
     ) throws {
         let layerOp = inputs.layerOp
         self.layerOp = layerOp
@@ -109,7 +109,7 @@ final class OpenCLPreparedLayerOp: DeviceOutputKernel {
         let floats = { (elements: Int) throws -> Buffer in try context.makeBuffer(byteCount: max(1, elements) * 4) }
         let x = try stored(inputs.x), epsilon = Float(LayerOp.normEpsilon)
         let perRow = { (kernel: Kernel) in KernelLaunches.Launch(kernel: kernel, global: [rows * groupSize], local: [groupSize]) }
-        let elementsPerItem = vectorWidth * elementwiseVectors
+        let elementsPerItem = vectorWidth * narrowingVectors
         let perElement = { (kernel: Kernel) in KernelLaunches.Launch(kernel: kernel, global: [(n + elementsPerItem - 1) / elementsPerItem], local: nil) }
         let rowsPerBlock = (rows + blocks - 1) / blocks
         /// A norm backward's blocks, then the column sums of their `gradients` partial rows into `into`.
@@ -208,11 +208,13 @@ final class OpenCLPreparedLayerOp: DeviceOutputKernel {
         }
         self.launches = KernelLaunches(queue: queue, launches: launches)
         // An elementwise work-item's values: one vector, or a block computed in fp32 and then narrowed.
-        let perItem = elementwiseVectors > 1 ? "\(elementsPerItem) (computed in fp32, then narrowed)" : "\(vectorWidth)"
+        let perItem = narrowingVectors > 1 ? "\(elementsPerItem) (computed in fp32, then narrowed)" : "\(vectorWidth)"
         let shape = switch layerOp.op {
         case .rmsnorm, .layernorm:
             layerOp.pass == .forward
-                ? "a work-group of \(groupSize) per row" : "\(blocks) blocks of \(rowsPerBlock) rows, then their weight gradients summed"
+                ? "a work-group of \(groupSize) per row"
+                : "\(blocks) blocks of \(rowsPerBlock) rows, then their weight gradients summed"
+                    + (narrowingVectors > 1 ? "; dx computed \(elementsPerItem) columns at a time in fp32, then narrowed" : "")
         case .crossEntropy:
             layerOp.pass == .forward ? "a work-group of \(groupSize) per row, one read: blocks of maxima, then their exponentials" : "\(perItem) logits per work-item"
         case .gelu, .swiglu, .residual: "\(perItem) elements per work-item"
