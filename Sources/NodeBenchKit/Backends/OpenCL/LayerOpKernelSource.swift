@@ -54,7 +54,9 @@ enum LayerOpKernelSource {
             if (with_bias) ADD_##T(db, j, bias);
         #define ADD_floatv(p, j, v) STORE_ACCV((p) + (j), LOAD_FLOATV((p) + (j)) + (v))
         #define ADD_float(p, j, v) ((p)[j] += (v))
-        #if NV > 1
+        #if NV > 1 && LG != 1
+        #error "NV > 1 sweeps a whole row in each work-item: it needs LG = 1"
+        #elif NV > 1
         /* 16-bit dx on a CPU (one work-item a row): NV vectors of columns at a time, each row's dx
            computed into fp32 first and narrowed in a loop of its own, as the elementwise ops do;
            narrowed where it is computed, the rows' terms spilled. Then the vectors after the last
