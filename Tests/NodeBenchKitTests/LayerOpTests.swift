@@ -75,7 +75,8 @@ import Testing
     /// A norm's backward over at least five rows per block (OpenCL: 4 blocks per compute unit) and
     /// per thread (the host: one per core), so that each runs its rows' output sweeps in groups of four
     /// and a remainder (2 compute units: 8 blocks of 6 rows, the last 5; 2 threads of 23 and 24), on
-    /// rows of 600 values: the host's 16-bit dx is narrowed in blocks of 256 columns and a remainder.
+    /// rows of 600 values: a 16-bit dx is narrowed in blocks of 256 columns and a remainder (the host,
+    /// and PoCL: two blocks, five more vectors, an eight-value tail).
     @Test(arguments: [DType.fp32, .bf16])
     func theNormsBackwardMatchesTheReferenceOnRowsInGroups(dtype: DType) throws {
         let units = AttentionTests.inventory.devices.compactMap(\.computeUnits).max() ?? 1
