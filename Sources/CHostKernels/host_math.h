@@ -1,5 +1,5 @@
 // What the host's C kernels share: one clone per instruction set, picked when the program loads;
-// an exponential the compiler vectorizes; independent lanes for sums and maxima.
+// exponentials the compiler vectorizes; independent lanes for sums and maxima.
 #ifndef NODEBENCH_HOST_MATH_H
 #define NODEBENCH_HOST_MATH_H
 
@@ -15,13 +15,27 @@
 // baseline instruction set.
 #define NB_INLINE static inline __attribute__((always_inline))
 
+#define NB_LOG2E 1.44269504088896341f
+
+// Adding this rounds y (|y| <= 126) to an integer n, held as n + 127 in the low bits of the sum's
+// mantissa: shifted left by 23, those bits are the float 2^n (nb_exp2_scale).
+#define NB_EXP2_SHIFT (12582912.0f + 127.0f) /* 1.5 * 2^23 + 127 */
+
+NB_INLINE float nb_exp2_scale(float shifted) {
+    uint32_t bits;
+    memcpy(&bits, &shifted, sizeof bits);
+    bits <<= 23;
+    float scale;
+    memcpy(&scale, &bits, sizeof scale);
+    return scale;
+}
+
 // exp(x) for x <= 0 (a score minus its row's maximum, or minus a magnitude), within about 2 ulp:
 // x = n*ln2 + r with |r| <= ln2/2, exp(r) by a degree-5 minimax polynomial, 2^n built in the
 // exponent. Below -87 it returns exp(-87), about 1.6e-38: nothing beside any sum it joins.
 NB_INLINE float nb_exp_nonpositive(float x) {
     x = x < -87.0f ? -87.0f : x;
-    // Adding 1.5 * 2^23 rounds to an integer held in the low bits of the mantissa.
-    const float shifted = x * 1.44269504088896341f + 12582912.0f, n = shifted - 12582912.0f;
+    const float shifted = x * NB_LOG2E + NB_EXP2_SHIFT, n = shifted - NB_EXP2_SHIFT;
     const float r = (x - n * 0.693145751953125f) - n * 1.42860682030941723212e-6f;
     float p = 8.290315047e-3f;
     p = p * r + 4.189793020e-2f;
@@ -29,12 +43,21 @@ NB_INLINE float nb_exp_nonpositive(float x) {
     p = p * r + 4.999915063e-1f;
     p = p * r + 9.999997020e-1f;
     p = p * r + 1.0f;
-    int32_t bits;
-    memcpy(&bits, &shifted, sizeof bits);
-    bits = (bits - 0x4B400000 + 127) << 23;
-    float scale;
-    memcpy(&scale, &bits, sizeof scale);
-    return p * scale;
+    return p * nb_exp2_scale(shifted);
+}
+
+// 2^y for y in [-126, 126], within about 2 ulp: y = n + f with |f| <= 1/2 (exact), 2^f by the
+// polynomial above in f·ln2. For an exponential whose factor log2(e) folds into the arithmetic
+// before it: two operations fewer than nb_exp_nonpositive's reduction x - n·ln2.
+NB_INLINE float nb_exp2_within(float y) {
+    const float shifted = y + NB_EXP2_SHIFT, f = y - (shifted - NB_EXP2_SHIFT);
+    float p = 1.326472773e-3f;
+    p = p * f + 9.671512848e-3f;
+    p = p * f + 5.550733592e-2f;
+    p = p * f + 2.402224261e-1f;
+    p = p * f + 6.931469740e-1f;
+    p = p * f + 1.0f;
+    return p * nb_exp2_scale(shifted);
 }
 
 // Maximum and sum in NB_LANES independent lanes: the compiler vectorizes them without being

@@ -1,4 +1,5 @@
 import Foundation
+import HostKernels
 import Testing
 
 @testable import NodeBenchKit
@@ -85,6 +86,34 @@ import Testing
             let layerOp = try LayerOpCase(op, pass: .backward, rows: rows, width: 600, dtype: dtype)
             try Self.expectEveryDeviceMatchesTheReference(LayerOpInputs(layerOp: layerOp, seed: 5))
         }
+    }
+
+    /// The host's bf16 blocks give every fp32 value the bits `BFloat16(_:)` gives it. The loss's
+    /// backward of zero logits against a zero logsumexp is its scale in every column (e^0 is exactly
+    /// 1), so each call narrows one fp32 value in a row of three 32-value chunks and a tail: every
+    /// upper half with lower halves that round down, tie (to even, either way) and round up, among
+    /// them infinities, NaNs and subnormals. A CPU with AVX512-BF16 narrows the chunks by its
+    /// instruction and those holding a subnormal by the bit arithmetic; others by the bit arithmetic.
+    @Test func theHostNarrowsBlocksToBF16AsBFloat16Does() {
+        let width = 100
+        let (logits, logsumexp) = (StoredTensor(count: width, storage: .bf16), StoredTensor([0]))
+        let gradLogits = StoredTensor(count: width, storage: .bf16)
+        let target: [Int32] = [0]
+        var mismatches: [Float] = []
+        for upper in 0..<UInt32(1 << 16) {
+            for lower: UInt32 in [0, 0x1, 0x7FFF, 0x8000, 0x8001, 0xFFFF] {
+                let scale = Float(bitPattern: upper << 16 | lower)
+                target.withUnsafeBufferPointer {
+                    LayerKernels.crossEntropyBackward(
+                        logits: logits, targets: $0, logsumexp: logsumexp, scale: scale, gradLogits: gradLogits, rows: 0..<1, width: width)
+                }
+                let expected = BFloat16(scale).bitPattern
+                // A NaN's payload is the multiplier's to keep; only its being a NaN is checked.
+                let stored = gradLogits.words.dropFirst()  // the target's column holds (1 - 1)·scale
+                if !stored.allSatisfy({ scale.isNaN ? BFloat16(bitPattern: $0).float.isNaN : $0 == expected }) { mismatches.append(scale) }
+            }
+        }
+        #expect(mismatches.count == 0, "narrowed otherwise: \(mismatches.prefix(4)) ...")
     }
 
     static func expectEveryDeviceMatchesTheReference(_ inputs: LayerOpInputs) throws {

@@ -39,8 +39,8 @@ enum AttentionKernelSource {
         #endif
         /* A CPU's exp2 is a library routine; a GPU's, one instruction. */
         #if POLY_EXP2
-        EXP_FAMILY(float, as_float, as_int)
-        EXP_FAMILY(floatv, CAT(as_float, VW), CAT(as_int, VW))
+        EXP_FAMILY(float, as_float, as_uint)
+        EXP_FAMILY(floatv, CAT(as_float, VW), CAT(as_uint, VW))
         #define EXP2 exp2_polynomial
         #else
         #define EXP2 exp2

@@ -197,19 +197,22 @@ enum LayerOpKernelSource {
         #define ELEMENTWISE(body, outputs) const size_t first = get_global_id(0) * VW * NV; ELEMENTWISE_TO((size_t)n, body, outputs)
         #define OUTPUT_Y(each) each(y)
 
-        /* GELU's tanh approximation as 0.5·v·(1 + tanh z) = v·s with s = sigmoid(2z): one exponential,
-           no cancellation in the negative tail; its slope is s + 2·v·s·(1 - s)·dz/dv. */
+        /* GELU's tanh approximation 0.5·v·(1 + tanh z), z = C·(v + A·v³), is v·s with s = 1 / (1 + e)
+           and e = e^-2z = 2^(-2C·log2 e·v·(1 + A·v²)): one exponential, one division, no cancellation
+           in either tail. Its slope s + v·s·(1 - s)·2z' with 1 - s = e·s and z' = C·(1 + 3A·v²): e·s
+           before the other factors, as e alone overflows them in the negative tail. */
+        #define GELU_EXP(v) exp2_clamped((v) * ((v) * (v) * (-2.0f * GELU_C * GELU_A * M_LOG2E_F) + -2.0f * GELU_C * M_LOG2E_F))
         #define GELU(T, LOAD, STORE)                                                              \
             const T v = LOAD(x, i);                                                               \
-            STORE(y, i, v * sigmoid(2.0f * GELU_C * fma(GELU_A * v, v * v, v)));
+            STORE(y, i, v / (1.0f + GELU_EXP(v)));
 
         __kernel void gelu_forward(const int n, __global const storage_t *restrict x, __global storage_t *restrict y) {
             ELEMENTWISE(GELU, OUTPUT_Y)
         }
 
         #define GELU_BACKWARD(T, LOAD, STORE)                                                     \
-            const T v = LOAD(x, i), s = sigmoid(2.0f * GELU_C * fma(GELU_A * v, v * v, v));        \
-            const T slope = s + 2.0f * v * s * (1.0f - s) * GELU_C * (1.0f + 3.0f * GELU_A * v * v); \
+            const T v = LOAD(x, i), e = GELU_EXP(v), s = 1.0f / (1.0f + e);                        \
+            const T slope = s + v * (e * s) * s * (v * v * (6.0f * GELU_C * GELU_A) + 2.0f * GELU_C); \
             STORE(dx, i, LOAD(dy, i) * slope);
 
         #define OUTPUT_DX(each) each(dx)
@@ -218,9 +221,11 @@ enum LayerOpKernelSource {
             ELEMENTWISE(GELU_BACKWARD, OUTPUT_DX)
         }
 
+        /* SiLU's e^-g; silu(g)·u = g·u / (1 + e^-g), its slope s·(1 + g·(1 - s)) with 1 - s = e·s. */
+        #define SILU_EXP(g) exp2_clamped((g) * -M_LOG2E_F)
         #define SWIGLU(T, LOAD, STORE)                                                            \
             const T g = LOAD(gate, i);                                                            \
-            STORE(y, i, g * sigmoid(g) * LOAD(up, i));
+            STORE(y, i, g * LOAD(up, i) / (1.0f + SILU_EXP(g)));
 
         __kernel void swiglu_forward(const int n, __global const storage_t *restrict gate, __global const storage_t *restrict up,
                                      __global storage_t *restrict y) {
@@ -228,8 +233,8 @@ enum LayerOpKernelSource {
         }
 
         #define SWIGLU_BACKWARD(T, LOAD, STORE)                                                   \
-            const T g = LOAD(gate, i), u = LOAD(up, i), d = LOAD(dy, i), s = sigmoid(g);           \
-            STORE(dgate, i, d * u * s * (1.0f + g * (1.0f - s)));                                  \
+            const T g = LOAD(gate, i), u = LOAD(up, i), d = LOAD(dy, i), e = SILU_EXP(g), s = 1.0f / (1.0f + e); \
+            STORE(dgate, i, d * u * s * (1.0f + g * (e * s)));                                     \
             STORE(dup, i, d * g * s);
 
         #define OUTPUTS_DGATE_DUP(each) each(dgate) each(dup)
@@ -294,8 +299,9 @@ enum LayerOpKernelSource {
                 blockMax = max(blockMax, runningMax);
                 sum *= exp_nonpositive(runningMax - blockMax);
                 floatv nextMax = -INFINITY;
+                const floatv offset = -blockMax * M_LOG2E_F;  /* e^(x - m) = 2^(x·log2 e - m·log2 e) */
                 for (int j = block; j < block + step && j <= last; j += stride) {
-                    sum += exp_nonpositive(LOADV(logits, at + j) - blockMax);
+                    sum += exp2_polynomial(LOADV(logits, at + j) * M_LOG2E_F + offset);
                     if (j + step <= last) nextMax = max(nextMax, LOADV(logits, at + j + step));
                 }
                 runningMax = blockMax;
@@ -316,16 +322,17 @@ enum LayerOpKernelSource {
         }
 
         /* dlogits = (softmax - one_hot(target)) * scale, VW·NV columns per work-item. Grid: (columns / (VW·NV), rows). */
-        #define CE_GRADIENT(T, LOAD, STORE) STORE(dlogits, i, exp_nonpositive(LOAD(logits, i) - shift) * scale);
+        #define CE_GRADIENT(T, LOAD, STORE) STORE(dlogits, i, exp2_polynomial(LOAD(logits, i) * M_LOG2E_F + offset) * scale);
         #define OUTPUT_DLOGITS(each) each(dlogits)
         __kernel void cross_entropy_backward(const int width, const float scale, __global const storage_t *restrict logits,
                                              __global const int *restrict targets, __global const float *restrict lse,
                                              __global storage_t *restrict dlogits) {
             const size_t row = get_global_id(1), at = row * width, first = at + get_global_id(0) * VW * NV;
-            const float shift = lse[row];
+            const float offset = -lse[row] * M_LOG2E_F;  /* e^(x - lse) = 2^(x·log2 e - lse·log2 e) */
             ELEMENTWISE_TO(at + width, CE_GRADIENT, OUTPUT_DLOGITS)
             const size_t target = at + targets[row];
-            if (target >= first && target < first + VW * NV) STORE1(dlogits, target, (exp_nonpositive(LOAD1(logits, target) - shift) - 1.0f) * scale);
+            if (target >= first && target < first + VW * NV)
+                STORE1(dlogits, target, (exp2_polynomial(LOAD1(logits, target) * M_LOG2E_F + offset) - 1.0f) * scale);
         }
         """#
 }

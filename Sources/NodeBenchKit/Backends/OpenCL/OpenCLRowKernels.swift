@@ -50,8 +50,8 @@ enum OpenCLRowKernels {
         typedef floatv __attribute__((aligned(sizeof(float)))) floatv_unaligned;
         #define LOAD_FLOATV(p) (*(__global const floatv_unaligned *)(p))
 
-        EXP_FAMILY(float, as_float, as_int)
-        EXP_FAMILY(floatv, CAT(as_float, VW), CAT(as_int, VW))
+        EXP_FAMILY(float, as_float, as_uint)
+        EXP_FAMILY(floatv, CAT(as_float, VW), CAT(as_uint, VW))
 
         inline float vsum(floatv v) {
             float lanes[VW];
