@@ -21,6 +21,11 @@
 // mantissa: shifted left by 23, those bits are the float 2^n (nb_exp2_scale).
 #define NB_EXP2_SHIFT (12582912.0f + 127.0f) /* 1.5 * 2^23 + 127 */
 
+// c0 + c1·x + ... + c5·x^5 by Horner's rule.
+NB_INLINE float nb_degree5(float x, float c0, float c1, float c2, float c3, float c4, float c5) {
+    return ((((c5 * x + c4) * x + c3) * x + c2) * x + c1) * x + c0;
+}
+
 NB_INLINE float nb_exp2_scale(float shifted) {
     uint32_t bits;
     memcpy(&bits, &shifted, sizeof bits);
@@ -37,27 +42,17 @@ NB_INLINE float nb_exp_nonpositive(float x) {
     x = x < -87.0f ? -87.0f : x;
     const float shifted = x * NB_LOG2E + NB_EXP2_SHIFT, n = shifted - NB_EXP2_SHIFT;
     const float r = (x - n * 0.693145751953125f) - n * 1.42860682030941723212e-6f;
-    float p = 8.290315047e-3f;
-    p = p * r + 4.189793020e-2f;
-    p = p * r + 1.666763574e-1f;
-    p = p * r + 4.999915063e-1f;
-    p = p * r + 9.999997020e-1f;
-    p = p * r + 1.0f;
-    return p * nb_exp2_scale(shifted);
+    return nb_degree5(r, 1.0f, 9.999997020e-1f, 4.999915063e-1f, 1.666763574e-1f, 4.189793020e-2f, 8.290315047e-3f) *
+           nb_exp2_scale(shifted);
 }
 
 // 2^y for y in [-126, 126], within about 2 ulp: y = n + f with |f| <= 1/2 (exact), 2^f by the
-// polynomial above in f·ln2. For an exponential whose factor log2(e) folds into the arithmetic
-// before it: two operations fewer than nb_exp_nonpositive's reduction x - n·ln2.
+// polynomial above with r = f·ln2 folded into its coefficients. For an exponential whose factor
+// log2(e) folds into the arithmetic before it: two operations fewer than the reduction x - n·ln2.
 NB_INLINE float nb_exp2_within(float y) {
     const float shifted = y + NB_EXP2_SHIFT, f = y - (shifted - NB_EXP2_SHIFT);
-    float p = 1.326472773e-3f;
-    p = p * f + 9.671512848e-3f;
-    p = p * f + 5.550733592e-2f;
-    p = p * f + 2.402224261e-1f;
-    p = p * f + 6.931469740e-1f;
-    p = p * f + 1.0f;
-    return p * nb_exp2_scale(shifted);
+    return nb_degree5(f, 1.0f, 6.931469740e-1f, 2.402224261e-1f, 5.550733592e-2f, 9.671512848e-3f, 1.326472773e-3f) *
+           nb_exp2_scale(shifted);
 }
 
 // Maximum and sum in NB_LANES independent lanes: the compiler vectorizes them without being
