@@ -593,23 +593,50 @@ func jsonObject(_ data: Data) throws -> [String: Any] {
         return (result["notes"] as? [String])?.joined(separator: "; ") ?? ""
     }
 
-    @Test func cpuStyleParametersAreCleanToo() throws {
+    /// A tuning file giving the simulator's device these GEMM parameters for small fp32 products.
+    static func gemmTuningFile(_ parameters: [String: Int], named name: String) throws -> URL {
         let devices = try NodeBenchProcess.run(["devices", "--json"], wrapper: ["oclgrind"])
         let device = try #require((try jsonObject(Data(devices.stdout.utf8))["devices"] as? [[String: Any]])?.last)
-        let file = temporaryFile("oclgrind-tuned.json")
-        defer { try? FileManager.default.removeItem(at: file) }
+        let file = temporaryFile(name)
         let entry: [String: Any] = [
             "device": device["name"] as? String ?? "", "driver": device["driver"] as? String ?? "", "dtype": "fp32",
-            "layout": "NN", "sizeClass": "small", "gflops": 1, "tunedAt": "2026-01-01T00:00:00Z",
-            "parameters": ["tileRows": 12, "vectorWidth": 16, "columnVectors": 2, "groupColumns": 1, "groupRows": 8],
+            "layout": "NN", "sizeClass": "small", "gflops": 1, "tunedAt": "2026-01-01T00:00:00Z", "parameters": parameters,
         ]
         try JSONSerialization.data(withJSONObject: ["schemaVersion": 1, "entries": [entry]]).write(to: file)
+        return file
+    }
+
+    /// AVX-512's tile, and a cache blocking small enough that 19x23x7 takes four k blocks, a last
+    /// work-item with one row panel of three and a work-item past the last row panel.
+    static let cpuStyleParameters: [(parameters: [String: Int], described: String)] = [
+        (["tileRows": 12, "vectorWidth": 16, "columnVectors": 2, "groupColumns": 1, "groupRows": 8], "TM=12 VW=16 TN=2 WG=1x8 (tuned"),
+        (["tileRows": 2, "vectorWidth": 8, "groupColumns": 1, "groupRows": 2, "rowPanelsPerItem": 3, "kBlock": 2], "TM=2 VW=8 WG=1x2 RP=3 KC=2 (tuned"),
+    ]
+
+    @Test(arguments: 0..<2)
+    func cpuStyleParametersAreCleanToo(choice: Int) throws {
+        let (parameters, described) = Self.cpuStyleParameters[choice]
+        let file = try Self.gemmTuningFile(parameters, named: "oclgrind-tuned-\(choice).json")
+        defer { try? FileManager.default.removeItem(at: file) }
         let outcome = try Self.cleanRun(["--dtype", "fp32", "--layout", "NT", "--tuned-params", file.path, "--json"])
         #expect(outcome.status == 0, "\(outcome.stderr)")
         #expect(Self.problems(outcome.stderr).isEmpty, "\(Self.problems(outcome.stderr).prefix(5))")
         let results = try #require(try jsonObject(Data(outcome.stdout.utf8))["results"] as? [[String: Any]])
         #expect(results.count == 2)
-        #expect(results.allSatisfy { (($0["notes"] as? [String])?.first ?? "").contains("TM=12 VW=16 TN=2 WG=1x8 (tuned") })
+        #expect(results.allSatisfy { (($0["notes"] as? [String])?.first ?? "").contains(described) })
+    }
+
+    /// The unfused backward's batched GEMMs (two KV heads: a batch of two) with the small blocking.
+    @Test func blockedGEMMsBatchCleanlyInTheUnfusedBackward() throws {
+        let file = try Self.gemmTuningFile(Self.cpuStyleParameters[1].parameters, named: "oclgrind-tuned-unfused.json")
+        defer { try? FileManager.default.removeItem(at: file) }
+        let outcome = try NodeBenchProcess.run(
+            ["run", "--repetitions", "1", "--suite", "quick", "--device", "opencl:0:0", "--no-peak", "--kernel", "attention", "--pass", "backward",
+             "--heads", "2", "--kv-heads", "2", "--seq", "19", "--head-dim", "20", "--dtype", "fp32", "--impl", "naive", "--tuned-params", file.path],
+            environment: ["HWLOC_COMPONENTS": "-opencl"], wrapper: ["oclgrind", "--data-races", "--check-api"])
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        #expect(Self.problems(outcome.stderr).isEmpty, "\(Self.problems(outcome.stderr).prefix(5))")
+        #expect(outcome.stdout.split(separator: "\n").filter { $0.contains("attention bwd") && $0.contains("passed (full)") }.count == 1)
     }
 }
 

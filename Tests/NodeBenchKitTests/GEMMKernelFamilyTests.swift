@@ -14,13 +14,16 @@ import Testing
     }
 
     /// Every thirteenth candidate of the AVX-512 CPU space, every ninth of the GPU space (both run
-    /// on PoCL; odd strides, so tiles of one and of two column vectors), and both CPU defaults.
+    /// on PoCL; odd strides, so tiles of one and of two column vectors), both CPU defaults, and a
+    /// blocking small enough that the odd shapes take several k blocks and a last work-item with
+    /// fewer row panels than the rest, in groups with a work-item past the last row panel.
     static func sampledParameters(_ dtype: DType) -> [GEMMKernelParameters] {
         let cpu = GEMMTuner.searchSpace(isCPU: true, nativeFloats: 16, dtype: dtype, maxWorkGroupSize: 4096)
         let gpu = GEMMTuner.searchSpace(isCPU: false, nativeFloats: 1, dtype: dtype, maxWorkGroupSize: 4096)
         let sampled = cpu.enumerated().filter { $0.offset % 13 == 0 }.map(\.element) + gpu.enumerated().filter { $0.offset % 9 == 0 }.map(\.element)
-        let avx2Default = GEMMKernelParameters.defaults(isCPU: true, nativeFloats: 8, dtype: dtype)
-        return sampled + (sampled.contains(avx2Default) ? [] : [avx2Default])
+        let smallBlocks = GEMMKernelParameters(tileRows: 4, vectorWidth: 8, groupColumns: 1, groupRows: 2, rowPanelsPerItem: 3, kBlock: 16)
+        let extra = [GEMMKernelParameters.defaults(isCPU: true, nativeFloats: 8, dtype: dtype), smallBlocks]
+        return sampled + extra.filter { !sampled.contains($0) }
     }
 
     @Test(arguments: DType.allCases)
@@ -49,12 +52,16 @@ import Testing
             #expect(cpu.first == GEMMKernelParameters.defaults(isCPU: true, nativeFloats: nativeFloats, dtype: .fp64))
             #expect(Set(cpu).count == cpu.count)
             #expect(Set(cpu.map(\.columnVectors)) == [1, 2])
+            #expect(cpu.contains { $0.rowPanelsPerItem > 1 && $0.kBlock > 0 && $0.groupRows == 1 })
         }
+        #expect(space.allSatisfy { $0.rowPanelsPerItem == 1 && $0.kBlock == 0 })
         // AVX-512's 32 registers hold two column vectors of accumulators; AVX2's 16 do not.
         #expect(GEMMKernelParameters.defaults(isCPU: true, nativeFloats: 16, dtype: .fp32).columnVectors == 2)
         #expect(GEMMKernelParameters.defaults(isCPU: true, nativeFloats: 8, dtype: .fp32).columnVectors == 1)
         #expect(GEMMKernelParameters(tileRows: 4, vectorWidth: 3, groupColumns: 1, groupRows: 1).violation(maxWorkGroupSize: 64) != nil)
         #expect(GEMMKernelParameters(tileRows: 4, vectorWidth: 4, columnVectors: 5, groupColumns: 1, groupRows: 1).violation(maxWorkGroupSize: 64) != nil)
+        #expect(GEMMKernelParameters(tileRows: 4, vectorWidth: 4, groupColumns: 1, groupRows: 1, rowPanelsPerItem: 0).violation(maxWorkGroupSize: 64) != nil)
+        #expect(GEMMKernelParameters(tileRows: 4, vectorWidth: 4, groupColumns: 1, groupRows: 1, kBlock: -1).violation(maxWorkGroupSize: 64) != nil)
     }
 
     @Test func badParametersAreRefusedWithTheReason() throws {
@@ -144,7 +151,7 @@ import Testing
         let tuned = TunedParameters(entries: [Self.entry(.bf16, .nt, .medium), Self.entry(.fp64, .nn, .small)])
         try tuned.save(to: url)
         #expect(try TunedParameters.load(from: url) == tuned)
-        // Parameters written before tiles had column vectors read as one.
+        // Parameters written before tiles had column vectors, or work-items several row panels, read as one.
         let older = #"{"device": "dev", "driver": "1.0", "dtype": "fp32", "layout": "NN", "sizeClass": "large", "gflops": 1, "tunedAt": "t", "parameters": {"tileRows": 8, "vectorWidth": 16, "groupColumns": 1, "groupRows": 8}}"#
         try Data(#"{"schemaVersion": 1, "entries": [\#(older)]}"#.utf8).write(to: url)
         #expect(try TunedParameters.load(from: url).entries.map(\.parameters) == [GEMMKernelParameters(tileRows: 8, vectorWidth: 16, groupColumns: 1, groupRows: 8)])

@@ -127,6 +127,8 @@ struct BatchedGEMM {
 
     private var rowPanels: Int { (shape.m + parameters.tileRows - 1) / parameters.tileRows }
     private var columnPanels: Int { (shape.n + parameters.panelColumns - 1) / parameters.panelColumns }
+    /// Work-items along the rows: each takes `rowPanelsPerItem` consecutive row panels.
+    private var rowPanelRuns: Int { (rowPanels + parameters.rowPanelsPerItem - 1) / parameters.rowPanelsPerItem }
 
     var packedBytes: (a: Int, b: Int) {
         (batches * rowPanels * parameters.tileRows * shape.k * accumulationBytes,
@@ -158,7 +160,8 @@ struct BatchedGEMM {
                 ? .init(kernel: packB, global: [roundUp(kBlocks, side), columnPanels, batches], local: [side, 1, 1])
                 : .init(kernel: packB, global: [roundUp(columnPanels, side), roundUp(shape.k, side), batches], local: [side, side, 1]),
             .init(
-                kernel: gemm, global: [roundUp(columnPanels, parameters.groupColumns), roundUp(rowPanels, parameters.groupRows), batches],
+                kernel: gemm,
+                global: [roundUp(columnPanels, parameters.groupColumns), roundUp(rowPanelRuns, parameters.groupRows), batches],
                 local: [parameters.groupColumns, parameters.groupRows, 1]),
         ]
     }
