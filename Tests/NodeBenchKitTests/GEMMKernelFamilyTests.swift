@@ -30,7 +30,8 @@ import Testing
     func everySampledParameterSetIsCorrectOnOddShapes(dtype: DType) throws {
         let backend = try Self.openCLBackend()
         for layout in GEMMLayout.allCases {
-            for shape in [GEMMShape(m: 37, n: 19, k: 71), GEMMShape(m: 1, n: 3, k: 2)] {
+            // 301 rows: enough row panels that the small blocking keeps its three per work-item on up to 31 compute units.
+            for shape in [GEMMShape(m: 37, n: 19, k: 71), GEMMShape(m: 1, n: 3, k: 2), GEMMShape(m: 301, n: 37, k: 71)] {
                 let inputs = GEMMInputs(gemm: GEMMCase(shape: shape, layout: layout, dtype: dtype), seed: 11)
                 let reference = GEMMReference(inputs)
                 for parameters in Self.sampledParameters(dtype) {
@@ -62,6 +63,20 @@ import Testing
         #expect(GEMMKernelParameters(tileRows: 4, vectorWidth: 4, columnVectors: 5, groupColumns: 1, groupRows: 1).violation(maxWorkGroupSize: 64) != nil)
         #expect(GEMMKernelParameters(tileRows: 4, vectorWidth: 4, groupColumns: 1, groupRows: 1, rowPanelsPerItem: 0).violation(maxWorkGroupSize: 64) != nil)
         #expect(GEMMKernelParameters(tileRows: 4, vectorWidth: 4, groupColumns: 1, groupRows: 1, kBlock: -1).violation(maxWorkGroupSize: 64) != nil)
+    }
+
+    @Test func workItemsTakeFewerRowPanelsWhereComputeUnitsWouldIdle() {
+        let blocked = GEMMKernelParameters.defaults(isCPU: true, nativeFloats: 8, dtype: .fp32)
+        #expect(blocked.rowPanelsPerItem == 32 && blocked.tileRows == 6 && blocked.panelColumns == 16)
+        func panelsPerItem(m: Int, n: Int, batches: Int = 1, computeUnits: Int) -> Int {
+            BatchedGEMM(shape: GEMMShape(m: m, n: n, k: 64), layout: .nn, batches: batches, parameters: blocked, accumulationBytes: 4)
+                .rowPanelsPerItem(computeUnits: computeUnits)
+        }
+        #expect(panelsPerItem(m: 2048, n: 2048, computeUnits: 2) == 32)  // 342 x 128 panels
+        #expect(panelsPerItem(m: 2048, n: 64, computeUnits: 64) == 5)  // 342 x 4: 69 x 4 work-items, over 4 per unit
+        #expect(panelsPerItem(m: 2048, n: 64, batches: 8, computeUnits: 64) == 32)
+        #expect(panelsPerItem(m: 37, n: 19, computeUnits: 2) == 1)
+        #expect(panelsPerItem(m: 37, n: 19, computeUnits: 0) == 3)  // a device reporting no units counts as one
     }
 
     @Test func badParametersAreRefusedWithTheReason() throws {

@@ -140,16 +140,17 @@ enum GEMMKernelSource {
         #endif
         }
 
-        /* C blocks (row panels firstRowPanel ..< + RP, column panel) = alpha * Ap[row panel] . Bp[column panel] + beta * C.
-           K is walked in blocks of KC (all of K when KC is 0); each block of the B panel serves
-           all RP row panels before the next, so it is read from the core's nearest cache. */
+        /* C blocks (row panels firstRowPanel ..< + panelsPerItem, column panel) = alpha * Ap[row panel] . Bp[column panel]
+           + beta * C, with panelsPerItem <= RP. K is walked in blocks of KC (all of K when KC is 0);
+           each block of the B panel serves all the row panels before the next, so it is read from
+           the core's nearest cache. */
         __kernel __attribute__((reqd_work_group_size(WGX, WGY, 1)))
-        void gemm(const int M, const int N, const int K, const acc_t alpha, const acc_t beta,
+        void gemm(const int M, const int N, const int K, const int panelsPerItem, const acc_t alpha, const acc_t beta,
                   __global const acc_t *restrict Ap, __global const acc_t *restrict Bp, __global c_storage_t *restrict C) {
-            const int colPanel = get_global_id(0), firstRowPanel = get_global_id(1) * RP, panelCol0 = colPanel * PW;
+            const int colPanel = get_global_id(0), firstRowPanel = get_global_id(1) * panelsPerItem, panelCol0 = colPanel * PW;
             const int rowPanels = (M + TM - 1) / TM, colPanels = (N + PW - 1) / PW;
             if (firstRowPanel >= rowPanels || panelCol0 >= N) return;
-            const int panelsHere = RP == 1 ? 1 : min(RP, rowPanels - firstRowPanel), kStep = KC > 0 ? KC : K;
+            const int panelsHere = RP == 1 ? 1 : min(panelsPerItem, rowPanels - firstRowPanel), kStep = KC > 0 ? KC : K;
             const size_t batch = get_global_id(2);
             __global const acc_t *b = Bp + (batch * colPanels + colPanel) * K * PW;
             C += batch * M * N;
@@ -224,7 +225,8 @@ public struct GEMMKernelParameters: Codable, Sendable, Hashable, CustomStringCon
     /// Work-group size along the columns and the rows of C.
     public var groupColumns: Int
     public var groupRows: Int
-    /// Row panels one work-item multiplies by its column panel, one after another.
+    /// Row panels one work-item multiplies by its column panel, one after another (at most: a
+    /// product with too few panels to keep every compute unit busy gives each work-item fewer).
     public var rowPanelsPerItem: Int
     /// k per pass over those row panels; 0 is all of K.
     public var kBlock: Int

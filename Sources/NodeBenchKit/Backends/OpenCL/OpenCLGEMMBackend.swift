@@ -59,8 +59,7 @@ final class OpenCLGEMMBackend: GEMMBackend {
             source: GEMMKernelSource.text, options: parameters.buildOptions(dtype: inputs.gemm.dtype, layout: inputs.gemm.layout),
             disk: programCache)
         return try OpenCLPreparedGEMM(
-            inputs, program: program, queue: queue, parameters: parameters, parameterSource: parameterSource,
-            maxWorkGroupSize: openCLDevice.maxWorkGroupSize)
+            inputs, program: program, queue: queue, parameters: parameters, parameterSource: parameterSource, device: openCLDevice)
     }
 }
 
@@ -79,7 +78,7 @@ private final class OpenCLPreparedGEMM: DeviceOutputKernel {
 
     init(
         _ inputs: GEMMInputs, program: Program, queue: CommandQueue, parameters: GEMMKernelParameters,
-        parameterSource: String, maxWorkGroupSize: Int
+        parameterSource: String, device: Device
     ) throws {
         let shape = inputs.gemm.shape
         self.queue = queue
@@ -100,7 +99,7 @@ private final class OpenCLPreparedGEMM: DeviceOutputKernel {
             launches: try plan.launches(
                 program: program, a: a, b: b, c: c,
                 packed: (try queue.context.makeBuffer(byteCount: plan.packedBytes.a), try queue.context.makeBuffer(byteCount: plan.packedBytes.b)),
-                alpha: scale.0, beta: scale.1, maxWorkGroupSize: maxWorkGroupSize))
+                alpha: scale.0, beta: scale.1, maxWorkGroupSize: device.maxWorkGroupSize, computeUnits: device.computeUnits))
         notes = [
             "kernel \(parameters) (\(parameterSource)), \(dtype.accumulation.rawValue) accumulation",
             "A and B packed into \(dtype.accumulation.rawValue) panels by two kernels before each GEMM, timed with it",
@@ -127,8 +126,11 @@ struct BatchedGEMM {
 
     private var rowPanels: Int { (shape.m + parameters.tileRows - 1) / parameters.tileRows }
     private var columnPanels: Int { (shape.n + parameters.panelColumns - 1) / parameters.panelColumns }
-    /// Work-items along the rows: each takes `rowPanelsPerItem` consecutive row panels.
-    private var rowPanelRuns: Int { (rowPanels + parameters.rowPanelsPerItem - 1) / parameters.rowPanelsPerItem }
+    /// Consecutive row panels per work-item: `rowPanelsPerItem`, or fewer where that would leave
+    /// under four work-items per compute unit (a small or skinny product on a many-core CPU).
+    func rowPanelsPerItem(computeUnits: Int) -> Int {
+        min(parameters.rowPanelsPerItem, max(1, rowPanels * columnPanels * batches / (4 * max(1, computeUnits))))
+    }
 
     var packedBytes: (a: Int, b: Int) {
         (batches * rowPanels * parameters.tileRows * shape.k * accumulationBytes,
@@ -139,13 +141,14 @@ struct BatchedGEMM {
     /// where A or C is fp32); alpha and beta in the accumulation type.
     func launches(
         program: Program, a: Buffer, b: Buffer, c: Buffer, packed: (a: Buffer, b: Buffer), alpha: KernelArgument, beta: KernelArgument,
-        maxWorkGroupSize: Int
+        maxWorkGroupSize: Int, computeUnits: Int
     ) throws -> [KernelLaunches.Launch] {
         let (m, n, k) = (Int32(shape.m), Int32(shape.n), Int32(shape.k))
+        let panelsPerItem = rowPanelsPerItem(computeUnits: computeUnits)
         let packA = try program.makeKernel(named: "pack_a", arguments: [.int(m), .int(k), .buffer(a), .buffer(packed.a)])
         let packB = try program.makeKernel(named: "pack_b", arguments: [.int(k), .int(n), .buffer(b), .buffer(packed.b)])
         let gemm = try program.makeKernel(named: "gemm", arguments: [
-            .int(m), .int(n), .int(k), alpha, beta, .buffer(packed.a), .buffer(packed.b), .buffer(c),
+            .int(m), .int(n), .int(k), .int(Int32(panelsPerItem)), alpha, beta, .buffer(packed.a), .buffer(packed.b), .buffer(c),
         ])
         var side = 16
         while side > 1 && side * side > maxWorkGroupSize { side /= 2 }
@@ -161,7 +164,10 @@ struct BatchedGEMM {
                 : .init(kernel: packB, global: [roundUp(columnPanels, side), roundUp(shape.k, side), batches], local: [side, side, 1]),
             .init(
                 kernel: gemm,
-                global: [roundUp(columnPanels, parameters.groupColumns), roundUp(rowPanelRuns, parameters.groupRows), batches],
+                global: [
+                    roundUp(columnPanels, parameters.groupColumns), roundUp((rowPanels + panelsPerItem - 1) / panelsPerItem, parameters.groupRows),
+                    batches,
+                ],
                 local: [parameters.groupColumns, parameters.groupRows, 1]),
         ]
     }

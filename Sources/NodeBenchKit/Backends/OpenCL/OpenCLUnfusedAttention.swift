@@ -229,6 +229,6 @@ private struct UnfusedAttentionKernels {
         let program = try runtime.program(source: GEMMKernelSource.text, options: product.buildOptions, disk: programCache)
         return try product.batched.launches(
             program: program, a: a, b: b, c: c, packed: packed, alpha: .float(Float(product.gemm.alpha)), beta: .float(0),
-            maxWorkGroupSize: maxWorkGroupSize)
+            maxWorkGroupSize: maxWorkGroupSize, computeUnits: runtime.device.computeUnits)
     }
 }
