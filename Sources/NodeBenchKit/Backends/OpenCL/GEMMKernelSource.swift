@@ -284,9 +284,10 @@ public struct GEMMKernelParameters: Codable, Sendable, Hashable, CustomStringCon
     /// 182-187 GFLOP/s on 2047x2049x1024, the 8 x 16 tile, whose accumulators alone fill the 16
     /// registers, at 87). That tile is also cache-blocked: one work-item takes 32 row panels over
     /// k blocks of 256, so each 16 KB block of its B panel stays in L1 while the 32 A blocks
-    /// (192 KB) come from L2 (on that Zen 3, against OpenBLAS, 2048^3 went from 0.90-0.93x to
-    /// 0.98-1.01x and 4096^3 from 0.90-0.92x to 0.97x). The AVX-512 tile is not yet measured
-    /// blocked; the tuner tries it. GPUs want many work-items with small tiles.
+    /// (192 KB) come from L2 (on that Zen 3, against OpenBLAS in the same runs, 2048^3 over NN, NT
+    /// and TN went from 0.88-0.97x to 0.95-1.05x and 4096^3 from 0.81-0.90x to 1.00-1.10x;
+    /// `results/reference/gemm-cache-blocking-AMD-EPYC-zen3.txt`). The AVX-512 tile is not yet
+    /// measured blocked; the tuner tries it. GPUs want many work-items with small tiles.
     static func defaults(isCPU: Bool, nativeFloats: Int, dtype: DType) -> GEMMKernelParameters {
         let lanes = dtype == .fp64 ? 8 : 16
         if isCPU && nativeFloats >= 16 {
