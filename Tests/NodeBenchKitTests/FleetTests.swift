@@ -174,6 +174,30 @@ import Testing
         #expect(fleet.flagged.last?.evidence.first?.hasSuffix(": throttling") == true)
     }
 
+    /// A base file measured on a busy machine (repetitions 1x to 2x apart) makes the same fleet: its
+    /// nodes' repetitions scatter by the simulation's noise, so a node 25% slower is still found.
+    @Test func aBusyBaseFileMakesAFleetAsClearAsAQuietOne() throws {
+        var busy = Self.base
+        for index in busy.results.indices {
+            let repetitions = try #require(busy.results[index].stats?.repetitions)
+            busy.results[index].stats?.repetitions = zip(repetitions, [1, 2, 1.1, 1.6, 1.3]).map { repetition, factor in
+                var scattered = repetition
+                scattered.kernelMedian *= factor
+                scattered.wallMedian *= factor
+                return scattered
+            }
+        }
+        var simulation = FleetSimulation(nodes: 8, devicesPerNode: 2)
+        simulation.slowNodes = [3: 1.25]
+        let runs = (0..<simulation.nodes).map { node in
+            FleetMerge.NodeRun(name: simulation.name(node), file: "", document: .success(simulation.document(node: node, from: busy)))
+        }
+        let fleet = FleetMerge().merge(runs, folder: "busy")
+        #expect(fleet.flagged.map(\.name) == ["node0004"])
+        let slow = try #require(fleet.flagged.first)
+        #expect(slow.devices.allSatisfy { $0.slow && abs($0.ratio! - 1.25) < 0.05 })
+    }
+
     @Test func aSlowdownBelowTheThresholdIsNotNamedHoweverSure() {
         var simulation = FleetSimulation(nodes: 20, devicesPerNode: 8)
         simulation.slowNodes = [3: 1.05]

@@ -2,8 +2,9 @@ import Foundation
 
 /// A fleet made from one real node's result file, for tests and for measuring the merge at scale
 /// (`nodebench fleet simulate`, hidden): every node a copy of it, each OpenCL device repeated to
-/// `devicesPerNode`, every repetition's time moved by a device's own speed (log-normal,
-/// `deviceSpread`) and by its noise (`repetitionNoise`); chosen nodes slowed, corrupted or failed.
+/// `devicesPerNode`, every repetition's time the real median moved by a device's own speed
+/// (log-normal, `deviceSpread`) and by its noise (`repetitionNoise`); chosen nodes slowed,
+/// corrupted or failed.
 public struct FleetSimulation: Sendable {
     public var nodes: Int
     public var devicesPerNode: Int
@@ -80,14 +81,21 @@ public struct FleetSimulation: Sendable {
         return document
     }
 
-    /// Only the first run of a merged file, each repetition's times scaled and noised.
+    /// Only the first run of a merged file, each repetition the run's median time scaled and noised:
+    /// the simulation's noise, not the real run's scatter, so what a test finds does not depend on
+    /// how busy the machine was that made the base file.
     private func scaled(_ stats: CaseResult.TimingStats, by factor: Double, generator: inout SplitMix64) -> CaseResult.TimingStats {
         var copy = stats
-        copy.repetitions = stats.repetitions.filter { $0.run == stats.repetitions.first?.run }.map { repetition in
+        let firstRun = stats.repetitions.filter { $0.run == stats.repetitions.first?.run }
+        let quiet = firstRun.filter { !$0.disturbed }
+        let kernel = Statistics.median((quiet.isEmpty ? firstRun : quiet).map(\.kernelMedian))
+        let wall = Statistics.median((quiet.isEmpty ? firstRun : quiet).map(\.wallMedian))
+        copy.repetitions = firstRun.map { repetition in
             var moved = repetition
             let noise = exp(abs(repetitionNoise * Self.normal(&generator)))
-            moved.kernelMedian *= factor * noise
-            moved.wallMedian *= factor * noise
+            moved.kernelMedian = kernel * factor * noise
+            moved.wallMedian = wall * factor * noise
+            moved.disturbed = false
             return moved
         }
         copy.kernel = Statistics(stats.kernel.samples.map { $0 * factor }) ?? stats.kernel
