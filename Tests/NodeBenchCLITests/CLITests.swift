@@ -37,8 +37,8 @@ struct NodeBenchProcess {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let out = directory.appendingPathComponent("out"), err = directory.appendingPathComponent("err")
-        FileManager.default.createFile(atPath: out.path, contents: nil)
-        FileManager.default.createFile(atPath: err.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: out.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: err.path, contents: nil)
         process.standardOutput = try FileHandle(forWritingTo: out)
         process.standardError = try FileHandle(forWritingTo: err)
         process.currentDirectoryURL = directory
@@ -188,6 +188,21 @@ func jsonObject(_ data: Data) throws -> [String: Any] {
         #expect(result["device"] as? String == "host" && result["layout"] as? String == "NT")
         #expect((result["shape"] as? [String: Int]) == ["m": 1000, "n": 3000, "k": 17])
         #expect((result["verification"] as? [String: Any])?["passed"] as? Bool == true)
+    }
+
+    /// A first run compiles every kernel: the terminal shows the run's own lines, not the OpenCL
+    /// compiler's (on an AVX2 CPU PoCL counted its ABI notes on each 16-float GEMM tile).
+    @Test func aFirstRunPrintsOnlyItsOwnLines() throws {
+        let freshCache = temporaryFile("fresh-cache")
+        defer { try? FileManager.default.removeItem(at: freshCache) }
+        let outcome = try NodeBenchProcess.run(
+            ["run", "--repetitions", "1", "--kernel", "gemm", "--kernel", "attention", "--impl", "nodebench", "--impl", "flash", "--shape", "64x64x64",
+             "--seq", "64", "--head-dim", "64", "--dtype", "fp32", "--device", "opencl:0:0", "--no-peak", "--output", temporaryFile("first.json").path],
+            environment: ["XDG_CACHE_HOME": freshCache.path])
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        let own = ["[", "no GPU found", "warning: this is a DEBUG build"]
+        let foreign = outcome.stderrLines.filter { line in !own.contains { line.hasPrefix($0) } && !line.contains(" ok, 0 failed, 0 skipped; results in ") }
+        #expect(foreign.isEmpty, "\(foreign)")
     }
 
     @Test(arguments: [
@@ -573,15 +588,9 @@ func jsonObject(_ data: Data) throws -> [String: Any] {
     /// One flash case (fp32, two heads sharing one key/value head, D=20) under the simulator, with
     /// these flash parameters in a tuning file for its device: clean and verified. Returns its notes.
     static func flashUnderTheSimulator(parameters: [String: Any], arguments: [String]) throws -> String {
-        let devices = try NodeBenchProcess.run(["devices", "--json"], wrapper: ["oclgrind"])
-        let device = try #require((try jsonObject(Data(devices.stdout.utf8))["devices"] as? [[String: Any]])?.last)
-        let file = temporaryFile("oclgrind-flash-\(UUID().uuidString).json")
+        let file = try simulatorTuningFile(
+            section: "flash", entry: ["dtype": "fp32", "headDim": 20, "parameters": parameters], named: "oclgrind-flash-\(UUID().uuidString).json")
         defer { try? FileManager.default.removeItem(at: file) }
-        let entry: [String: Any] = [
-            "device": device["name"] as? String ?? "", "driver": device["driver"] as? String ?? "", "dtype": "fp32", "headDim": 20,
-            "gflops": 1, "tunedAt": "2026-01-01T00:00:00Z", "parameters": parameters,
-        ]
-        try JSONSerialization.data(withJSONObject: ["schemaVersion": 1, "entries": [], "flash": [entry]]).write(to: file)
         let outcome = try NodeBenchProcess.run(
             ["run", "--repetitions", "1", "--suite", "quick", "--device", "opencl:0:0", "--no-peak", "--kernel", "attention", "--heads", "2",
              "--kv-heads", "1", "--head-dim", "20", "--dtype", "fp32", "--impl", "flash", "--tuned-params", file.path, "--json"] + arguments,
@@ -595,14 +604,22 @@ func jsonObject(_ data: Data) throws -> [String: Any] {
 
     /// A tuning file giving the simulator's device these GEMM parameters for small fp32 products.
     static func gemmTuningFile(_ parameters: [String: Int], named name: String) throws -> URL {
+        try simulatorTuningFile(
+            section: "entries", entry: ["dtype": "fp32", "layout": "NN", "sizeClass": "small", "parameters": parameters], named: name)
+    }
+
+    /// A tuning file holding one entry of `section` ("entries", GEMM; "flash") for the simulator's
+    /// device: `entry` with that device's name and driver, as if tuned.
+    static func simulatorTuningFile(section: String, entry: [String: Any], named name: String) throws -> URL {
         let devices = try NodeBenchProcess.run(["devices", "--json"], wrapper: ["oclgrind"])
         let device = try #require((try jsonObject(Data(devices.stdout.utf8))["devices"] as? [[String: Any]])?.last)
+        let tuned = entry.merging([
+            "device": device["name"] as? String ?? "", "driver": device["driver"] as? String ?? "", "gflops": 1, "tunedAt": "2026-01-01T00:00:00Z",
+        ]) { $1 }
+        var document: [String: Any] = ["schemaVersion": 1, "entries": []]
+        document[section] = [tuned]
         let file = temporaryFile(name)
-        let entry: [String: Any] = [
-            "device": device["name"] as? String ?? "", "driver": device["driver"] as? String ?? "", "dtype": "fp32",
-            "layout": "NN", "sizeClass": "small", "gflops": 1, "tunedAt": "2026-01-01T00:00:00Z", "parameters": parameters,
-        ]
-        try JSONSerialization.data(withJSONObject: ["schemaVersion": 1, "entries": [entry]]).write(to: file)
+        try JSONSerialization.data(withJSONObject: document).write(to: file)
         return file
     }
 

@@ -32,8 +32,11 @@ public final class OpenCLDeviceRuntime: Sendable {
     }
 
     /// `source` built with `options` on the device's context: once per process, through `disk` (the
-    /// compiled binaries of earlier runs) when given.
+    /// compiled binaries of earlier runs) when given. Without the compiler's warnings (`-w`, a
+    /// standard option): PoCL's compiler prints their count to the terminal, such as the ABI notes
+    /// every 16-float vector draws on an AVX2 CPU, and a failed build still throws with its errors.
     func program(source: String, options: String, disk: ProgramCache? = nil) throws(OpenCLError) -> Program {
+        let options = options + " -w"
         let context = try queue().context
         let key = "\(fnv1a(source)) \(options)"
         let built = builtPrograms.withLock { programs in
