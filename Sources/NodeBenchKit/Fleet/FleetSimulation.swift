@@ -88,8 +88,8 @@ public struct FleetSimulation: Sendable {
         var copy = stats
         let firstRun = stats.repetitions.filter { $0.run == stats.repetitions.first?.run }
         let quiet = firstRun.filter { !$0.disturbed }
-        let kernel = Statistics.median((quiet.isEmpty ? firstRun : quiet).map(\.kernelMedian))
-        let wall = Statistics.median((quiet.isEmpty ? firstRun : quiet).map(\.wallMedian))
+        let counted = quiet.isEmpty ? firstRun : quiet
+        let kernel = Statistics.median(counted.map(\.kernelMedian)), wall = Statistics.median(counted.map(\.wallMedian))
         copy.repetitions = firstRun.map { repetition in
             var moved = repetition
             let noise = exp(abs(repetitionNoise * Self.normal(&generator)))
