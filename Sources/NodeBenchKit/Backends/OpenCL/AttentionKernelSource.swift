@@ -335,7 +335,7 @@ enum AttentionKernelSource {
         }
 
         /* The TK key rows from key0 of one key/value head against the query panels [panelBegin,
-           panelEnd): their dK and dV, and with dq (the caller's own fp32 dQ partial, [B*H][P][HDP])
+           panelEnd): their dK and dV, and with dq (the caller's own fp32 dQ partial, [B*H][P / VW][HDP][VW])
            their share of dQ = dS.K, so the scores and dP are computed once for all three gradients.
            Over part of the panels, the running fp32 dK and dV of these rows are carried in
            running ([B*HKV][P][2][HDP]) from one call to the next; the call that reaches the last
@@ -347,7 +347,7 @@ enum AttentionKernelSource {
                                         __global const float *Kr, __global const float *Vr,
                                         __global const float *dOr, __global const float *dOp,
                                         __global const float *D, __global const float *lse2, __global float *running,
-                                        __global float *dq, __global storage_t *dK, __global storage_t *dV) {
+                                        const bool withDQ, __global float *dq, __global storage_t *dK, __global storage_t *dV) {
             const int group = H / HKV, batch = bkv / HKV, kvHead = bkv % HKV, panels = P / VW;
             /* Causal: a query before the block's first key attends to none of it. */
             const int firstPanel = CAUSAL ? key0 / VW : 0;
@@ -366,6 +366,13 @@ enum AttentionKernelSource {
                     dv[t][c] = fresh ? (floatv)0 : VLOAD(c, run + t * 2 * HDP + HDP);
                 }
             }
+            /* dQ (panels of dq, [x][lane]) += dS.K rides on the next panel's score loop, which
+               broadcasts the same K values: each panel's dS waits in pendingDS until then. The
+               first pending panel is one of this work-item's own with dS = 0. */
+            floatv pendingDS[TK];
+            #pragma unroll
+            for (int t = 0; t < TK; ++t) pendingDS[t] = (floatv)0;
+            __global float *pendingDQ = withDQ ? dq + ((size_t)(batch * H + kvHead * group) * panels + max(panelBegin, firstPanel)) * HDP * VW : dq;
             for (int h = kvHead * group; h < (kvHead + 1) * group; ++h) {
                 const size_t bh = (size_t)batch * H + h;
                 for (int panel = max(panelBegin, firstPanel); panel < panelEnd; ++panel) {
@@ -377,11 +384,15 @@ enum AttentionKernelSource {
                     for (int t = 0; t < TK; ++t) { s[t] = (floatv)0; dp[t] = (floatv)0; }
                     for (int x = 0; x < HDP; ++x) {
                         const floatv qx = VLOAD(x, qp), gx = VLOAD(x, gp);
+                        floatv dqx = withDQ ? VLOAD(x, pendingDQ) : (floatv)0;
                         #pragma unroll
                         for (int t = 0; t < TK; ++t) {
-                            s[t] = fma((floatv)k[t * HDP + x], qx, s[t]);
+                            const floatv kx = (floatv)k[t * HDP + x];
+                            s[t] = fma(kx, qx, s[t]);
                             dp[t] = fma((floatv)v[t * HDP + x], gx, dp[t]);
+                            if (withDQ) dqx = fma(pendingDS[t], kx, dqx);
                         }
+                        if (withDQ) VSTORE(dqx, x, pendingDQ);
                     }
                     const floatv l = VLOAD(0, lse2 + bh * P + query0), d = VLOAD(0, D + bh * P + query0);
                     floatv pv[TK], dsv[TK];
@@ -402,35 +413,17 @@ enum AttentionKernelSource {
                         add_outer_products(dv, p, gi, c);
                         add_outer_products(dk, ds, qi, c);
                     }
-                    if (dq) {
-                        /* The panel's dQ rows += dS.K, four rows by two columns at a time (8 chains): a key
-                           row's two vectors and four broadcasts of dS feed eight FMAs. */
-                        __global float *dqi = dq + (bh * P + query0) * HDP;
-                        #pragma unroll
-                        for (int c = 0; c < HDP / VW; c += 2) {
-                            const int c1 = min(c + 1, HDP / VW - 1);
-                            for (int i0 = 0; i0 < VW; i0 += 4) {
-                                __global float *rows = dqi + (size_t)i0 * HDP;
-                                floatv sum0[4], sum1[4];
-                                #pragma unroll
-                                for (int i = 0; i < 4; ++i) { sum0[i] = VLOAD(c, rows + i * HDP); sum1[i] = VLOAD(c1, rows + i * HDP); }
-                                for (int t = 0; t < TK; ++t) {
-                                    const floatv k0 = VLOAD(c, k + (size_t)t * HDP), k1 = VLOAD(c1, k + (size_t)t * HDP);
-                                    #pragma unroll
-                                    for (int i = 0; i < 4; ++i) {
-                                        const floatv db = (floatv)ds[t * VW + i0 + i];
-                                        sum0[i] = fma(db, k0, sum0[i]);
-                                        sum1[i] = fma(db, k1, sum1[i]);
-                                    }
-                                }
-                                #pragma unroll
-                                for (int i = 0; i < 4; ++i) {
-                                    VSTORE(sum0[i], c, rows + i * HDP);
-                                    if (c1 != c) VSTORE(sum1[i], c1, rows + i * HDP);
-                                }
-                            }
-                        }
-                    }
+                    #pragma unroll
+                    for (int t = 0; t < TK; ++t) pendingDS[t] = dsv[t];
+                    if (withDQ) pendingDQ = dq + (bh * panels + panel) * HDP * VW;
+                }
+            }
+            if (withDQ) {
+                for (int x = 0; x < HDP; ++x) {
+                    floatv dqx = VLOAD(x, pendingDQ);
+                    #pragma unroll
+                    for (int t = 0; t < TK; ++t) dqx = fma(pendingDS[t], (floatv)k[t * HDP + x], dqx);
+                    VSTORE(dqx, x, pendingDQ);
                 }
             }
             if (!last) {
@@ -462,12 +455,12 @@ enum AttentionKernelSource {
                                __global storage_t *restrict dK, __global storage_t *restrict dV) {
             const int key0 = get_global_id(0) * TK;
             if (key0 >= S) return;
-            key_block_gradients(S, P, H, HKV, scale, get_global_id(1), key0, 0, P / VW, Qr, Qp, Kr, Vr, dOr, dOp, D, lse2, 0, 0, dK, dV);
+            key_block_gradients(S, P, H, HKV, scale, get_global_id(1), key0, 0, P / VW, Qr, Qp, Kr, Vr, dOr, dOp, D, lse2, 0, false, 0, dK, dV);
         }
 
         /* All three gradients in one sweep over the keys (a CPU's backward): work-item (chunk, bkv)
            takes key blocks chunk, chunk + chunks, ... (interleaved, so causal work evens out) and
-           adds their dQ into its own fp32 partial, [chunk][B*H][P][HDP], which nothing else writes;
+           adds their dQ into its own fp32 partial, [chunk][B*H][P / VW][HDP][VW], which nothing else writes;
            bwd_dq_sum adds the partials. It walks the queries in blocks of QBP panels, each against
            all its key blocks, so that a block's Q, dO and dQ rows stay in cache while its keys pass
            (dK and dV carried in running). Grid: (chunks, B*HKV). */
@@ -486,7 +479,7 @@ enum AttentionKernelSource {
             for (int panelBegin = 0; panelBegin < panels; panelBegin += QBP)
                 for (int key0 = chunk * TK; key0 < S; key0 += chunks * TK)
                     key_block_gradients(S, P, H, HKV, scale, bkv, key0, panelBegin, min(panels, panelBegin + QBP),
-                                        Qr, Qp, Kr, Vr, dOr, dOp, D, lse2, running, dq, dK, dV);
+                                        Qr, Qp, Kr, Vr, dOr, dOp, D, lse2, running, true, dq, dK, dV);
         }
 
         /* dQ = the sum of bwd_sweep's partials, in the storage type. Grid: (HD, S, B*H). */
@@ -496,7 +489,8 @@ enum AttentionKernelSource {
             if (x >= HD || row >= S) return;
             const size_t stride = get_global_size(2) * (size_t)P * HDP;
             float sum = 0;
-            for (int chunk = 0; chunk < chunks; ++chunk) sum += dQp[chunk * stride + ((size_t)bh * P + row) * HDP + x];
+            const size_t at = (((size_t)bh * P + row) / VW * HDP + x) * VW + row % VW;
+            for (int chunk = 0; chunk < chunks; ++chunk) sum += dQp[chunk * stride + at];
             STORE1(dQ, ((size_t)bh * S + row) * HD + x, sum);
         }
 
