@@ -127,7 +127,9 @@ enum AttentionKernelSource {
             float m[TM];
             #pragma unroll
             for (int r = 0; r < TM; ++r) {
-                m[r] = -INFINITY;
+                /* Finite, so that a row whose keys are all masked so far gets exp2(-inf - m) = 0 with no
+                   test of its own, and its first real score raises m (and zeroes nothing). */
+                m[r] = -FLT_MAX;
                 l[r] = (floatv)0;
                 #pragma unroll
                 for (int c = 0; c < HDP / VW; ++c) acc[r][c] = (floatv)0;
@@ -227,8 +229,7 @@ enum AttentionKernelSource {
                     for (int r = 0; r < TM; ++r) {
                         #pragma unroll
                         for (int sp = 0; sp < SCORE_PANELS; ++sp) {
-                            /* A row whose keys are all masked so far keeps its zero state. */
-                            const floatv e = m[r] == -INFINITY ? (floatv)0 : EXP2(s[sp][r] - m[r]);
+                            const floatv e = EXP2(s[sp][r] - m[r]);
                             l[r] += e;
                             pv[r][sp] = e;
                         }
