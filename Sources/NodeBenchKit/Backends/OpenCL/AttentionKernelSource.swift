@@ -127,9 +127,7 @@ enum AttentionKernelSource {
             float m[TM];
             #pragma unroll
             for (int r = 0; r < TM; ++r) {
-                /* Finite, so that a row whose keys are all masked so far gets exp2(-inf - m) = 0 with no
-                   test of its own, and its first real score raises m (and zeroes nothing). */
-                m[r] = -FLT_MAX;
+                m[r] = -INFINITY;
                 l[r] = (floatv)0;
                 #pragma unroll
                 for (int c = 0; c < HDP / VW; ++c) acc[r][c] = (floatv)0;
@@ -229,7 +227,9 @@ enum AttentionKernelSource {
                     for (int r = 0; r < TM; ++r) {
                         #pragma unroll
                         for (int sp = 0; sp < SCORE_PANELS; ++sp) {
-                            const floatv e = EXP2(s[sp][r] - m[r]);
+                            /* A row whose keys are all masked so far (m = -inf) gets exp2(-inf) = 0, not
+                               the NaN of -inf - -inf: no branch per row (one ran the forward 4-6% slower). */
+                            const floatv e = EXP2(s[sp][r] - fmax(m[r], -FLT_MAX));
                             l[r] += e;
                             pv[r][sp] = e;
                         }
