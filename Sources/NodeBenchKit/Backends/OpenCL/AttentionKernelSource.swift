@@ -336,8 +336,10 @@ enum AttentionKernelSource {
         }
 
         /* The TK key rows from key0 of one key/value head against the query panels [panelBegin,
-           panelEnd): their dK and dV, and with dq (the caller's own fp32 dQ partial, [B*H][P / VW][HDP][VW])
+           panelEnd): their dK and dV, and with dq (withDQ; the caller's own fp32 dQ partial, [B*H][P / VW][HDP][VW])
            their share of dQ = dS.K, so the scores and dP are computed once for all three gradients.
+           withDQ is a constant at each call: a test of dq itself stayed in the score loop, kept K's
+           broadcasts live across it and spilled the dP sums (the sweep 1.5x slower).
            Over part of the panels, the running fp32 dK and dV of these rows are carried in
            running ([B*HKV][P][2][HDP]) from one call to the next; the call that reaches the last
            panel stores dK and dV. No restrict here: inlined, it would leave noalias-scope
