@@ -416,9 +416,11 @@ enum AttentionKernelSource {
                         add_outer_products(dv, p, gi, c);
                         add_outer_products(dk, ds, qi, c);
                     }
-                    #pragma unroll
-                    for (int t = 0; t < TK; ++t) pendingDS[t] = dsv[t];
-                    if (withDQ) pendingDQ = dq + (bh * panels + panel) * HDP * VW;
+                    if (withDQ) {
+                        #pragma unroll
+                        for (int t = 0; t < TK; ++t) pendingDS[t] = dsv[t];
+                        pendingDQ = dq + (bh * panels + panel) * HDP * VW;
+                    }
                 }
             }
             if (withDQ) {
