@@ -82,26 +82,71 @@ enum AttentionKernelSource {
             return v2.lo + v2.hi;
         }
 
-        /* Qp[bh][row][x] = Q * factor, rows padded to whole TM blocks, x to HDP. Grid: (HDP, rows padded, B*H). */
+        /* --- packing ------------------------------------------------------------------------ */
+        /* Every packing kernel gives a work-item VW consecutive rows of one head: it reads them along
+           the head dimension and writes rows and panels whole (vectors where it can), so a pass
+           costs about a copy. One work-item per element, as before, ran at a quarter of the
+           device's copy bandwidth. */
+
+        /* X[h][row][x] widened to fp32; zero past S and HD. */
+        inline float padded_value(const int S, __global const storage_t *X, const int h, const int row, const int x) {
+            return (row < S && x < HD) ? LOAD1(X, ((size_t)h * S + row) * HD + x) : 0.0f;
+        }
+
+        /* out[i][x] = X[h][row0 + i][x] * factor for i < rows, x < HDP; zero past S and HD. */
+        inline void pack_rows(const int S, __global const storage_t *X, const int h, const int row0, const int rows,
+                              const float factor, __global float *out) {
+            for (int i = 0; i < rows; ++i) {
+                const int row = row0 + i;
+                __global float *to = out + (size_t)i * HDP;
+                if (row < S && HD == HDP) {
+                    __global const storage_t *from = X + ((size_t)h * S + row) * HD;
+                    for (int c = 0; c < HDP / VW; ++c) VSTORE(LOADV(from, c * VW) * factor, c, to);
+                } else {
+                    for (int x = 0; x < HDP; ++x) to[x] = padded_value(S, X, h, row, x) * factor;
+                }
+            }
+        }
+
+        /* One panel: out[x][lane] = X[h][row0 + lane][x] * factor for x < HDP; zero past S and HD. */
+        inline void pack_panel(const int S, __global const storage_t *X, const int h, const int row0, const float factor,
+                               __global float *out) {
+            float lanes[VW];
+            if (row0 + VW <= S) {
+                __global const storage_t *from = X + ((size_t)h * S + row0) * HD;
+                for (int x = 0; x < HD; ++x) {
+                    #pragma unroll
+                    for (int i = 0; i < VW; ++i) lanes[i] = LOAD1(from, (size_t)i * HD + x);
+                    VSTORE(VLOAD(0, lanes) * factor, x, out);
+                }
+                for (int x = HD; x < HDP; ++x) VSTORE((floatv)0, x, out);
+                return;
+            }
+            for (int x = 0; x < HDP; ++x) {
+                #pragma unroll
+                for (int i = 0; i < VW; ++i) lanes[i] = padded_value(S, X, h, row0 + i, x);
+                VSTORE(VLOAD(0, lanes) * factor, x, out);
+            }
+        }
+
+        /* Qp[bh][row][x] = Q * factor, rows padded to rowsPadded, x to HDP. Grid: (rowsPadded / VW rounded up, B*H). */
         __kernel void flash_pack_q(const int S, const int rowsPadded, const float factor,
                                    __global const storage_t *restrict Q, __global float *restrict Qp) {
-            const int x = get_global_id(0), i = get_global_id(1), bh = get_global_id(2);
-            if (x >= HDP || i >= rowsPadded) return;
-            Qp[((size_t)bh * rowsPadded + i) * HDP + x] = (i < S && x < HD) ? LOAD1(Q, ((size_t)bh * S + i) * HD + x) * factor : 0.0f;
+            const int row0 = get_global_id(0) * VW, bh = get_global_id(1);
+            if (row0 >= rowsPadded) return;
+            pack_rows(S, Q, bh, row0, min(VW, rowsPadded - row0), factor, Qp + ((size_t)bh * rowsPadded + row0) * HDP);
         }
 
         /* Kp[bkv][panel][x][lane] = K[bkv][panel * VW + lane][x]; Vp[bkv][j][x] = V[bkv][j][x]; zero
-           past S and HD. Grid: (HDP, keys padded, B*HKV). */
+           past S and HD. Grid: (keysPadded / VW, B*HKV). */
         __kernel void flash_pack_kv(const int S, const int keysPadded, __global const storage_t *restrict K,
                                     __global const storage_t *restrict V, __global float *restrict Kp,
                                     __global float *restrict Vp) {
-            const int x = get_global_id(0), j = get_global_id(1), bkv = get_global_id(2);
-            if (x >= HDP || j >= keysPadded) return;
-            const bool inside = j < S && x < HD;
-            const size_t from = ((size_t)bkv * S + j) * HD + x;
-            const size_t panel = (size_t)bkv * keysPadded / VW + j / VW;
-            Kp[(panel * HDP + x) * VW + j % VW] = inside ? LOAD1(K, from) : 0.0f;
-            Vp[((size_t)bkv * keysPadded + j) * HDP + x] = inside ? LOAD1(V, from) : 0.0f;
+            const int row0 = get_global_id(0) * VW, bkv = get_global_id(1);
+            if (row0 >= keysPadded) return;
+            const size_t at = ((size_t)bkv * keysPadded + row0) * HDP;
+            pack_panel(S, K, bkv, row0, 1.0f, Kp + at);
+            pack_rows(S, V, bkv, row0, VW, 1.0f, Vp + at);
         }
 
         /* One work-item: TM query rows of one head, every key panel they attend to. The work-group
@@ -281,26 +326,21 @@ enum AttentionKernelSource {
            rows and sweeps the head group's query panels) and bwd_dq (each owns TM query rows and
            sweeps key panels). */
 
-        /* X[h][row][x] widened to fp32; zero past S and HD. */
-        inline float padded_value(const int S, __global const storage_t *restrict X, const int h, const int row, const int x) {
-            return (row < S && x < HD) ? LOAD1(X, ((size_t)h * S + row) * HD + x) : 0.0f;
-        }
-
-        /* Xr[h][row][x] = X, Xp[h][row / VW][x][row % VW] = X * factor. Grid: (HDP, P, heads). */
+        /* Xr[h][row][x] = X, Xp[h][row / VW][x][row % VW] = X * factor. Grid: (P / VW, heads). */
         __kernel void bwd_pack(const int S, const int P, const float factor, __global const storage_t *restrict X,
                                __global float *restrict Xr, __global float *restrict Xp) {
-            const int x = get_global_id(0), row = get_global_id(1), h = get_global_id(2);
-            if (x >= HDP || row >= P) return;
-            const float value = padded_value(S, X, h, row, x);
-            Xr[((size_t)h * P + row) * HDP + x] = value;
-            Xp[(((size_t)h * P + row) / VW * HDP + x) * VW + row % VW] = value * factor;
+            const int row0 = get_global_id(0) * VW, h = get_global_id(1);
+            if (row0 >= P) return;
+            const size_t at = ((size_t)h * P + row0) * HDP;
+            pack_rows(S, X, h, row0, VW, 1.0f, Xr + at);
+            pack_panel(S, X, h, row0, factor, Xp + at);
         }
 
         /* Xr alone, for the operands the one-sweep backward reads only as rows (K and V). Grid: as bwd_pack's. */
         __kernel void bwd_pack_rows(const int S, const int P, __global const storage_t *restrict X, __global float *restrict Xr) {
-            const int x = get_global_id(0), row = get_global_id(1), h = get_global_id(2);
-            if (x >= HDP || row >= P) return;
-            Xr[((size_t)h * P + row) * HDP + x] = padded_value(S, X, h, row, x);
+            const int row0 = get_global_id(0) * VW, h = get_global_id(1);
+            if (row0 >= P) return;
+            pack_rows(S, X, h, row0, VW, 1.0f, Xr + ((size_t)h * P + row0) * HDP);
         }
 
         /* D[bh][i] = dO_i . O_i and lse2[bh][i] = lse * log2(e); 0 and +inf past S. Grid: (P, B*H). */

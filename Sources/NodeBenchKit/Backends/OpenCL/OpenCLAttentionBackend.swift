@@ -182,8 +182,8 @@ final class OpenCLPreparedAttention: DeviceOutputKernel {
         let blocks = (s + flash.tileRows - 1) / flash.tileRows
         launches = KernelLaunches(queue: queue, stages: [
             .init(name: "packing", flops: nil, launches: [
-                .init(kernel: packQ, global: [headDim, rows, heads], local: nil),
-                .init(kernel: packKV, global: [headDim, keys, shape.batch * shape.kvHeads], local: nil),
+                .init(kernel: packQ, global: [(rows + flash.vectorWidth - 1) / flash.vectorWidth, heads], local: nil),
+                .init(kernel: packKV, global: [keys / flash.vectorWidth, shape.batch * shape.kvHeads], local: nil),
             ]),
             .init(name: "fused kernel", flops: shape.flops, launches: [
                 .init(kernel: fused, global: [roundUp(blocks, flash.groupSize), heads], local: [flash.groupSize, 1]),

@@ -80,7 +80,8 @@ private struct FlashBackwardOperands {
         shape = inputs.attention.shape
         let context = forward.queue.context, rows = parameters.backwardPaddedRows(shape.seq, isCPU: isCPU)
         packer = FlashBackwardPacker(
-            program: forward.program, context: context, seq: shape.seq, rows: rows, headDim: parameters.paddedHeadDim(shape.headDim))
+            program: forward.program, context: context, seq: shape.seq, rows: rows, headDim: parameters.paddedHeadDim(shape.headDim),
+            vectorWidth: parameters.vectorWidth)
         scale = 1 / Double(shape.headDim).squareRoot()
         scoreFactor = 1.4426950408889634 * scale
         let dtype = inputs.attention.dtype, queue = forward.queue, heads = shape.batch * shape.heads
@@ -187,6 +188,8 @@ private struct FlashBackwardPacker {
     let seq: Int
     let rows: Int
     let headDim: Int
+    /// Rows per packing work-item: one panel.
+    let vectorWidth: Int
 
     /// One tensor as rows and, scaled by `factor`, as panels.
     func rowsAndPanels(_ stored: Buffer, heads: Int, factor: Double) throws -> (launch: KernelLaunches.Launch, rows: Buffer, panels: Buffer) {
@@ -195,13 +198,13 @@ private struct FlashBackwardPacker {
         let kernel = try program.makeKernel(named: "bwd_pack", arguments: [
             .int(Int32(seq)), .int(Int32(rows)), .float(Float(factor)), .buffer(stored), .buffer(rowCopy), .buffer(panelCopy),
         ])
-        return (.init(kernel: kernel, global: [headDim, rows, heads], local: nil), rowCopy, panelCopy)
+        return (.init(kernel: kernel, global: [rows / vectorWidth, heads], local: nil), rowCopy, panelCopy)
     }
 
     /// One tensor as rows alone.
     func rowsOnly(_ stored: Buffer, heads: Int) throws -> (launch: KernelLaunches.Launch, rows: Buffer) {
         let rowCopy = try context.makeBuffer(byteCount: heads * rows * headDim * 4)
         let kernel = try program.makeKernel(named: "bwd_pack_rows", arguments: [.int(Int32(seq)), .int(Int32(rows)), .buffer(stored), .buffer(rowCopy)])
-        return (.init(kernel: kernel, global: [headDim, rows, heads], local: nil), rowCopy)
+        return (.init(kernel: kernel, global: [rows / vectorWidth, heads], local: nil), rowCopy)
     }
 }
