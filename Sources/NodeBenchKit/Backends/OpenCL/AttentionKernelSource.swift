@@ -527,16 +527,22 @@ enum AttentionKernelSource {
                                         Qr, Qp, Kr, Vr, dOr, dOp, D, lse2, running, true, dq, dK, dV);
         }
 
-        /* dQ = the sum of bwd_sweep's partials, in the storage type. Grid: (HD, S, B*H). */
+        /* dQ = the sum of bwd_sweep's partials, in the storage type: a work-item adds one panel's
+           columns and writes its VW rows, as the packing reads them. Grid: (P / VW, B*H). */
         __kernel void bwd_dq_sum(const int S, const int P, const int chunks, __global const float *restrict dQp,
                                  __global storage_t *restrict dQ) {
-            const int x = get_global_id(0), row = get_global_id(1), bh = get_global_id(2);
-            if (x >= HD || row >= S) return;
-            const size_t stride = get_global_size(2) * (size_t)P * HDP;
-            float sum = 0;
-            const size_t at = (((size_t)bh * P + row) / VW * HDP + x) * VW + row % VW;
-            for (int chunk = 0; chunk < chunks; ++chunk) sum += dQp[chunk * stride + at];
-            STORE1(dQ, ((size_t)bh * S + row) * HD + x, sum);
+            const int row0 = get_global_id(0) * VW, bh = get_global_id(1), rows = min(VW, S - row0);
+            if (rows <= 0) return;
+            const size_t stride = get_global_size(1) * (size_t)P * HDP;
+            __global const float *panel = dQp + ((size_t)bh * P + row0) * HDP;
+            __global storage_t *out = dQ + ((size_t)bh * S + row0) * HD;
+            float lanes[VW];
+            for (int x = 0; x < HD; ++x) {
+                floatv sum = VLOAD(x, panel);
+                for (int chunk = 1; chunk < chunks; ++chunk) sum += VLOAD(x, panel + chunk * stride);
+                VSTORE(sum, 0, lanes);
+                for (int i = 0; i < rows; ++i) STORE1(out, (size_t)i * HD + x, lanes[i]);
+            }
         }
 
         /* dQ of TM query rows of one head. Grid: (row blocks, B*H). */

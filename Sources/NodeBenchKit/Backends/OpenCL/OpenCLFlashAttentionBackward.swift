@@ -136,7 +136,7 @@ private struct FlashBackwardOperands {
                     .init(kernel: sweep, global: [chunks, keyHeads], local: [1, 1]),
                 ]),
                 .init(name: "dQ partials summed", flops: nil, launches: [
-                    .init(kernel: sum, global: [shape.headDim, shape.seq, queryHeads], local: nil),
+                    .init(kernel: sum, global: [packer.rows / packer.vectorWidth, queryHeads], local: nil),
                 ]),
             ],
             note: "then one sweep over the keys, \(keyRows) key rows at a time against blocks of \(queryRows) query rows, gives dK, dV and dQ (scores and dP computed once; "
