@@ -85,8 +85,8 @@ enum AttentionKernelSource {
         /* --- packing ------------------------------------------------------------------------ */
         /* Every packing kernel gives a work-item VW consecutive rows of one head: it reads them along
            the head dimension and writes rows and panels whole (vectors where it can), so a pass
-           costs about a copy. One work-item per element, as before, ran at a quarter of the
-           device's copy bandwidth. */
+           costs about a copy (on a CPU; one work-item per element ran at a quarter of the copy
+           bandwidth there, PoCL's masked loads waiting on memory). */
 
         /* X[h][row][x] widened to fp32; zero past S and HD. */
         inline float padded_value(const int S, __global const storage_t *X, const int h, const int row, const int x) {
