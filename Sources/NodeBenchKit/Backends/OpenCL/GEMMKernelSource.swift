@@ -177,6 +177,7 @@ enum GEMMKernelSource {
                 const int kEnd = min(K, k0 + kStep);
                 #pragma unroll 1
                 for (int p = 0; p < panelsHere; ++p) {
+                    /* Offset so that a[k * TM + r] is element (k, r) of this panel's block. */
                     __global const acc_t *a = Ap + packed_a_at(rowPanels, K, batch, firstRowPanel + p, k0) - (size_t)k0 * TM;
                     /* The panel's sums in registers for the block, not in the private array. */
                     accv_t sum[TM][TN];
