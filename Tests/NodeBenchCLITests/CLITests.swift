@@ -623,11 +623,11 @@ func jsonObject(_ data: Data) throws -> [String: Any] {
         return file
     }
 
-    /// AVX-512's tile, and a cache blocking small enough that 19x23x7 takes four k blocks, a last
-    /// work-item with one row panel of three and a work-item past the last row panel.
+    /// AVX-512's tile, and a cache blocking small enough that 19x23x7 takes four k blocks in two
+    /// launches, a last work-item with one row panel of three and a work-item past the last row panel.
     static let cpuStyleParameters: [(parameters: [String: Int], described: String)] = [
         (["tileRows": 12, "vectorWidth": 16, "columnVectors": 2, "groupColumns": 1, "groupRows": 8], "TM=12 VW=16 TN=2 WG=1x8 (tuned"),
-        (["tileRows": 2, "vectorWidth": 8, "groupColumns": 1, "groupRows": 2, "rowPanelsPerItem": 3, "kBlock": 2], "TM=2 VW=8 WG=1x2 RP=3 KC=2 (tuned"),
+        (["tileRows": 2, "vectorWidth": 8, "groupColumns": 1, "groupRows": 2, "rowPanelsPerItem": 3, "kBlock": 2, "kSlice": 4], "TM=2 VW=8 WG=1x2 RP=3 KC=2 KS=4 (tuned"),
     ]
 
     @Test(arguments: 0..<2)

@@ -15,13 +15,14 @@ import Testing
 
     /// Every thirteenth candidate of the AVX-512 CPU space, every ninth of the GPU space (both run
     /// on PoCL; odd strides, so tiles of one and of two column vectors), both CPU defaults, and a
-    /// blocking small enough that the odd shapes take several k blocks and a last work-item with
-    /// fewer row panels than the rest, in groups with a work-item past the last row panel.
+    /// blocking small enough that the odd shapes take several k blocks over several launches and a
+    /// last work-item with fewer row panels than the rest, in groups with a work-item past the last
+    /// row panel.
     static func sampledParameters(_ dtype: DType) -> [GEMMKernelParameters] {
         let cpu = GEMMTuner.searchSpace(isCPU: true, nativeFloats: 16, dtype: dtype, maxWorkGroupSize: 4096)
         let gpu = GEMMTuner.searchSpace(isCPU: false, nativeFloats: 1, dtype: dtype, maxWorkGroupSize: 4096)
         let sampled = cpu.enumerated().filter { $0.offset % 13 == 0 }.map(\.element) + gpu.enumerated().filter { $0.offset % 9 == 0 }.map(\.element)
-        let smallBlocks = GEMMKernelParameters(tileRows: 4, vectorWidth: 8, groupColumns: 1, groupRows: 2, rowPanelsPerItem: 3, kBlock: 16)
+        let smallBlocks = GEMMKernelParameters(tileRows: 4, vectorWidth: 8, groupColumns: 1, groupRows: 2, rowPanelsPerItem: 3, kBlock: 16, kSlice: 32)
         let extra = [GEMMKernelParameters.defaults(isCPU: true, nativeFloats: 8, dtype: dtype), smallBlocks]
         return sampled + extra.filter { !sampled.contains($0) }
     }
@@ -63,6 +64,26 @@ import Testing
         #expect(GEMMKernelParameters(tileRows: 4, vectorWidth: 4, columnVectors: 5, groupColumns: 1, groupRows: 1).violation(maxWorkGroupSize: 64) != nil)
         #expect(GEMMKernelParameters(tileRows: 4, vectorWidth: 4, groupColumns: 1, groupRows: 1, rowPanelsPerItem: 0).violation(maxWorkGroupSize: 64) != nil)
         #expect(GEMMKernelParameters(tileRows: 4, vectorWidth: 4, groupColumns: 1, groupRows: 1, kBlock: -1).violation(maxWorkGroupSize: 64) != nil)
+        // Each launch starts on a k block: packed A is laid out by them.
+        #expect(GEMMKernelParameters(tileRows: 4, vectorWidth: 4, groupColumns: 1, groupRows: 1, kBlock: 16, kSlice: 24).violation(maxWorkGroupSize: 64) != nil)
+        #expect(GEMMKernelParameters(tileRows: 4, vectorWidth: 4, groupColumns: 1, groupRows: 1, kSlice: 64).violation(maxWorkGroupSize: 64) != nil)
+        #expect(GEMMKernelParameters(tileRows: 4, vectorWidth: 4, groupColumns: 1, groupRows: 1, kBlock: 16, kSlice: 64).violation(maxWorkGroupSize: 64) == nil)
+    }
+
+    @Test func aLongKRunsInSlicesThatCarryTheirSums() {
+        let blocked = GEMMKernelParameters.defaults(isCPU: true, nativeFloats: 8, dtype: .fp32)
+        func plan(k: Int) -> BatchedGEMM {
+            BatchedGEMM(shape: GEMMShape(m: 512, n: 768, k: k), layout: .nn, batches: 2, parameters: blocked, accumulationBytes: 4)
+        }
+        #expect(blocked.kSlice == 4096)
+        #expect(plan(k: 9000).kSlices == [0..<4096, 4096..<8192, 8192..<9000])
+        #expect(plan(k: 9000).scratchBytes.partialSums == 2 * 516 * 768 * 4)  // 86 row panels of 6, 48 column panels of 16
+        #expect(plan(k: 4096).kSlices == [0..<4096])
+        #expect(plan(k: 4096).scratchBytes.partialSums == 0)
+        let gpu = BatchedGEMM(
+            shape: GEMMShape(m: 64, n: 64, k: 100_000), layout: .nn, batches: 1,
+            parameters: .defaults(isCPU: false, nativeFloats: 1, dtype: .fp32), accumulationBytes: 4)
+        #expect(gpu.kSlices == [0..<100_000])
     }
 
     @Test func workItemsTakeFewerRowPanelsWhereComputeUnitsWouldIdle() {

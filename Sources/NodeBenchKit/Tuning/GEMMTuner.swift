@@ -17,22 +17,22 @@ public final class GEMMTuner {
     /// Candidates in the order they are tried: the device type's default first, then the rest of
     /// the space for that type, each tile with one and two column vectors, each within the
     /// device's work-group limit. On CPUs each tile is also tried cache-blocked: one work-item per
-    /// group taking 16 or 32 row panels over k blocks of 256 or 512 (a GPU's private memory
-    /// would spill so many tiles).
+    /// group taking 16 or 32 row panels over k blocks of 256 or 512, 16 blocks a launch (a GPU's
+    /// private memory would spill so many tiles).
     static func searchSpace(isCPU: Bool, nativeFloats: Int, dtype: DType, maxWorkGroupSize: Int) -> [GEMMKernelParameters] {
         let widths = isCPU ? (dtype == .fp64 ? [4, 8] : [8, 16]) : [2, 4]
         let rows = isCPU ? [4, 6, 8, 12] : [1, 2, 4, 8]
         let groups = isCPU ? [(1, 8), (2, 2), (1, 4), (4, 4), (1, 1)] : [(8, 8), (16, 8), (16, 16), (32, 8)]
-        let blockings = isCPU ? [(1, 0), (32, 256), (16, 512)] : [(1, 0)]
+        let blockings = isCPU ? [(1, 0, 0), (32, 256, 4096), (16, 512, 8192)] : [(1, 0, 0)]
         var space = [GEMMKernelParameters.defaults(isCPU: isCPU, nativeFloats: nativeFloats, dtype: dtype)]
         for width in widths {
             for tileRows in rows {
                 for (columns, groupRows) in groups {
-                    for (rowPanels, kBlock) in blockings where rowPanels == 1 || (columns, groupRows) == (1, 1) {
+                    for (rowPanels, kBlock, kSlice) in blockings where rowPanels == 1 || (columns, groupRows) == (1, 1) {
                         for columnVectors in [1, 2] {
                             let candidate = GEMMKernelParameters(
                                 tileRows: tileRows, vectorWidth: width, columnVectors: columnVectors, groupColumns: columns, groupRows: groupRows,
-                                rowPanelsPerItem: rowPanels, kBlock: kBlock)
+                                rowPanelsPerItem: rowPanels, kBlock: kBlock, kSlice: kSlice)
                             if !space.contains(candidate) { space.append(candidate) }
                         }
                     }

@@ -12,7 +12,11 @@
 /// blocking of CPU BLAS libraries), so that block comes from the core's nearest cache. Packed A
 /// is laid out k block by k block, so the `RP` blocks of one pass lie side by side in memory
 /// rather than a whole panel of K apart (with K in the tens of thousands, an LM head's, they were
-/// megabytes apart and the GEMM ran 0.7x its rate at K = 2048).
+/// megabytes apart and the GEMM ran 0.7x its rate at K = 2048). A long K runs as several
+/// launches of `KS` k each (`GEMMKernelParameters.kSlice`), each work-item's sums carried from one
+/// to the next in the accumulation type, unrounded: within a launch the work-items of one row group
+/// each stream that group's A slab, which has to stay in the last-level cache between them (at
+/// K = 50257 the slab of 32 row panels is 38 MB).
 /// Storage types: fp32, fp64, fp16 (vload_half, no cl_khr_fp16 needed), bf16 (ushort, widened by a
 /// shift); sums in fp32 (fp64 for fp64). `A_FLOAT` and `C_FLOAT` keep A or C in fp32 whatever the
 /// storage type, as attention's probabilities and scores are.
@@ -155,12 +159,14 @@ enum GEMMKernelSource {
         }
 
         /* C blocks (row panels firstRowPanel ..< + panelsPerItem, column panel) = alpha * Ap[row panel] . Bp[column panel]
-           + beta * C, with panelsPerItem <= RP. K is walked in blocks of KC (all of K when KC is 0);
-           each block of the B panel serves all the row panels before the next, so it is read from
-           the core's nearest cache. */
+           + beta * C, with panelsPerItem <= RP, summed over k in kBegin ..< kEnd: the sums start from `partial` unless
+           kBegin is 0, and go back there unless kEnd is K (kBegin a multiple of KC). That range is walked in blocks
+           of KC (all of K when KC is 0); each block of the B panel serves all the row panels before the next, so it
+           is read from the core's nearest cache. */
         __kernel __attribute__((reqd_work_group_size(WGX, WGY, 1)))
-        void gemm(const int M, const int N, const int K, const int panelsPerItem, const acc_t alpha, const acc_t beta,
-                  __global const acc_t *restrict Ap, __global const acc_t *restrict Bp, __global c_storage_t *restrict C) {
+        void gemm(const int M, const int N, const int K, const int kBegin, const int kEnd, const int panelsPerItem, const acc_t alpha,
+                  const acc_t beta, __global const acc_t *restrict Ap, __global const acc_t *restrict Bp, __global accv_t *restrict partial,
+                  __global c_storage_t *restrict C) {
             const int colPanel = get_global_id(0), firstRowPanel = get_global_id(1) * panelsPerItem, panelCol0 = colPanel * PW;
             const int rowPanels = (M + TM - 1) / TM, colPanels = (N + PW - 1) / PW;
             if (firstRowPanel >= rowPanels || panelCol0 >= N) return;
@@ -169,12 +175,14 @@ enum GEMMKernelSource {
             __global const acc_t *b = Bp + (batch * colPanels + colPanel) * K * PW;
             C += batch * M * N;
 
+            /* Where this work-item's sums over earlier launches' k lie, in its registers' order. */
+            partial += ((batch * rowPanels + firstRowPanel) * colPanels + colPanel) * (TM * TN);
             accv_t acc[RP][TM][TN];
             for (int p = 0; p < RP; ++p)
                 for (int r = 0; r < TM; ++r)
-                    for (int j = 0; j < TN; ++j) acc[p][r][j] = (accv_t)0;
-            for (int k0 = 0; k0 < K; k0 += kStep) {
-                const int kEnd = min(K, k0 + kStep);
+                    for (int j = 0; j < TN; ++j) acc[p][r][j] = kBegin > 0 && p < panelsHere ? partial[(p * colPanels * TM + r) * TN + j] : (accv_t)0;
+            for (int k0 = kBegin; k0 < kEnd; k0 += kStep) {
+                const int blockEnd = min(kEnd, k0 + kStep);
                 #pragma unroll 1
                 for (int p = 0; p < panelsHere; ++p) {
                     /* Offset so that a[k * TM + r] is element (k, r) of this panel's block. */
@@ -185,7 +193,7 @@ enum GEMMKernelSource {
                     for (int r = 0; r < TM; ++r)
                         #pragma unroll
                         for (int j = 0; j < TN; ++j) sum[r][j] = acc[p][r][j];
-                    for (int k = k0; k < kEnd; ++k) {
+                    for (int k = k0; k < blockEnd; ++k) {
                         accv_t bk[TN];
                         #pragma unroll
                         for (int j = 0; j < TN; ++j) bk[j] = CAT(vload, VW)((size_t)k * TN + j, b);
@@ -203,6 +211,12 @@ enum GEMMKernelSource {
                 }
             }
 
+            if (kEnd < K) {
+                for (int p = 0; p < panelsHere; ++p)
+                    for (int r = 0; r < TM; ++r)
+                        for (int j = 0; j < TN; ++j) partial[(p * colPanels * TM + r) * TN + j] = acc[p][r][j];
+                return;
+            }
             for (int p = 0; p < panelsHere; ++p) {
                 const int row0 = (firstRowPanel + p) * TM;
                 for (int j = 0; j < TN; ++j) {
@@ -245,9 +259,13 @@ public struct GEMMKernelParameters: Codable, Sendable, Hashable, CustomStringCon
     public var rowPanelsPerItem: Int
     /// k per pass over those row panels; 0 is all of K.
     public var kBlock: Int
+    /// k per launch of the GEMM kernel, a multiple of `kBlock`; a longer K runs as several
+    /// launches, the sums carried between them in the accumulation type. 0 is all of K.
+    public var kSlice: Int
 
     public init(
-        tileRows: Int, vectorWidth: Int, columnVectors: Int = 1, groupColumns: Int, groupRows: Int, rowPanelsPerItem: Int = 1, kBlock: Int = 0
+        tileRows: Int, vectorWidth: Int, columnVectors: Int = 1, groupColumns: Int, groupRows: Int, rowPanelsPerItem: Int = 1, kBlock: Int = 0,
+        kSlice: Int = 0
     ) {
         self.tileRows = tileRows
         self.vectorWidth = vectorWidth
@@ -256,11 +274,13 @@ public struct GEMMKernelParameters: Codable, Sendable, Hashable, CustomStringCon
         self.groupRows = groupRows
         self.rowPanelsPerItem = rowPanelsPerItem
         self.kBlock = kBlock
+        self.kSlice = kSlice
     }
 
     public var description: String {
         "TM=\(tileRows) VW=\(vectorWidth)" + (columnVectors > 1 ? " TN=\(columnVectors)" : "") + " WG=\(groupColumns)x\(groupRows)"
             + (rowPanelsPerItem > 1 ? " RP=\(rowPanelsPerItem)" : "") + (kBlock > 0 ? " KC=\(kBlock)" : "")
+            + (kSlice > 0 ? " KS=\(kSlice)" : "")
     }
 
     /// Columns of C one work-item covers: one packed B panel.
@@ -282,6 +302,9 @@ public struct GEMMKernelParameters: Codable, Sendable, Hashable, CustomStringCon
         if !(1...4).contains(columnVectors) { return "column vectors \(columnVectors) outside 1...4" }
         if !(1...64).contains(rowPanelsPerItem) { return "row panels per work-item \(rowPanelsPerItem) outside 1...64" }
         if kBlock < 0 { return "k block \(kBlock) is negative" }
+        if kSlice < 0 || (kSlice > 0 && (kBlock == 0 || kSlice % kBlock != 0)) {
+            return "k per launch \(kSlice) is not a multiple of the k block \(kBlock)"
+        }
         if groupColumns < 1 || groupRows < 1 || groupColumns * groupRows > maxWorkGroupSize {
             return "work-group \(groupColumns)x\(groupRows) exceeds the device's \(maxWorkGroupSize)"
         }
@@ -301,7 +324,11 @@ public struct GEMMKernelParameters: Codable, Sendable, Hashable, CustomStringCon
     /// k blocks of 256, so each 16 KB block of its B panel stays in L1 while the 32 A blocks
     /// (192 KB) come from L2 (on that Zen 3, against OpenBLAS in the same runs, 2048^3 over NN, NT
     /// and TN went from 0.88-0.97x to 0.95-1.05x and 4096^3 from 0.81-0.90x to 1.00-1.10x;
-    /// `results/reference/gemm-cache-blocking-AMD-EPYC-zen3.txt`). The AVX-512 tile is not yet
+    /// `results/reference/gemm-cache-blocking-AMD-EPYC-zen3.txt`). It takes K 4096 a launch, so
+    /// a row group's A slab (3 MB) stays in the last-level cache from one column panel to the next
+    /// (on that Zen 3, 512x768x50257, the LM head's input gradient, went from 0.72-0.86x OpenBLAS to
+    /// about 0.95x; slices of 1024 to 8192 ran level; `results/reference/gemm-long-k-AMD-EPYC-zen3.txt`).
+    /// The AVX-512 tile is not yet
     /// measured blocked; the tuner tries it. GPUs want many work-items with small tiles.
     static func defaults(isCPU: Bool, nativeFloats: Int, dtype: DType) -> GEMMKernelParameters {
         let lanes = dtype == .fp64 ? 8 : 16
@@ -309,15 +336,16 @@ public struct GEMMKernelParameters: Codable, Sendable, Hashable, CustomStringCon
             return GEMMKernelParameters(tileRows: 12, vectorWidth: lanes, columnVectors: 2, groupColumns: 1, groupRows: 8)
         }
         if isCPU {
-            return GEMMKernelParameters(tileRows: 6, vectorWidth: lanes, groupColumns: 1, groupRows: 1, rowPanelsPerItem: 32, kBlock: 256)
+            return GEMMKernelParameters(
+                tileRows: 6, vectorWidth: lanes, groupColumns: 1, groupRows: 1, rowPanelsPerItem: 32, kBlock: 256, kSlice: 4096)
         }
         return GEMMKernelParameters(tileRows: 4, vectorWidth: 4, groupColumns: 16, groupRows: 16)
     }
 }
 
 extension GEMMKernelParameters {
-    /// Tuning files written before `columnVectors`, `rowPanelsPerItem` and `kBlock` existed read
-    /// as one vector, one row panel and all of K per work-item.
+    /// Tuning files written before `columnVectors`, `rowPanelsPerItem`, `kBlock` and `kSlice`
+    /// existed read as one vector, one row panel, and all of K per work-item and per launch.
     public init(from decoder: Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         self.init(
@@ -325,6 +353,7 @@ extension GEMMKernelParameters {
             columnVectors: try container.decodeIfPresent(Int.self, forKey: .columnVectors) ?? 1,
             groupColumns: try container.decode(Int.self, forKey: .groupColumns), groupRows: try container.decode(Int.self, forKey: .groupRows),
             rowPanelsPerItem: try container.decodeIfPresent(Int.self, forKey: .rowPanelsPerItem) ?? 1,
-            kBlock: try container.decodeIfPresent(Int.self, forKey: .kBlock) ?? 0)
+            kBlock: try container.decodeIfPresent(Int.self, forKey: .kBlock) ?? 0,
+            kSlice: try container.decodeIfPresent(Int.self, forKey: .kSlice) ?? 0)
     }
 }

@@ -31,14 +31,17 @@ final class OpenCLGEMMBackend: GEMMBackend {
     func unsupportedReason(_ gemm: GEMMCase) -> String? {
         if gemm.dtype == .fp64 && !openCLDevice.supportsFP64 { return "device has no fp64 (cl_khr_fp64)" }
         guard let counts = gemm.elementCounts else { return "shape \(gemm.shape) is too large to address" }
-        // A and B are kept twice: as stored, and packed in the accumulation type (padding ignored).
+        // A and B are kept twice: as stored, and packed in the accumulation type (padding ignored);
+        // a K in several launches adds the sums carried between them.
         let copyBytes = Double(gemm.dtype.storageBytes + gemm.dtype.accumulation.storageBytes)
         let bytes = [Double(counts.a) * copyBytes, Double(counts.b) * copyBytes, Double(counts.c * gemm.dtype.storageBytes)]
         let largest = Double(max(counts.a, counts.b, counts.c) * gemm.dtype.storageBytes)
         if largest > Double(openCLDevice.maxAllocationBytes) {
             return "needs a \(formatBytes(largest)) buffer; device allows \(formatBytes(Double(openCLDevice.maxAllocationBytes)))"
         }
-        let total = bytes.reduce(0, +)
+        let plan = BatchedGEMM(
+            shape: gemm.shape, layout: gemm.layout, batches: 1, parameters: parameters(for: gemm).0, accumulationBytes: gemm.dtype.accumulation.storageBytes)
+        let total = bytes.reduce(0, +) + Double(plan.scratchBytes.partialSums)
         if total > Double(openCLDevice.globalMemoryBytes) {
             return "needs \(formatBytes(total)) of device memory; device has \(formatBytes(Double(openCLDevice.globalMemoryBytes)))"
         }
@@ -98,7 +101,7 @@ private final class OpenCLPreparedGEMM: DeviceOutputKernel {
             queue: queue,
             launches: try plan.launches(
                 program: program, a: a, b: b, c: c,
-                packed: (try queue.context.makeBuffer(byteCount: plan.packedBytes.a), try queue.context.makeBuffer(byteCount: plan.packedBytes.b)),
+                scratch: try GEMMScratch(plan.scratchBytes, context: queue.context),
                 alpha: scale.0, beta: scale.1, maxWorkGroupSize: device.maxWorkGroupSize, computeUnits: device.computeUnits))
         notes = [
             "kernel \(parameters) (\(parameterSource)), \(dtype.accumulation.rawValue) accumulation",
@@ -114,8 +117,8 @@ private final class OpenCLPreparedGEMM: DeviceOutputKernel {
 }
 
 /// One GEMM kernel launch plan for `batches` products of one shape stored one after another: pack
-/// A, pack B, multiply, over buffers the caller owns. The packed panels live in scratch buffers
-/// that GEMMs run one after another on the in-order queue may share (`packedBytes` each).
+/// A, pack B, multiply (in one launch per k slice), over buffers the caller owns, with scratch
+/// that GEMMs run one after another on the in-order queue may share.
 struct BatchedGEMM {
     let shape: GEMMShape
     /// Which operands are stored transposed: it sets the packing kernels' grids.
@@ -132,44 +135,88 @@ struct BatchedGEMM {
         min(parameters.rowPanelsPerItem, max(1, rowPanels * columnPanels * batches / (4 * max(1, computeUnits))))
     }
 
-    var packedBytes: (a: Int, b: Int) {
-        (batches * rowPanels * parameters.tileRows * shape.k * accumulationBytes,
-         batches * columnPanels * parameters.panelColumns * shape.k * accumulationBytes)
+    var scratchBytes: GEMMScratch.Bytes {
+        GEMMScratch.Bytes(
+            packedA: batches * rowPanels * parameters.tileRows * shape.k * accumulationBytes,
+            packedB: batches * columnPanels * parameters.panelColumns * shape.k * accumulationBytes,
+            partialSums: kSlices.count > 1 ? batches * rowPanels * parameters.tileRows * columnPanels * parameters.panelColumns * accumulationBytes : 0)
+    }
+
+    /// The k range of each GEMM launch: all of K, or `kSlice` at a time.
+    var kSlices: [Range<Int>] {
+        let slice = parameters.kSlice > 0 ? parameters.kSlice : shape.k
+        return stride(from: 0, to: shape.k, by: slice).map { $0..<min(shape.k, $0 + slice) }
     }
 
     /// `program` built with `parameters.buildOptions` for this layout (and `A_FLOAT`/`C_FLOAT`
     /// where A or C is fp32); alpha and beta in the accumulation type.
     func launches(
-        program: Program, a: Buffer, b: Buffer, c: Buffer, packed: (a: Buffer, b: Buffer), alpha: KernelArgument, beta: KernelArgument,
+        program: Program, a: Buffer, b: Buffer, c: Buffer, scratch: GEMMScratch, alpha: KernelArgument, beta: KernelArgument,
         maxWorkGroupSize: Int, computeUnits: Int
     ) throws -> [KernelLaunches.Launch] {
         let (m, n, k) = (Int32(shape.m), Int32(shape.n), Int32(shape.k))
         let panelsPerItem = rowPanelsPerItem(computeUnits: computeUnits)
-        let packA = try program.makeKernel(named: "pack_a", arguments: [.int(m), .int(k), .buffer(a), .buffer(packed.a)])
-        let packB = try program.makeKernel(named: "pack_b", arguments: [.int(k), .int(n), .buffer(b), .buffer(packed.b)])
-        let gemm = try program.makeKernel(named: "gemm", arguments: [
-            .int(m), .int(n), .int(k), .int(Int32(panelsPerItem)), alpha, beta, .buffer(packed.a), .buffer(packed.b), .buffer(c),
-        ])
+        let packA = try program.makeKernel(named: "pack_a", arguments: [.int(m), .int(k), .buffer(a), .buffer(scratch.packedA)])
+        let packB = try program.makeKernel(named: "pack_b", arguments: [.int(k), .int(n), .buffer(b), .buffer(scratch.packedB)])
+        let gemmGrid = [
+            roundUp(columnPanels, parameters.groupColumns), roundUp((rowPanels + panelsPerItem - 1) / panelsPerItem, parameters.groupRows), batches,
+        ]
+        let gemms = try kSlices.map { slice in
+            let gemm = try program.makeKernel(named: "gemm", arguments: [
+                .int(m), .int(n), .int(k), .int(Int32(slice.lowerBound)), .int(Int32(slice.upperBound)), .int(Int32(panelsPerItem)), alpha, beta,
+                .buffer(scratch.packedA), .buffer(scratch.packedB), .buffer(scratch.partialSums), .buffer(c),
+            ])
+            return KernelLaunches.Launch(kernel: gemm, global: gemmGrid, local: [parameters.groupColumns, parameters.groupRows, 1])
+        }
         var side = 16
         while side > 1 && side * side > maxWorkGroupSize { side /= 2 }
         // Packing takes one k per work-item along a contiguous panel, else `packedKBlock` k per
         // work-item in groups that run along k (each row's reads stay on a few pages).
         let kBlocks = (shape.k + GEMMKernelParameters.packedKBlock - 1) / GEMMKernelParameters.packedKBlock
-        return [
+        let packing: [KernelLaunches.Launch] = [
             layout.transposesA
                 ? .init(kernel: packA, global: [roundUp(shape.k, side), roundUp(rowPanels, side), batches], local: [side, side, 1])
                 : .init(kernel: packA, global: [roundUp(kBlocks, side), rowPanels, batches], local: [side, 1, 1]),
             layout.transposesB
                 ? .init(kernel: packB, global: [roundUp(kBlocks, side), columnPanels, batches], local: [side, 1, 1])
                 : .init(kernel: packB, global: [roundUp(columnPanels, side), roundUp(shape.k, side), batches], local: [side, side, 1]),
-            .init(
-                kernel: gemm,
-                global: [
-                    roundUp(columnPanels, parameters.groupColumns), roundUp((rowPanels + panelsPerItem - 1) / panelsPerItem, parameters.groupRows),
-                    batches,
-                ],
-                local: [parameters.groupColumns, parameters.groupRows, 1]),
         ]
+        return packing + gemms
+    }
+}
+
+/// The scratch buffers of GEMMs run one after another on an in-order queue, which they may share:
+/// packed A, packed B, and the sums carried between the launches of a K in several slices.
+struct GEMMScratch {
+    struct Bytes {
+        var packedA: Int
+        var packedB: Int
+        /// 0 where K takes one launch.
+        var partialSums: Int
+
+        /// Enough for each of `plans`, run one after another.
+        init(covering plans: [BatchedGEMM]) {
+            let each = plans.map(\.scratchBytes)
+            self.init(
+                packedA: each.map(\.packedA).max() ?? 0, packedB: each.map(\.packedB).max() ?? 0, partialSums: each.map(\.partialSums).max() ?? 0)
+        }
+
+        init(packedA: Int, packedB: Int, partialSums: Int) {
+            self.packedA = packedA
+            self.packedB = packedB
+            self.partialSums = partialSums
+        }
+    }
+
+    let packedA: Buffer
+    let packedB: Buffer
+    let partialSums: Buffer
+
+    init(_ bytes: Bytes, context: Context) throws(OpenCLError) {
+        packedA = try context.makeBuffer(byteCount: bytes.packedA)
+        packedB = try context.makeBuffer(byteCount: bytes.packedB)
+        // OpenCL has no empty buffer; a kernel of one launch never touches this one.
+        partialSums = try context.makeBuffer(byteCount: max(bytes.partialSums, 64))
     }
 }
 

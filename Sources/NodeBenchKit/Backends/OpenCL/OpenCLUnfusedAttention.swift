@@ -61,23 +61,26 @@ struct UnfusedAttentionPlan {
 
     var scoreBytes: Int { attention.shape.batch * attention.shape.heads * attention.shape.seq * attention.shape.seq * 4 }
 
-    /// The packing scratch the products share, run one after another: the largest of each side.
-    static func scratchBytes(_ products: [Product]) -> (a: Int, b: Int) {
-        (products.map(\.batched.packedBytes.a).max() ?? 0, products.map(\.batched.packedBytes.b).max() ?? 0)
+    /// The GEMM scratch the products share, run one after another.
+    static func scratchBytes(_ products: [Product]) -> GEMMScratch.Bytes {
+        GEMMScratch.Bytes(covering: products.map(\.batched))
     }
 
     /// Device buffers beyond the stored tensors, as (name, bytes).
     var workspace: [(String, Double)] {
         let forwardScratch = Self.scratchBytes([forward.scores, forward.output])
-        var buffers: [(String, Double)] = [
-            ("scores", Double(scoreBytes)), ("packed A", Double(forwardScratch.a)), ("packed B", Double(forwardScratch.b)),
-        ]
+        var buffers = [("scores", Double(scoreBytes))] + Self.listed(forwardScratch, prefix: "")
         if attention.pass == .backward {
             let products = backward
             let scratch = Self.scratchBytes([products.values, products.probabilities, products.queries, products.keys])
-            buffers += [("dP", Double(scoreBytes)), ("backward packed A", Double(scratch.a)), ("backward packed B", Double(scratch.b))]
+            buffers += [("dP", Double(scoreBytes))] + Self.listed(scratch, prefix: "backward ")
         }
         return buffers
+    }
+
+    private static func listed(_ scratch: GEMMScratch.Bytes, prefix: String) -> [(String, Double)] {
+        [(prefix + "packed A", Double(scratch.packedA)), (prefix + "packed B", Double(scratch.packedB))]
+            + (scratch.partialSums > 0 ? [(prefix + "partial sums", Double(scratch.partialSums))] : [])
     }
 }
 
@@ -105,12 +108,12 @@ final class OpenCLUnfusedAttention: DeviceOutputKernel {
         let logsumexp = try context.makeBuffer(byteCount: shape.queryRows * 4)
         let products = plan.forward
         let scratch = UnfusedAttentionPlan.scratchBytes([products.scores, products.output])
-        let packed = (try context.makeBuffer(byteCount: scratch.a), try context.makeBuffer(byteCount: scratch.b))
+        let gemmScratch = try GEMMScratch(scratch, context: context)
         let kernels = try UnfusedAttentionKernels(attention, runtime: runtime, programCache: programCache)
         launches = KernelLaunches(queue: queue, stages: [
-            try kernels.stage("S = scale·Q·Kᵀ", products.scores, a: tensors.q, b: tensors.k, c: probabilities, packed: packed),
+            try kernels.stage("S = scale·Q·Kᵀ", products.scores, a: tensors.q, b: tensors.k, c: probabilities, scratch: gemmScratch),
             .init(name: "softmax", flops: nil, launches: [try kernels.rows("softmax_rows", probabilities, logsumexp)]),
-            try kernels.stage("O = P·V", products.output, a: probabilities, b: tensors.v, c: output, packed: packed),
+            try kernels.stage("O = P·V", products.output, a: probabilities, b: tensors.v, c: output, scratch: gemmScratch),
         ])
         notes = [
             "unfused: scores = scale·Q·Kᵀ and O = P·V as NodeBench GEMMs (\(products.scores.batched.parameters), "
@@ -156,15 +159,15 @@ final class OpenCLUnfusedAttentionBackward: DeviceOutputKernel {
         let gradScores = try context.makeBuffer(byteCount: plan.scoreBytes)
         let products = plan.backward
         let scratch = UnfusedAttentionPlan.scratchBytes([products.values, products.probabilities, products.queries, products.keys])
-        let packed = (try context.makeBuffer(byteCount: scratch.a), try context.makeBuffer(byteCount: scratch.b))
+        let gemmScratch = try GEMMScratch(scratch, context: context)
         let kernels = try UnfusedAttentionKernels(attention, runtime: runtime, programCache: programCache)
         let (q, k, v) = forward.tensors
         launches = KernelLaunches(queue: queue, stages: [
-            try kernels.stage("dV = Pᵀ·dO", products.values, a: forward.probabilities, b: gradOutput, c: gradients.v, packed: packed),
-            try kernels.stage("dP = dO·Vᵀ", products.probabilities, a: gradOutput, b: v, c: gradScores, packed: packed),
+            try kernels.stage("dV = Pᵀ·dO", products.values, a: forward.probabilities, b: gradOutput, c: gradients.v, scratch: gemmScratch),
+            try kernels.stage("dP = dO·Vᵀ", products.probabilities, a: gradOutput, b: v, c: gradScores, scratch: gemmScratch),
             .init(name: "softmax backward", flops: nil, launches: [try kernels.rows("softmax_backward_rows", forward.probabilities, gradScores)]),
-            try kernels.stage("dQ = scale·dS·K", products.queries, a: gradScores, b: k, c: gradients.q, packed: packed),
-            try kernels.stage("dK = scale·dSᵀ·Q", products.keys, a: gradScores, b: q, c: gradients.k, packed: packed),
+            try kernels.stage("dQ = scale·dS·K", products.queries, a: gradScores, b: k, c: gradients.q, scratch: gemmScratch),
+            try kernels.stage("dK = scale·dSᵀ·Q", products.keys, a: gradScores, b: q, c: gradients.k, scratch: gemmScratch),
         ])
         notes = [
             "P from one untimed unfused forward, kept in memory as autograd keeps it",
@@ -216,19 +219,19 @@ private struct UnfusedAttentionKernels {
 
     /// One matrix product as a stage of the path: its packing and GEMM launches.
     func stage(
-        _ name: String, _ product: UnfusedAttentionPlan.Product, a: Buffer, b: Buffer, c: Buffer, packed: (Buffer, Buffer)
+        _ name: String, _ product: UnfusedAttentionPlan.Product, a: Buffer, b: Buffer, c: Buffer, scratch: GEMMScratch
     ) throws -> KernelLaunches.Stage {
-        .init(name: name, flops: product.flops, launches: try gemm(product, a: a, b: b, c: c, packed: packed))
+        .init(name: name, flops: product.flops, launches: try gemm(product, a: a, b: b, c: c, scratch: scratch))
     }
 
-    private func gemm(_ product: UnfusedAttentionPlan.Product, a: Buffer, b: Buffer, c: Buffer, packed: (Buffer, Buffer)) throws -> [KernelLaunches.Launch] {
+    private func gemm(_ product: UnfusedAttentionPlan.Product, a: Buffer, b: Buffer, c: Buffer, scratch: GEMMScratch) throws -> [KernelLaunches.Launch] {
         let maxWorkGroupSize = runtime.device.maxWorkGroupSize
         if let violation = product.batched.parameters.violation(maxWorkGroupSize: maxWorkGroupSize) {
             throw KernelParameterError(description: "GEMM parameters \(product.batched.parameters): \(violation)")
         }
         let program = try runtime.program(source: GEMMKernelSource.text, options: product.buildOptions, disk: programCache)
         return try product.batched.launches(
-            program: program, a: a, b: b, c: c, packed: packed, alpha: .float(Float(product.gemm.alpha)), beta: .float(0),
+            program: program, a: a, b: b, c: c, scratch: scratch, alpha: .float(Float(product.gemm.alpha)), beta: .float(0),
             maxWorkGroupSize: maxWorkGroupSize, computeUnits: runtime.device.computeUnits)
     }
 }
