@@ -326,8 +326,8 @@ public struct GEMMKernelParameters: Codable, Sendable, Hashable, CustomStringCon
     /// and TN went from 0.88-0.97x to 0.95-1.05x and 4096^3 from 0.81-0.90x to 1.00-1.10x;
     /// `results/reference/gemm-cache-blocking-AMD-EPYC-zen3.txt`). It takes K 4096 a launch, so
     /// a row group's A slab (3 MB) stays in the last-level cache from one column panel to the next
-    /// (on that Zen 3, 512x768x50257, the LM head's input gradient, went from 0.72-0.86x OpenBLAS to
-    /// about 0.95x; slices of 1024 to 8192 ran level; `results/reference/gemm-long-k-AMD-EPYC-zen3.txt`).
+    /// (on that Zen 3, 512x768x50257, the LM head's input gradient, went from 133 to 164 GFLOP/s NN,
+    /// 0.89-0.90x OpenBLAS; slices of 1024 to 8192 ran level; `results/reference/gemm-long-k-AMD-EPYC-zen3.txt`).
     /// The AVX-512 tile is not yet
     /// measured blocked; the tuner tries it. GPUs want many work-items with small tiles.
     static func defaults(isCPU: Bool, nativeFloats: Int, dtype: DType) -> GEMMKernelParameters {
