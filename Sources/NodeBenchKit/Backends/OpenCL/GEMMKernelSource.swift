@@ -177,10 +177,11 @@ enum GEMMKernelSource {
 
             /* Where this work-item's sums over earlier launches' k lie, in its registers' order. */
             partial += ((batch * rowPanels + firstRowPanel) * colPanels + colPanel) * (TM * TN);
+            #define PARTIAL(p, r, j) partial[((p) * colPanels * TM + (r)) * TN + (j)]
             accv_t acc[RP][TM][TN];
             for (int p = 0; p < RP; ++p)
                 for (int r = 0; r < TM; ++r)
-                    for (int j = 0; j < TN; ++j) acc[p][r][j] = kBegin > 0 && p < panelsHere ? partial[(p * colPanels * TM + r) * TN + j] : (accv_t)0;
+                    for (int j = 0; j < TN; ++j) acc[p][r][j] = kBegin > 0 && p < panelsHere ? PARTIAL(p, r, j) : (accv_t)0;
             for (int k0 = kBegin; k0 < kEnd; k0 += kStep) {
                 const int blockEnd = min(kEnd, k0 + kStep);
                 #pragma unroll 1
@@ -214,7 +215,7 @@ enum GEMMKernelSource {
             if (kEnd < K) {
                 for (int p = 0; p < panelsHere; ++p)
                     for (int r = 0; r < TM; ++r)
-                        for (int j = 0; j < TN; ++j) partial[(p * colPanels * TM + r) * TN + j] = acc[p][r][j];
+                        for (int j = 0; j < TN; ++j) PARTIAL(p, r, j) = acc[p][r][j];
                 return;
             }
             for (int p = 0; p < panelsHere; ++p) {
@@ -328,8 +329,8 @@ public struct GEMMKernelParameters: Codable, Sendable, Hashable, CustomStringCon
     /// a row group's A slab (3 MB) stays in the last-level cache from one column panel to the next
     /// (on that Zen 3, 512x768x50257, the LM head's input gradient, went from 133 to 164 GFLOP/s NN,
     /// 0.89-0.90x OpenBLAS; slices of 1024 to 8192 ran level; `results/reference/gemm-long-k-AMD-EPYC-zen3.txt`).
-    /// The AVX-512 tile is not yet
-    /// measured blocked; the tuner tries it. GPUs want many work-items with small tiles.
+    /// The AVX-512 tile is not yet measured blocked; the tuner tries it. GPUs want many work-items
+    /// with small tiles.
     static func defaults(isCPU: Bool, nativeFloats: Int, dtype: DType) -> GEMMKernelParameters {
         let lanes = dtype == .fp64 ? 8 : 16
         if isCPU && nativeFloats >= 16 {

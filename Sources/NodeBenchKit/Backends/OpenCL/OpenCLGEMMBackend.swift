@@ -193,19 +193,6 @@ struct GEMMScratch {
         var packedB: Int
         /// 0 where K takes one launch.
         var partialSums: Int
-
-        /// Enough for each of `plans`, run one after another.
-        init(covering plans: [BatchedGEMM]) {
-            let each = plans.map(\.scratchBytes)
-            self.init(
-                packedA: each.map(\.packedA).max() ?? 0, packedB: each.map(\.packedB).max() ?? 0, partialSums: each.map(\.partialSums).max() ?? 0)
-        }
-
-        init(packedA: Int, packedB: Int, partialSums: Int) {
-            self.packedA = packedA
-            self.packedB = packedB
-            self.partialSums = partialSums
-        }
     }
 
     let packedA: Buffer
@@ -217,6 +204,15 @@ struct GEMMScratch {
         packedB = try context.makeBuffer(byteCount: bytes.packedB)
         // OpenCL has no empty buffer; a kernel of one launch never touches this one.
         partialSums = try context.makeBuffer(byteCount: max(bytes.partialSums, 64))
+    }
+}
+
+extension GEMMScratch.Bytes {
+    /// Enough for each of `plans`, run one after another.
+    init(covering plans: [BatchedGEMM]) {
+        let each = plans.map(\.scratchBytes)
+        self.init(
+            packedA: each.map(\.packedA).max() ?? 0, packedB: each.map(\.packedB).max() ?? 0, partialSums: each.map(\.partialSums).max() ?? 0)
     }
 }
 
