@@ -15,9 +15,8 @@ import Testing
 
     /// Every thirteenth candidate of the AVX-512 CPU space, every ninth of the GPU space (both run
     /// on PoCL; odd strides, so tiles of one and of two column vectors), both CPU defaults, and a
-    /// blocking small enough that the odd shapes take several k blocks over several launches and a
-    /// last work-item with fewer row panels than the rest, in groups with a work-item past the last
-    /// row panel.
+    /// blocking small enough that the odd shapes take several k blocks over several launches and
+    /// runs of row panels of two lengths, in groups with a work-item past the last run.
     static func sampledParameters(_ dtype: DType) -> [GEMMKernelParameters] {
         let cpu = GEMMTuner.searchSpace(isCPU: true, nativeFloats: 16, dtype: dtype, maxWorkGroupSize: 4096)
         let gpu = GEMMTuner.searchSpace(isCPU: false, nativeFloats: 1, dtype: dtype, maxWorkGroupSize: 4096)
@@ -31,8 +30,8 @@ import Testing
     func everySampledParameterSetIsCorrectOnOddShapes(dtype: DType) throws {
         let backend = try Self.openCLBackend()
         for layout in GEMMLayout.allCases {
-            // 301 rows: enough row panels that the small blocking keeps its three per work-item on up to 31 compute units.
-            for shape in [GEMMShape(m: 37, n: 19, k: 71), GEMMShape(m: 1, n: 3, k: 2), GEMMShape(m: 301, n: 37, k: 71)] {
+            // 293 rows: 74 row panels, which the small blocking takes in 25 runs of three or two on up to 30 compute units.
+            for shape in [GEMMShape(m: 37, n: 19, k: 71), GEMMShape(m: 1, n: 3, k: 2), GEMMShape(m: 293, n: 37, k: 71)] {
                 let inputs = GEMMInputs(gemm: GEMMCase(shape: shape, layout: layout, dtype: dtype), seed: 11)
                 let reference = GEMMReference(inputs)
                 for parameters in Self.sampledParameters(dtype) {
@@ -86,18 +85,23 @@ import Testing
         #expect(gpu.kSlices == [0..<100_000])
     }
 
-    @Test func workItemsTakeFewerRowPanelsWhereComputeUnitsWouldIdle() {
+    @Test func workItemsTakeFewerRowPanelsWhereComputeUnitsWouldIdleAndRunsDifferByOneAtMost() {
         let blocked = GEMMKernelParameters.defaults(isCPU: true, nativeFloats: 8, dtype: .fp32)
         #expect(blocked.rowPanelsPerItem == 32 && blocked.tileRows == 6 && blocked.panelColumns == 16)
-        func panelsPerItem(m: Int, n: Int, batches: Int = 1, computeUnits: Int) -> Int {
+        func rowGroups(m: Int, n: Int, batches: Int = 1, computeUnits: Int) -> Int {
             BatchedGEMM(shape: GEMMShape(m: m, n: n, k: 64), layout: .nn, batches: batches, parameters: blocked, accumulationBytes: 4)
-                .rowPanelsPerItem(computeUnits: computeUnits)
+                .rowGroups(computeUnits: computeUnits)
         }
-        #expect(panelsPerItem(m: 2048, n: 2048, computeUnits: 2) == 32)  // 342 x 128 panels
-        #expect(panelsPerItem(m: 2048, n: 64, computeUnits: 64) == 5)  // 342 x 4: 69 x 4 work-items, over 4 per unit
-        #expect(panelsPerItem(m: 2048, n: 64, batches: 8, computeUnits: 64) == 32)
-        #expect(panelsPerItem(m: 37, n: 19, computeUnits: 2) == 1)
-        #expect(panelsPerItem(m: 37, n: 19, computeUnits: 0) == 3)  // a device reporting no units counts as one
+        #expect(rowGroups(m: 2048, n: 2048, computeUnits: 2) == 11)  // 342 x 128 panels: runs of 31 and 32, not ten of 32 and one of 22
+        #expect(rowGroups(m: 512, n: 768, computeUnits: 2) == 3)  // 86 row panels: 29, 29, 28
+        #expect(rowGroups(m: 2048, n: 64, computeUnits: 64) == 69)  // 342 x 4: at most 5 panels a run, 4 work-items per unit
+        #expect(rowGroups(m: 2048, n: 64, batches: 8, computeUnits: 64) == 11)
+        #expect(rowGroups(m: 37, n: 19, computeUnits: 2) == 7)  // one panel each
+        #expect(rowGroups(m: 37, n: 19, computeUnits: 0) == 3)  // a device reporting no units counts as one
+        let unblocked = BatchedGEMM(
+            shape: GEMMShape(m: 100, n: 100, k: 64), layout: .nn, batches: 1,
+            parameters: .defaults(isCPU: true, nativeFloats: 16, dtype: .fp32), accumulationBytes: 4)
+        #expect(unblocked.rowGroups(computeUnits: 2) == 9)  // one work-item per row panel of 12
     }
 
     @Test func badParametersAreRefusedWithTheReason() throws {

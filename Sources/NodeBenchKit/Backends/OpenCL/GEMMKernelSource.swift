@@ -6,7 +6,7 @@
 /// vectors of `VW` columns, each panel contiguous along k, widened to the accumulation type and
 /// padded with zeros to whole panels. The GEMM kernel then streams A panels and one B panel per
 /// work-item: every layout reads memory the same way, no stride aliases in the caches, and only the
-/// store of C needs a guard. A work-item multiplies `RP` row panels by its column panel, one after
+/// store of C needs a guard. A work-item multiplies a run of up to `RP` row panels by its column panel, one after
 /// another, each keeping its `TM` x `TN`·`VW` block of C in `TM`·`TN` vector registers; with a
 /// k block `KC` it walks all `RP` panels over one block of its B panel before the next (the
 /// blocking of CPU BLAS libraries), so that block comes from the core's nearest cache. Packed A
@@ -158,19 +158,21 @@ enum GEMMKernelSource {
         #endif
         }
 
-        /* C blocks (row panels firstRowPanel ..< + panelsPerItem, column panel) = alpha * Ap[row panel] . Bp[column panel]
-           + beta * C, with panelsPerItem <= RP, summed over k in kBegin ..< kEnd: the sums start from `partial` unless
+        /* C blocks (this row group's row panels, column panel) = alpha * Ap[row panel] . Bp[column panel] + beta * C,
+           the row panels split into rowGroups runs of at most RP, summed over k in kBegin ..< kEnd: the sums start from `partial` unless
            kBegin is 0, and go back there unless kEnd is K (kBegin a multiple of KC). That range is walked in blocks
            of KC (all of K when KC is 0); each block of the B panel serves all the row panels before the next, so it
            is read from the core's nearest cache. */
         __kernel __attribute__((reqd_work_group_size(WGX, WGY, 1)))
-        void gemm(const int M, const int N, const int K, const int kBegin, const int kEnd, const int panelsPerItem, const acc_t alpha,
+        void gemm(const int M, const int N, const int K, const int kBegin, const int kEnd, const int rowGroups, const acc_t alpha,
                   const acc_t beta, __global const acc_t *restrict Ap, __global const acc_t *restrict Bp, __global accv_t *restrict partial,
                   __global c_storage_t *restrict C) {
-            const int colPanel = get_global_id(0), firstRowPanel = get_global_id(1) * panelsPerItem, panelCol0 = colPanel * PW;
+            const int colPanel = get_global_id(0), rowGroup = get_global_id(1), panelCol0 = colPanel * PW;
             const int rowPanels = (M + TM - 1) / TM, colPanels = (N + PW - 1) / PW;
-            if (firstRowPanel >= rowPanels || panelCol0 >= N) return;
-            const int panelsHere = RP == 1 ? 1 : min(panelsPerItem, rowPanels - firstRowPanel), kStep = KC > 0 ? KC : K;
+            if (rowGroup >= rowGroups || panelCol0 >= N) return;
+            const int firstRowPanel = RP == 1 ? rowGroup : (int)((long)rowGroup * rowPanels / rowGroups);
+            const int panelsHere = RP == 1 ? 1 : (int)((long)(rowGroup + 1) * rowPanels / rowGroups) - firstRowPanel;
+            const int kStep = KC > 0 ? KC : K;
             const size_t batch = get_global_id(2);
             __global const acc_t *b = Bp + (batch * colPanels + colPanel) * K * PW;
             C += batch * M * N;

@@ -129,10 +129,15 @@ struct BatchedGEMM {
 
     private var rowPanels: Int { (shape.m + parameters.tileRows - 1) / parameters.tileRows }
     private var columnPanels: Int { (shape.n + parameters.panelColumns - 1) / parameters.panelColumns }
-    /// Consecutive row panels per work-item: `rowPanelsPerItem`, or fewer where that would leave
-    /// under four work-items per compute unit (a small or skinny product on a many-core CPU).
-    func rowPanelsPerItem(computeUnits: Int) -> Int {
-        min(parameters.rowPanelsPerItem, max(1, rowPanels * columnPanels * batches / (4 * max(1, computeUnits))))
+    /// Work-items along the rows: each takes a run of consecutive row panels, at most
+    /// `rowPanelsPerItem`, fewer where that would leave under four work-items per compute unit (a
+    /// small or skinny product on a many-core CPU), and the runs differ by one panel at most. PoCL
+    /// hands each thread a run of consecutive work-items, so a short last run left one thread idle:
+    /// on a 2-core Zen 4, 43 row panels in runs of 32 and 11 ran 512x768x50257 at 0.73x the rate
+    /// of runs of 22 and 21.
+    func rowGroups(computeUnits: Int) -> Int {
+        let most = min(parameters.rowPanelsPerItem, max(1, rowPanels * columnPanels * batches / (4 * max(1, computeUnits))))
+        return (rowPanels + most - 1) / most
     }
 
     var scratchBytes: GEMMScratch.Bytes {
@@ -155,15 +160,15 @@ struct BatchedGEMM {
         maxWorkGroupSize: Int, computeUnits: Int
     ) throws -> [KernelLaunches.Launch] {
         let (m, n, k) = (Int32(shape.m), Int32(shape.n), Int32(shape.k))
-        let panelsPerItem = rowPanelsPerItem(computeUnits: computeUnits)
+        let rowGroups = rowGroups(computeUnits: computeUnits)
         let packA = try program.makeKernel(named: "pack_a", arguments: [.int(m), .int(k), .buffer(a), .buffer(scratch.packedA)])
         let packB = try program.makeKernel(named: "pack_b", arguments: [.int(k), .int(n), .buffer(b), .buffer(scratch.packedB)])
         let gemmGrid = [
-            roundUp(columnPanels, parameters.groupColumns), roundUp((rowPanels + panelsPerItem - 1) / panelsPerItem, parameters.groupRows), batches,
+            roundUp(columnPanels, parameters.groupColumns), roundUp(rowGroups, parameters.groupRows), batches,
         ]
         let gemms = try kSlices.map { slice in
             let gemm = try program.makeKernel(named: "gemm", arguments: [
-                .int(m), .int(n), .int(k), .int(Int32(slice.lowerBound)), .int(Int32(slice.upperBound)), .int(Int32(panelsPerItem)), alpha, beta,
+                .int(m), .int(n), .int(k), .int(Int32(slice.lowerBound)), .int(Int32(slice.upperBound)), .int(Int32(rowGroups)), alpha, beta,
                 .buffer(scratch.packedA), .buffer(scratch.packedB), .buffer(scratch.partialSums), .buffer(c),
             ])
             return KernelLaunches.Launch(kernel: gemm, global: gemmGrid, local: [parameters.groupColumns, parameters.groupRows, 1])
