@@ -331,8 +331,11 @@ public struct GEMMKernelParameters: Codable, Sendable, Hashable, CustomStringCon
     /// a row group's A slab (3 MB) stays in the last-level cache from one column panel to the next
     /// (on that Zen 3, 512x768x50257, the LM head's input gradient, went from 133 to 164 GFLOP/s NN,
     /// 0.89-0.90x OpenBLAS; slices of 1024 to 8192 ran level; `results/reference/gemm-long-k-AMD-EPYC-zen3.txt`).
-    /// The AVX-512 tile is not yet measured blocked; the tuner tries it. GPUs want many work-items
-    /// with small tiles.
+    /// The AVX-512 tile stays unblocked: on a 2-core Zen 4 (L2 1 MiB) it ran level with itself
+    /// blocked (32 row panels, k blocks of 128, K 4096 a launch) and with the AVX2 tile blocked, over
+    /// NN, NT and TN at 2048^3, 4096^3, 2047x2049x1023 and 512x3072x768 (0.82-0.95x the device's
+    /// measured fp32 peak) and 512x768x50257 (`results/reference/gemm-avx512-blocking-AMD-EPYC-zen4.txt`).
+    /// GPUs want many work-items with small tiles.
     static func defaults(isCPU: Bool, nativeFloats: Int, dtype: DType) -> GEMMKernelParameters {
         let lanes = dtype == .fp64 ? 8 : 16
         if isCPU && nativeFloats >= 16 {

@@ -131,10 +131,10 @@ struct BatchedGEMM {
     private var columnPanels: Int { (shape.n + parameters.panelColumns - 1) / parameters.panelColumns }
     /// Work-items along the rows: each takes a run of consecutive row panels, at most
     /// `rowPanelsPerItem`, fewer where that would leave under four work-items per compute unit (a
-    /// small or skinny product on a many-core CPU), and the runs differ by one panel at most. PoCL
-    /// hands each thread a run of consecutive work-items, so a short last run left one thread idle:
-    /// on a 2-core Zen 4, 43 row panels in runs of 32 and 11 ran 512x768x50257 at 0.73x the rate
-    /// of runs of 22 and 21.
+    /// small or skinny product on a many-core CPU), and the runs differ by one panel at most. PoCL's
+    /// threads take a launch's work-groups in chunks of consecutive ones, up to half of those left,
+    /// so runs of unequal length left a thread idle: on a 2-core Zen 4, 43 row panels in runs of 32
+    /// and 11 ran 512x768x50257 at 0.71x the rate of runs of 22 and 21.
     func rowGroups(computeUnits: Int) -> Int {
         let most = min(parameters.rowPanelsPerItem, max(1, rowPanels * columnPanels * batches / (4 * max(1, computeUnits))))
         return (rowPanels + most - 1) / most
