@@ -97,6 +97,31 @@ import Testing
         }
     }
 
+    /// The host's one sweep in several runs of key blocks per key/value head, each run past the
+    /// first adding its dQ rows into a partial summed after: odd S over three 256-key blocks, a
+    /// head group of two, both maskings. A second execution gives the same gradients.
+    @Test func theHostsRunsOfKeyBlocksSumTheirDQ() throws {
+        func runs(_ h: Int, _ kv: Int, _ s: Int, cores: Int) throws -> Int {
+            HostPreparedAttentionBackward.keyRuns(try AttentionTests.shape(1, h, kv, s, 8, causal: false), cores: cores)
+        }
+        #expect(try runs(2, 1, 600, cores: 2) == 3)  // one per key block
+        #expect(try runs(8, 8, 2048, cores: 2) == 1)  // eight heads already give each core four tasks
+        #expect(try runs(8, 2, 2048, cores: 2) == 4)
+        #expect(try runs(1, 1, 32768, cores: 64) == 8)  // at most eight
+        let host = try HostAttentionBackend(device: AttentionTests.inventory.devices[0], fused: true)
+        for causal in [true, false] {
+            let inputs = try Self.inputs(1, 2, 1, 600, 8, causal: causal)
+            let kernel = try host.prepare(inputs)
+            #expect(kernel.notes.joined().contains("3 run(s) of key blocks per key/value head"), "\(kernel.notes)")
+            _ = try kernel.execute()
+            let first = try kernel.result()
+            let check = AttentionGradientReference(inputs).verify(first)
+            #expect(check.passed && check.method == "full", "causal \(causal): \(check)")
+            _ = try kernel.execute()
+            #expect(try kernel.result() == first, "causal \(causal): a second execution gives the same gradients")
+        }
+    }
+
     /// Both ways to dQ on the PoCL device, whichever its type would take: one sweep over the keys
     /// adding into per-work-item partials (four of them here, summed), in query blocks of one or
     /// two panels (dK and dV carried from block to block, causal blocks before a key's first query
