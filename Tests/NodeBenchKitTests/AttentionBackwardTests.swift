@@ -113,6 +113,11 @@ import Testing
             let inputs = try Self.inputs(1, 2, 1, 600, 8, causal: causal)
             let kernel = try host.prepare(inputs)
             #expect(kernel.notes.joined().contains("3 run(s) of key blocks per key/value head"), "\(kernel.notes)")
+            // The memory check counts the two partials beside the fp32 tensors and the blocks.
+            let shape = inputs.attention.shape
+            let tensors = Double(4 * shape.queryElements + 4 * shape.keyElements) * 8
+            let blocks = Double(ProcessInfo.processInfo.activeProcessorCount * 256 * (512 + 8) * 4)
+            #expect(host.workingBytes(inputs.attention) == tensors + blocks + Double(2 * shape.queryElements * 4))
             _ = try kernel.execute()
             let first = try kernel.result()
             let check = AttentionGradientReference(inputs).verify(first)

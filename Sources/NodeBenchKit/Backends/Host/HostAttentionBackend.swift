@@ -25,7 +25,7 @@ final class HostAttentionBackend: AttentionBackend {
 
     /// Host bytes beyond the runner's inputs: fp32 copies of Q, K, V and O, plus the scores
     /// (one head's S x S for naive, one block per core for fused; for the naive backward every
-    /// head's probabilities and one group's score gradient).
+    /// head's probabilities and one group's score gradient, for the fused one its dQ partials).
     func workingBytes(_ attention: AttentionCase) -> Double {
         let shape = attention.shape
         // Forward: Q, K, V and O; backward: Q, K, V, dO, O, dQ, dK and dV.
@@ -35,7 +35,11 @@ final class HostAttentionBackend: AttentionBackend {
         // Fused: each concurrent block holds its scores and output accumulator.
         let blocks = Double(ProcessInfo.processInfo.activeProcessorCount * Self.queryBlock * (Self.keyBlock + shape.headDim))
         let scores = fused ? blocks * 4 : seq * seq * 4
-        guard attention.pass == .backward && !fused else { return copies + scores }
+        guard attention.pass == .backward else { return copies + scores }
+        if fused {
+            let runs = HostPreparedAttentionBackward.keyRuns(shape, cores: ProcessInfo.processInfo.activeProcessorCount)
+            return copies + scores + Double((runs - 1) * shape.queryElements) * 4
+        }
         return copies + Double(shape.batch * shape.heads + shape.heads / shape.kvHeads) * seq * seq * 4
     }
 
