@@ -94,9 +94,11 @@ final class HostPreparedAttentionBackward: PreparedKernel {
     /// Runs of key blocks per key/value head: about four tasks per core, at most eight runs (each
     /// past the first holds a dQ-sized partial) and at most one per key block.
     static func keyRuns(_ shape: AttentionShape, cores: Int) -> Int {
-        let keyBlocks = (shape.seq + block - 1) / block, pairs = shape.batch * shape.kvHeads
-        return max(1, min(8, keyBlocks, (4 * max(1, cores) + pairs - 1) / pairs))
+        let pairs = shape.batch * shape.kvHeads
+        return max(1, min(8, keyBlocks(shape), (4 * max(1, cores) + pairs - 1) / pairs))
     }
+
+    private static func keyBlocks(_ shape: AttentionShape) -> Int { (shape.seq + block - 1) / block }
 
     private func run(_ operands: Operands) {
         let d = shape.headDim
@@ -177,7 +179,7 @@ final class HostPreparedAttentionBackward: PreparedKernel {
     /// block of every head that reads them, and dS·K added into the run's dQ rows of those heads.
     private static func keyRun(_ pair: Int, run: Int, of runs: Int, _ shape: AttentionShape, _ buffers: Buffers) {
         let d = shape.headDim
-        let keyBlocks = (shape.seq + Self.block - 1) / Self.block
+        let keyBlocks = Self.keyBlocks(shape)
         let batch = pair / shape.kvHeads, kvHead = pair % shape.kvHeads, group = shape.heads / shape.kvHeads
         let heads = batch * shape.heads + kvHead * group..<batch * shape.heads + (kvHead + 1) * group
         let dQ = buffers.dQ(run: run)
